@@ -1,0 +1,39 @@
+"""steppe: scenario forecasting with discrete-event Monte Carlo.
+
+Write a YAML scenario (actors, uncertain assumptions, events with state-dependent hazards,
+series, staged projects, questions), run it many times, and read probability distributions
+with their Monte Carlo error.
+
+>>> import steppe
+>>> sc = steppe.load("scenarios/baseline.yaml")        # doctest: +SKIP
+>>> steppe.run(sc, replications=1000, seed=1).summary   # doctest: +SKIP
+"""
+
+from steppe.api import RunResult, run
+from steppe.errors import (
+    ExpressionError,
+    LimitError,
+    ResultError,
+    ScenarioError,
+    SimulationError,
+    SteppeError,
+)
+from steppe.load import load, loads
+from steppe.model.scenario import Scenario
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ExpressionError",
+    "LimitError",
+    "ResultError",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "SimulationError",
+    "SteppeError",
+    "__version__",
+    "load",
+    "loads",
+    "run",
+]

@@ -1,0 +1,194 @@
+"""The ``steppe`` command line: ``run``, ``validate``, ``schema``.
+
+Errors in a scenario print as ``FILE:LINE:COL: error: YAML.PATH: message`` on stderr and
+exit with status 2; a failed run writes nothing into the result folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from steppe.api import ENGINES, RunResult, run
+from steppe.errors import ScenarioError, SteppeError
+from steppe.load import load
+from steppe.model.schema import ScenarioSpec
+
+__all__ = ["main"]
+
+EXIT_INPUT = 2
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _report_error(err: SteppeError) -> None:
+    errs = err.all() if isinstance(err, ScenarioError) else (err,)
+    console = _stderr()
+    for e in errs:
+        console.print(str(e), markup=False)
+
+
+def _parse_set(items: Sequence[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ScenarioError(f"--set expects NAME=VALUE, found {item!r}", file="--set")
+        try:
+            number = float(value)
+        except ValueError:
+            raise ScenarioError(
+                f"--set {name.strip()}: expected a number, found {value!r}", file="--set"
+            ) from None
+        if not math.isfinite(number):
+            raise ScenarioError(
+                f"--set {name.strip()}: expected a finite number, found {value!r}", file="--set"
+            )
+        out[name.strip()] = number
+    return out
+
+
+@contextmanager
+def _progress(total: int, quiet: bool) -> Iterator[Any]:
+    console = _stderr()
+    if quiet or not console.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("[bold]simulating"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("run", total=total)
+        yield lambda k: bar.advance(task, k)
+
+
+def _fmt(x: Any, digits: int = 3) -> str:
+    if x is None:
+        return "never"
+    if isinstance(x, str):
+        return x
+    if isinstance(x, float) and not math.isfinite(x):
+        return "-"
+    return f"{x:.{digits}g}" if abs(x) >= 1000 else f"{x:.{digits}f}"
+
+
+def outcome_table(result: RunResult) -> Table:
+    """A rich table: each outcome with its estimate, MC standard error and 95% interval."""
+    s = result.summary
+    table = Table(
+        title=f"{s['scenario']} — {s['replications']:,} replications, seed {s['seed']}, "
+        f"engine {s['engine']}, steppe {s['steppe_version']}",
+        title_justify="left",
+    )
+    for col, just in (("outcome", "left"), ("kind", "left"), ("estimate", "right"),
+                      ("MC s.e.", "right"), ("95% interval", "right"), ("notes", "left")):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for name, o in s["outcomes"].items():
+        kind = o["kind"]
+        if kind == "probability":
+            lo, hi = o["ci95"]
+            table.add_row(name, "P", _fmt(o["p"]), _fmt(o["se"]), f"[{_fmt(lo)}, {_fmt(hi)}]",
+                          f"by {o.get('date', s['horizon'])} (Wilson)")
+        elif kind == "distribution":
+            unit = f" {o['unit']}" if o.get("unit") else ""
+            q = o["quantiles"]
+            lo, hi = o["ci95"]
+            table.add_row(name, "mean", _fmt(o["mean"]) + unit, _fmt(o["se"]),
+                          f"[{_fmt(lo)}, {_fmt(hi)}]",
+                          f"at {o['date']}; median {_fmt(q['0.5'])} "
+                          f"(90% of runs in [{_fmt(q['0.05'])}, {_fmt(q['0.95'])}])")
+            med_lo, med_hi = o["quantiles_ci95"]["0.5"]
+            table.add_row("", "median", _fmt(q["0.5"]) + unit, "",
+                          f"[{_fmt(med_lo)}, {_fmt(med_hi)}]", "order-statistic interval")
+        else:
+            horizon = s["horizon"]
+            p = o["p_by"][horizon]
+            lo, hi = o["p_by_ci95"][horizon]
+            table.add_row(name, "P(by horizon)", _fmt(p), _fmt(o["p_by_se"][horizon]),
+                          f"[{_fmt(lo)}, {_fmt(hi)}]", f"by {horizon}")
+            med = o["quantiles"]["0.5"]
+            mlo, mhi = o["quantiles_ci95"]["0.5"]
+            table.add_row("", "median date", _fmt(med), "", f"[{_fmt(mlo)}, {_fmt(mhi)}]",
+                          "'never' = not by the horizon in half the runs or more")
+    return table
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="steppe")
+def main() -> None:
+    """steppe: scenario forecasting with discrete-event Monte Carlo."""
+
+
+@main.command("run")
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-n", "--replications", type=click.IntRange(min=1), default=None,
+              help="Number of replications (default: the scenario's).")
+@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None,
+              help="Random seed (default: the scenario's).")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+              help="Fix a parameter at a value (repeatable).")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Result folder (default: results/<scenario-name>).")
+@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of a table.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def run_cmd(scenario: Path, replications: int | None, seed: int | None, sets: tuple[str, ...],
+            out: Path | None, engine: str, as_json: bool, quiet: bool) -> None:
+    """Run SCENARIO and print each outcome with its Monte Carlo error."""
+    try:
+        overrides = _parse_set(sets)
+        sc = load(scenario)
+        total = replications or sc.spec.replications
+        with _progress(total, quiet) as tick:
+            result = run(sc, replications=replications, seed=seed, overrides=overrides,
+                         engine=engine, progress=tick)  # type: ignore[arg-type]
+        folder = result.write(out if out is not None else Path("results") / sc.name)
+    except SteppeError as err:
+        _report_error(err)
+        sys.exit(EXIT_INPUT)
+    if as_json:
+        click.echo(json.dumps(result.summary, indent=2))
+    else:
+        console = Console(highlight=False)
+        console.print(outcome_table(result))
+        console.print(f"results written to {folder}", markup=False)
+
+
+@main.command("validate")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
+def validate_cmd(files: tuple[Path, ...]) -> None:
+    """Check scenario FILES without running them (exit 0 when all are valid)."""
+    bad = 0
+    for f in files:
+        try:
+            load(f)
+        except ScenarioError as err:
+            _report_error(err)
+            bad += 1
+        else:
+            click.echo(f"{f}: ok")
+    if bad:
+        sys.exit(EXIT_INPUT)
+
+
+@main.command("schema")
+def schema_cmd() -> None:
+    """Print the JSON Schema of scenario files."""
+    click.echo(json.dumps(ScenarioSpec.model_json_schema(by_alias=True), indent=2))

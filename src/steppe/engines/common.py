@@ -1,0 +1,129 @@
+"""What every engine shares: random streams, parameter draws, outcome post-processing.
+
+Random streams
+--------------
+All randomness derives from the run's ``seed`` through :class:`numpy.random.SeedSequence`;
+global RNG state is never touched.
+
+* **Parameters** — each parameter ``name`` has its own PCG64 stream, keyed by
+  ``SeedSequence(seed, spawn_key=(0, crc32(name)))``. Replication ``i`` takes the ``i``-th
+  64-bit word of that stream, turned into a uniform in (0, 1) and then into a draw by the
+  distribution's inverse CDF. The stream is advanced, not replayed, so drawing replications
+  ``[a, b)`` costs ``b - a`` words whatever ``a`` is, and replication ``i`` gets the same
+  parameter values in every batch, on every worker, in every engine, and in every scenario
+  that declares a parameter of the same name (common random numbers).
+* **Dynamics** (event times, durations, series noise) — engine-specific. The reference
+  engine gives replication ``i`` its own generator keyed by
+  ``SeedSequence(seed, spawn_key=(1, i))``.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import numpy as np
+
+from steppe.errors import SimulationError, format_path
+from steppe.model.scenario import OutcomeModel, Scenario
+
+__all__ = [
+    "Namespace",
+    "combine_outcomes",
+    "draw_parameters",
+    "parameter_uniforms",
+    "replication_rng",
+    "where",
+]
+
+_PARAM_STREAM = 0
+_REPLICATION_STREAM = 1
+
+
+class Namespace:
+    """The state an expression reads (see :class:`steppe.model.expr.Compiled`)."""
+
+    __slots__ = ("a", "c", "done", "g", "n", "o", "p", "s", "t")
+
+    def __init__(self, **fields: Any) -> None:
+        for name in self.__slots__:
+            setattr(self, name, fields.get(name))
+
+
+def parameter_uniforms(seed: int, name: str, start: int, n: int) -> np.ndarray:
+    """Uniforms in (0, 1) for parameter ``name``, replications ``start .. start + n - 1``."""
+    ss = np.random.SeedSequence(seed, spawn_key=(_PARAM_STREAM, zlib.crc32(name.encode())))
+    bg = np.random.PCG64(ss)
+    if start:
+        bg.advance(start)
+    words = bg.random_raw(n)
+    return (np.asarray(words >> np.uint64(11), dtype=np.float64) + 0.5) * 2.0**-53
+
+
+def replication_rng(seed: int, index: int) -> np.random.Generator:
+    """The dynamics generator of replication ``index`` in the reference engine."""
+    ss = np.random.SeedSequence(seed, spawn_key=(_REPLICATION_STREAM, index))
+    return np.random.Generator(np.random.PCG64(ss))
+
+
+def where(scenario: Scenario, path: tuple[str | int, ...]) -> str:
+    """``file: yaml.path`` for run-time error messages."""
+    return f"{scenario.file or '<scenario>'}: {format_path(path)}"
+
+
+def draw_parameters(scenario: Scenario, seed: int, start: int, n: int) -> np.ndarray:
+    """Parameter values for replications ``[start, start + n)``: shape ``(n, n_params)``.
+
+    Raises
+    ------
+    SimulationError
+        If a derived parameter evaluates to NaN or an infinite value.
+    """
+    out = np.empty((n, len(scenario.params)), dtype=np.float64)
+    for p in scenario.params:
+        if p.dist is not None:
+            out[:, p.index] = p.dist.ppf(parameter_uniforms(seed, p.name, start, n))
+        elif p.value is not None:
+            out[:, p.index] = p.value
+    compiled = scenario.compiled("vector")
+    cols = [out[:, j] for j in range(out.shape[1])]
+    ns = Namespace(p=cols)
+    with np.errstate(all="ignore"):
+        for index, fn in compiled.derived:
+            value = np.broadcast_to(np.asarray(fn(ns), dtype=np.float64), (n,))
+            out[:, index] = value
+            cols[index] = out[:, index]
+    bad = ~np.isfinite(out)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        p = scenario.params[col]
+        raise SimulationError(
+            f"{where(scenario, ('parameters', p.name))}: parameter {p.name!r} is "
+            f"{out[row, col]} in replication {start + row}; parameters must be finite numbers"
+        )
+    return out
+
+
+def combine_outcomes(scenario: Scenario, samples: np.ndarray) -> None:
+    """Fill in ``combine`` outcomes (in place) from the other outcomes' samples.
+
+    An outcome read by a combination means: its indicator (probability), its value
+    (distribution) or whether it happened by the combination's date (time to event).
+    """
+    compiled = scenario.compiled("vector")
+    outs = scenario.outcomes
+    for index in scenario.outcome_order:
+        o = outs[index]
+        if o.form != "combine":
+            continue
+        assert o.t is not None
+        cols = [_as_read_by(outs[j], samples[:, j], o.t) for j in range(len(outs))]
+        with np.errstate(all="ignore"):
+            value = compiled.outcomes[index](Namespace(o=cols))
+        samples[:, index] = np.not_equal(np.broadcast_to(value, samples.shape[:1]), 0)
+
+
+def _as_read_by(o: OutcomeModel, column: np.ndarray, t: float) -> np.ndarray:
+    if o.kind == "time_to_event":
+        return np.asarray(column <= t, dtype=np.float64)
+    return column

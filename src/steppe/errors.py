@@ -1,0 +1,125 @@
+"""The exception tree of steppe.
+
+Every error steppe raises on purpose derives from :class:`SteppeError`::
+
+    SteppeError(Exception)
+    ├── ScenarioError(SteppeError, ValueError)       a scenario is invalid
+    │   ├── ExpressionError(ScenarioError)           an expression is refused
+    │   └── LimitError(ScenarioError)                a size or resource limit is exceeded
+    ├── SimulationError(SteppeError, RuntimeError)   a run failed (e.g. a negative hazard)
+    └── ResultError(SteppeError, OSError)            a result folder cannot be read or written
+
+A :class:`ScenarioError` knows *where* the problem is: the YAML path (a tuple of keys and
+indices) and, once the loader has attached them, the file, line and column. ``str(err)``
+renders ``FILE:LINE:COL: error: YAML.PATH: message``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "ExpressionError",
+    "LimitError",
+    "ResultError",
+    "ScenarioError",
+    "SimulationError",
+    "SteppeError",
+    "format_path",
+]
+
+PathPart = str | int
+
+
+def format_path(path: Sequence[PathPart]) -> str:
+    """Render a YAML path as ``events.uz_delists.hazard`` or ``series.x.jumps[0].factor``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "<document>"
+
+
+class SteppeError(Exception):
+    """Base class of every error steppe raises deliberately."""
+
+
+class ScenarioError(SteppeError, ValueError):
+    """A scenario (file, data or override) is invalid.
+
+    Parameters
+    ----------
+    message
+        What was expected and what was found.
+    path
+        The YAML path of the offending value, e.g. ``("events", "uz_delists", "hazard")``.
+    file, line, column
+        Where the value stands; ``line`` and ``column`` are 1-based. Filled in by the loader.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Sequence[PathPart] = (),
+        file: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        self.message = message
+        self.path: tuple[PathPart, ...] = tuple(path)
+        self.file = file
+        self.line = line
+        self.column = column
+        #: Further problems found in the same pass (e.g. by schema validation).
+        self.also: tuple[ScenarioError, ...] = ()
+        super().__init__(message)
+
+    def located(
+        self, *, file: str | None, line: int | None, column: int | None
+    ) -> ScenarioError:
+        """Return a copy of this error that carries a file position."""
+        err = type(self)(self.message, path=self.path, file=file, line=line, column=column)
+        err.__cause__ = self.__cause__
+        err.also = self.also
+        return err
+
+    def prefixed(self, prefix: Sequence[PathPart]) -> ScenarioError:
+        """Return a copy whose YAML path starts with ``prefix``."""
+        err = type(self)(
+            self.message,
+            path=(*prefix, *self.path),
+            file=self.file,
+            line=self.line,
+            column=self.column,
+        )
+        err.__cause__ = self.__cause__
+        return err
+
+    def all(self) -> tuple[ScenarioError, ...]:
+        """This error followed by the others found in the same pass."""
+        return (self, *self.also)
+
+    def __str__(self) -> str:
+        where = self.file or "<scenario>"
+        if self.line is not None:
+            where += f":{self.line}:{self.column or 1}"
+        return f"{where}: error: {format_path(self.path)}: {self.message}"
+
+
+class ExpressionError(ScenarioError):
+    """An expression is malformed, uses a forbidden construct or an unknown name."""
+
+
+class LimitError(ScenarioError):
+    """A scenario or a request exceeds a size limit (file size, memory, steps, ...)."""
+
+
+class SimulationError(SteppeError, RuntimeError):
+    """A run failed at run time, e.g. a hazard evaluated to a negative number or NaN."""
+
+
+class ResultError(SteppeError, OSError):
+    """A result folder cannot be written or read back."""

@@ -1,0 +1,141 @@
+"""YAML file → :class:`~steppe.model.scenario.Scenario`, with every error located.
+
+Errors from any stage — YAML syntax, the schema (pydantic), name resolution and expression
+checks — become one :class:`~steppe.errors.ScenarioError` that names the file, line, column
+and YAML path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from steppe.errors import PathPart, ScenarioError
+from steppe.load.yamlsafe import Located, parse_yaml
+from steppe.model.base import suggest
+from steppe.model.scenario import Scenario
+from steppe.model.schema import ScenarioSpec
+
+__all__ = ["load", "loads", "validate_files"]
+
+
+def load(path: str | Path) -> Scenario:
+    """Load, validate and compile a scenario file.
+
+    Parameters
+    ----------
+    path
+        A YAML scenario file.
+
+    Raises
+    ------
+    ScenarioError
+        With file, line, column and YAML path, for anything wrong in the file.
+    """
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(f"cannot read the file: {exc.strerror or exc}", file=str(p)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"the file is not UTF-8 text ({exc.reason})", file=str(p)) from None
+    return loads(text, file=str(p), sha256=hashlib.sha256(raw).hexdigest())
+
+
+def loads(text: str, *, file: str = "<string>", sha256: str | None = None) -> Scenario:
+    """Like :func:`load`, from a string."""
+    located = parse_yaml(text, file=file)
+    if sha256 is None:
+        sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    try:
+        spec = ScenarioSpec.model_validate(located.data)
+    except ValidationError as exc:
+        raise _from_pydantic(exc, located) from None
+    try:
+        return Scenario.from_spec(spec, file=file, sha256=sha256)
+    except ScenarioError as exc:
+        pos = located.position(exc.path)
+        line, col = pos if pos else (None, None)
+        raise exc.located(file=file, line=line, column=col) from None
+
+
+def validate_files(paths: Iterable[str | Path]) -> list[ScenarioError]:
+    """Check files without running them; return the errors (empty when all are valid)."""
+    errors = []
+    for path in paths:
+        try:
+            load(path)
+        except ScenarioError as exc:
+            errors.append(exc)
+    return errors
+
+
+def _yaml_path(loc: tuple[Any, ...], data: Any) -> tuple[PathPart, ...]:
+    """Map a pydantic error location onto the YAML path, skipping union tags."""
+    out: list[PathPart] = []
+    node = data
+    for part in loc:
+        if part == "[key]":
+            continue
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            out.append(part)
+            node = node[part]
+        # else: a union tag or a function-validator marker: not part of the document.
+    return tuple(out)
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def _from_pydantic(exc: ValidationError, located: Located) -> ScenarioError:
+    """One located error per schema problem, in document order; the first carries the rest."""
+    found: list[ScenarioError] = []
+    seen: set[tuple[Any, ...]] = set()
+    for err in exc.errors(include_url=False):
+        one = _one(err, located)
+        key = (one.path, one.message)
+        if key not in seen:
+            seen.add(key)
+            found.append(one)
+    found.sort(key=lambda e: (e.line or 0, e.column or 0))
+    first = found[0]
+    first.also = tuple(found[1:])
+    return first
+
+
+def _one(err: Any, located: Located) -> ScenarioError:
+    path = _yaml_path(err["loc"], located.data)
+    etype, ctx = err["type"], err.get("ctx") or {}
+    key_pos = False
+    if etype == "unknown_key":
+        path = (*path, ctx["key"])
+        message = err["msg"]
+        key_pos = True
+    elif etype == "missing":
+        message = f"missing required key {err['loc'][-1]!r}"
+    elif etype == "union_tag_invalid":
+        tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
+        found = str(ctx.get("tag"))
+        path = (*path, "dist")
+        message = (
+            f"unknown distribution {found!r}{suggest(found, tags)}; expected one of "
+            + ", ".join(tags)
+        )
+    else:
+        message = err["msg"].removeprefix("Value error, ")
+        value = err.get("input")
+        if etype != "value_error" and not isinstance(value, dict | list):
+            message += f"; found {_describe(value)}"
+    return located.error(message, path, key=key_pos)

@@ -1,0 +1,200 @@
+"""Read YAML safely and remember where every value stands.
+
+Only PyYAML's ``SafeLoader`` is used, so tags such as ``!!python/object`` are refused. The
+document is first *composed* into nodes (no Python objects are built), checked against size
+limits (file size, number of nodes after alias expansion, nesting depth), then constructed
+with the safe constructor. Duplicate keys, which YAML forbids but PyYAML accepts silently,
+are refused. Every value's 1-based line and column is recorded by its YAML path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from steppe.errors import LimitError, PathPart, ScenarioError
+
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Located", "parse_yaml"]
+
+MAX_BYTES = 2_000_000
+MAX_NODES = 200_000
+MAX_DEPTH = 64
+
+Path = tuple[PathPart, ...]
+
+
+@dataclass(frozen=True)
+class Located:
+    """Plain data from a YAML document, with the position of every value and key.
+
+    ``marks[path]`` is the (line, column) of the value at ``path``; ``key_marks[path]`` is
+    that of the mapping key naming it.
+    """
+
+    data: Any
+    file: str
+    marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    key_marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def position(self, path: Path, *, key: bool = False) -> tuple[int, int] | None:
+        """The line and column of ``path``, or of its closest ancestor that has one."""
+        table = self.key_marks if key else self.marks
+        p = tuple(path)
+        while True:
+            if p in table:
+                return table[p]
+            if key and p in self.marks:
+                return self.marks[p]
+            if not p:
+                return None
+            p = p[:-1]
+
+    def error(self, message: str, path: Path, *, key: bool = False) -> ScenarioError:
+        """A :class:`ScenarioError` located at ``path`` in this document."""
+        pos = self.position(path, key=key)
+        line, col = pos if pos else (None, None)
+        return ScenarioError(message, path=path, file=self.file, line=line, column=col)
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _limit(file: str, node: yaml.Node | None, message: str) -> LimitError:
+    line, col = _mark(node) if node is not None else (None, None)
+    return LimitError(message, file=file, line=line, column=col)
+
+
+def _check_size(root: yaml.Node, file: str) -> None:
+    """Refuse alias bombs and deep nesting before anything is constructed.
+
+    The expanded size of every node is computed once (memoised by identity), so a
+    "billion laughs" document is measured in linear time and refused.
+    """
+    sizes: dict[int, int] = {}
+    on_stack: set[int] = set()
+
+    def size(node: yaml.Node, depth: int) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if depth > MAX_DEPTH:
+            raise _limit(file, node, f"the document is nested more than {MAX_DEPTH} levels deep")
+        if key in on_stack:
+            raise _limit(file, node, "the document contains a recursive alias")
+        on_stack.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            for child in node.value:
+                total += size(child, depth + 1)
+        elif isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                total += size(k, depth + 1) + size(v, depth + 1)
+        on_stack.discard(key)
+        if total > MAX_NODES:
+            raise _limit(
+                file,
+                node,
+                f"the document expands to more than {MAX_NODES:,} values "
+                "(aliases included); refusing to read it",
+            )
+        sizes[key] = total
+        return total
+
+    size(root, 0)
+
+
+def _walk(node: yaml.Node, path: Path, out: Located) -> None:
+    """Record marks by path, and refuse duplicate keys."""
+    out.marks[path] = _mark(node)
+    if isinstance(node, yaml.SequenceNode):
+        for i, child in enumerate(node.value):
+            _walk(child, (*path, i), out)
+    elif isinstance(node, yaml.MappingNode):
+        seen: dict[Any, tuple[int, int]] = {}
+        for k, v in node.value:
+            if not isinstance(k, yaml.ScalarNode):
+                line, col = _mark(k)
+                raise ScenarioError(
+                    "mapping keys must be plain names, found a complex key",
+                    path=path, file=out.file, line=line, column=col,
+                )
+            name = k.value
+            if k.tag == "tag:yaml.org,2002:merge":
+                continue
+            if name in seen:
+                line, col = _mark(k)
+                raise ScenarioError(
+                    f"duplicate key {name!r} (first at line {seen[name][0]})",
+                    path=(*path, name), file=out.file, line=line, column=col,
+                )
+            seen[name] = _mark(k)
+            out.key_marks[(*path, name)] = _mark(k)
+            _walk(v, (*path, name), out)
+
+
+def parse_yaml(text: str | bytes, *, file: str = "<string>") -> Located:
+    """Parse one YAML document safely.
+
+    Parameters
+    ----------
+    text
+        The document.
+    file
+        Shown in error messages.
+
+    Raises
+    ------
+    ScenarioError
+        Malformed YAML, a forbidden tag, duplicate keys, non-string keys.
+    LimitError
+        A document over :data:`MAX_BYTES`, :data:`MAX_NODES` expanded values or
+        :data:`MAX_DEPTH` levels.
+    """
+    if len(text) > MAX_BYTES:
+        raise LimitError(
+            f"the file is {len(text):,} bytes; scenario files are limited to {MAX_BYTES:,}",
+            file=file,
+        )
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+            what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+            raise ScenarioError(
+                f"malformed YAML: {what}", file=file, line=line, column=col
+            ) from None
+        except yaml.YAMLError as exc:
+            raise ScenarioError(f"malformed YAML: {exc}", file=file) from None
+        if root is None:
+            raise ScenarioError("the file is empty; expected a scenario mapping", file=file)
+        _check_size(root, file)
+        out = Located(data=None, file=file)
+        _walk(root, (), out)
+        try:
+            data = loader.construct_document(root)
+        except yaml.constructor.ConstructorError as exc:
+            mark = exc.problem_mark
+            line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+            raise ScenarioError(
+                f"refused: {exc.problem} (only plain YAML data is allowed)",
+                file=file, line=line, column=col,
+            ) from None
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise ScenarioError(f"malformed YAML value: {exc}", file=file) from None
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"expected a mapping at the top of the file, found {type(data).__name__}",
+            file=file, line=1, column=1,
+        )
+    bad = [k for k in data if not isinstance(k, str)]
+    if bad:
+        raise out.error(f"keys must be names, found {bad[0]!r}", ())
+    return Located(data=data, file=file, marks=out.marks, key_marks=out.key_marks)

@@ -1,0 +1,523 @@
+"""A compiled scenario: names resolved, expressions checked, times in model years.
+
+:class:`Scenario` is built from a validated :class:`~steppe.model.schema.ScenarioSpec`. It
+knows nothing of files: the loader builds specs from YAML and attaches file positions to the
+errors raised here, which carry YAML paths.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from steppe.errors import ExpressionError, PathPart, ScenarioError
+from steppe.model.base import suggest
+from steppe.model.distributions import DistributionBase
+from steppe.model.expr import Compiled, Expression, Symbol, compile_expression, parse_expression
+from steppe.model.schema import (
+    STEPS,
+    CombineOutcome,
+    DerivedParam,
+    FixedParam,
+    ProbabilityOutcome,
+    ScenarioSpec,
+    TimeToOutcome,
+    ValueOutcome,
+)
+from steppe.model.timeline import Timeline
+
+__all__ = [
+    "DurationModel",
+    "EventModel",
+    "OutcomeModel",
+    "ParamModel",
+    "ProjectModel",
+    "Scenario",
+    "SeriesModel",
+]
+
+OutcomeKind = Literal["probability", "distribution", "time_to_event"]
+Path = tuple[PathPart, ...]
+
+
+@dataclass(frozen=True)
+class ParamModel:
+    """One assumption: drawn from ``dist``, fixed at ``value``, or derived by ``expr``."""
+
+    name: str
+    index: int
+    dist: DistributionBase | None = None
+    value: float | None = None
+    expr: Expression | None = None
+    source: str | None = None
+    why: str | None = None
+
+    def describe(self) -> str:
+        """A one-line account of the assumption, for reports."""
+        if self.dist is not None:
+            d = self.dist.model_dump(exclude_none=True, exclude={"source", "why"}, by_alias=True)
+            kind = d.pop("dist")
+            return f"{kind}(" + ", ".join(f"{k}={v}" for k, v in d.items()) + ")"
+        if self.expr is not None:
+            return f"= {self.expr.source}"
+        return f"{self.value:g}"
+
+
+@dataclass(frozen=True)
+class DurationModel:
+    """A duration in years: a formula over parameters, or a distribution drawn each time."""
+
+    expr: Expression | None = None
+    dist: DistributionBase | None = None
+
+
+@dataclass(frozen=True)
+class EventModel:
+    name: str
+    index: int
+    hazard: Expression | None
+    recurring: bool
+    duration: DurationModel | None
+    history_count: int
+    title: str | None = None
+    actor: str | None = None
+
+
+@dataclass(frozen=True)
+class ProjectModel:
+    name: str
+    index: int
+    stage_names: tuple[str, ...]
+    durations: tuple[DurationModel, ...]
+    completed_stages: int
+    pace: Expression
+    cancel_hazard: Expression
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class JumpModel:
+    event_index: int
+    multiply: bool
+    amount: Expression
+
+
+@dataclass(frozen=True)
+class SeriesModel:
+    name: str
+    index: int
+    initial: Expression
+    process: Literal["log", "linear"]
+    drift: Expression
+    volatility: Expression
+    floor: float | None
+    jumps: tuple[JumpModel, ...]
+    unit: str = ""
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class OutcomeModel:
+    """A question. ``t`` is the model time of its ``by``/``at`` date (None for time_to)."""
+
+    name: str
+    index: int
+    kind: OutcomeKind
+    form: Literal["probability", "value", "time_to", "combine"]
+    expr: Expression
+    t: float | None
+    date: dt.date | None
+    title: str | None = None
+    unit: str | None = None
+
+
+@dataclass
+class CompiledModel:
+    """Every expression of a scenario compiled in one mode (``scalar`` or ``vector``)."""
+
+    derived: list[tuple[int, Compiled]]
+    hazards: list[Compiled | None]
+    event_durations: dict[int, Compiled]
+    stage_durations: dict[tuple[int, int], Compiled]
+    pace: list[Compiled]
+    cancel: list[Compiled]
+    initial: list[Compiled]
+    drift: list[Compiled]
+    volatility: list[Compiled]
+    jumps: list[list[tuple[int, bool, Compiled]]]  # by event: (series, multiply, amount)
+    outcomes: list[Compiled]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated, compiled scenario. Build it with :meth:`from_spec` (or ``steppe.load``)."""
+
+    spec: ScenarioSpec
+    timeline: Timeline
+    step: float
+    ticks: np.ndarray = field(repr=False)
+    params: tuple[ParamModel, ...]
+    param_order: tuple[int, ...]
+    events: tuple[EventModel, ...]
+    projects: tuple[ProjectModel, ...]
+    series: tuple[SeriesModel, ...]
+    outcomes: tuple[OutcomeModel, ...]
+    outcome_order: tuple[int, ...]
+    symbols: Mapping[str, Symbol] = field(repr=False)
+    param_symbols: Mapping[str, Symbol] = field(repr=False)
+    outcome_symbols: Mapping[str, Symbol] = field(repr=False)
+    file: str | None = None
+    sha256: str | None = None
+    _compiled: dict[str, CompiledModel] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def param(self, name: str) -> ParamModel:
+        """The parameter called ``name`` (``KeyError`` if there is none)."""
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def compiled(self, mode: Literal["scalar", "vector"]) -> CompiledModel:
+        """All expressions compiled for ``mode`` (cached)."""
+        if mode not in self._compiled:
+            self._compiled[mode] = _compile_all(self, mode)
+        return self._compiled[mode]
+
+    @classmethod
+    def from_spec(
+        cls, spec: ScenarioSpec, *, file: str | None = None, sha256: str | None = None
+    ) -> Scenario:
+        """Resolve names and compile ``spec``; raises :class:`ScenarioError` with a path."""
+        return _build(spec, file=file, sha256=sha256)
+
+    def with_overrides(self, overrides: Mapping[str, float]) -> Scenario:
+        """A copy in which each named parameter is fixed at the given value.
+
+        Raises
+        ------
+        ScenarioError
+            If a name is not a parameter (with a did-you-mean) or a value is not a number.
+        """
+        if not overrides:
+            return self
+        params = dict(self.spec.parameters)
+        for name, value in overrides.items():
+            if name not in params:
+                raise ScenarioError(
+                    f"cannot set {name!r}: no such parameter{suggest(name, list(params))}",
+                    path=("parameters", name),
+                )
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ScenarioError(
+                    f"cannot set {name!r}: expected a number, found {value!r}",
+                    path=("parameters", name),
+                )
+            if not math.isfinite(value):
+                raise ScenarioError(
+                    f"cannot set {name!r}: expected a finite number, found {value!r}",
+                    path=("parameters", name),
+                )
+            params[name] = FixedParam(value=float(value), why="set by override")
+        spec = self.spec.model_copy(update={"parameters": params})
+        return _build(spec, file=self.file, sha256=self.sha256)
+
+
+# ----------------------------------------------------------------------------------------
+
+
+def _parse(source: str | float, path: Path) -> Expression:
+    return parse_expression(source, path=path)
+
+
+def _check_date(day: dt.date, tl: Timeline, path: Path) -> float:
+    if not tl.start <= day <= tl.horizon:
+        raise ScenarioError(
+            f"date {day.isoformat()} is outside the scenario window "
+            f"[{tl.start.isoformat()}, {tl.horizon.isoformat()}]",
+            path=path,
+        )
+    return tl.years(day)
+
+
+def _toposort(deps: dict[str, set[str]], kind: str, root: str) -> list[str]:
+    """Order names so that each comes after what it reads; report a cycle if any."""
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(name: str, stack: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = [*stack[stack.index(name) :], name]
+            raise ScenarioError(
+                f"cycle in {kind} formulas: {' -> '.join(cycle)}", path=(root, name)
+            )
+        state[name] = 1
+        for dep in sorted(deps[name]):
+            visit(dep, [*stack, name])
+        state[name] = 2
+        order.append(name)
+
+    for name in deps:
+        visit(name, [])
+    return order
+
+
+def _build(spec: ScenarioSpec, *, file: str | None, sha256: str | None) -> Scenario:  # noqa: C901
+    tl = Timeline(spec.start, spec.horizon)
+    step = STEPS[spec.step]
+    n_ticks = math.floor(tl.t_horizon / step + 1e-9)
+    ticks = np.arange(1, n_ticks + 1, dtype=np.float64) * step
+
+    # One namespace for actors, parameters, events, projects and series.
+    owner: dict[str, str] = {}
+    for section in ("actors", "parameters", "events", "projects", "series"):
+        for name in getattr(spec, section):
+            if name in owner:
+                raise ScenarioError(
+                    f"name {name!r} is already used in {owner[name]}; names must be unique "
+                    "across actors, parameters, events, projects and series",
+                    path=(section, name),
+                )
+            owner[name] = section
+
+    consts: dict[str, Symbol] = {}
+    for actor, a in spec.actors.items():
+        for attr, v in a.attributes.items():
+            consts[f"{actor}.{attr}"] = Symbol("const", value=float(v))
+
+    params: list[ParamModel] = []
+    for i, (name, p) in enumerate(spec.parameters.items()):
+        path = ("parameters", name)
+        if isinstance(p, float | int):
+            params.append(ParamModel(name, i, value=float(p)))
+        elif isinstance(p, FixedParam):
+            params.append(ParamModel(name, i, value=p.value, source=p.source, why=p.why))
+        elif isinstance(p, DerivedParam):
+            expr = _parse(p.expr, (*path, "expr"))
+            params.append(ParamModel(name, i, expr=expr, source=p.source, why=p.why))
+        else:
+            params.append(ParamModel(name, i, dist=p, source=p.source, why=p.why))
+    param_symbols: dict[str, Symbol] = {
+        **consts,
+        **{p.name: Symbol("param", p.index) for p in params},
+    }
+    deps = {
+        p.name: (set(p.expr.names) & set(spec.parameters)) if p.expr else set() for p in params
+    }
+    order = _toposort(deps, "parameter", "parameters")
+    param_order = tuple(spec_index for spec_index in (list(spec.parameters).index(n) for n in order))
+
+    events: list[EventModel] = []
+    for i, (name, e) in enumerate(spec.events.items()):
+        path = ("events", name)
+        if e.actor is not None and e.actor not in spec.actors:
+            raise ScenarioError(
+                f"unknown actor {e.actor!r}{suggest(e.actor, list(spec.actors))}",
+                path=(*path, "actor"),
+            )
+        for j, day in enumerate(e.history):
+            if day > spec.start:
+                raise ScenarioError(
+                    f"history date {day.isoformat()} is after the start "
+                    f"({spec.start.isoformat()}); history lists occurrences before the start",
+                    path=(*path, "history", j),
+                )
+        hazard = _parse(e.hazard, (*path, "hazard")) if e.hazard is not None else None
+        duration = _duration(e.duration, (*path, "duration"))
+        events.append(
+            EventModel(name, i, hazard, e.recurring, duration, len(e.history), e.title, e.actor)
+        )
+
+    projects: list[ProjectModel] = []
+    for i, (name, pr) in enumerate(spec.projects.items()):
+        path = ("projects", name)
+        for j, actor in enumerate(pr.actors):
+            if actor not in spec.actors:
+                raise ScenarioError(
+                    f"unknown actor {actor!r}{suggest(actor, list(spec.actors))}",
+                    path=(*path, "actors", j),
+                )
+        durations = tuple(
+            _duration(s.duration, (*path, "stages", j, "duration")) for j, s in enumerate(pr.stages)
+        )
+        projects.append(
+            ProjectModel(
+                name,
+                i,
+                tuple(s.name for s in pr.stages),
+                durations,  # type: ignore[arg-type]
+                pr.completed_stages,
+                _parse(pr.pace, (*path, "pace")),
+                _parse(pr.cancel_hazard, (*path, "cancel_hazard")),
+                pr.title,
+            )
+        )
+
+    event_index = {e.name: e.index for e in events}
+    series: list[SeriesModel] = []
+    for i, (name, s) in enumerate(spec.series.items()):
+        path = ("series", name)
+        jumps = []
+        for j, jump in enumerate(s.jumps):
+            if jump.event not in event_index:
+                raise ScenarioError(
+                    f"unknown event {jump.event!r}{suggest(jump.event, list(event_index))}",
+                    path=(*path, "jumps", j, "event"),
+                )
+            multiply = jump.factor is not None
+            amount = jump.factor if multiply else jump.add
+            assert amount is not None
+            key = "factor" if multiply else "add"
+            jumps.append(
+                JumpModel(event_index[jump.event], multiply, _parse(amount, (*path, "jumps", j, key)))
+            )
+        if s.floor is not None and s.process == "log":
+            raise ScenarioError(
+                "floor applies to linear series only (a log series stays positive)",
+                path=(*path, "floor"),
+            )
+        series.append(
+            SeriesModel(
+                name,
+                i,
+                _parse(s.initial, (*path, "initial")),
+                s.process,
+                _parse(s.drift, (*path, "drift")),
+                _parse(s.volatility, (*path, "volatility")),
+                s.floor,
+                tuple(jumps),
+                s.unit,
+                s.title,
+            )
+        )
+
+    symbols: dict[str, Symbol] = {
+        **param_symbols,
+        "t": Symbol("time"),
+        **{s.name: Symbol("series", s.index) for s in series},
+        **{e.name: Symbol("event", e.index) for e in events},
+        **{p.name: Symbol("project", p.index) for p in projects},
+    }
+
+    outcomes: list[OutcomeModel] = []
+    for i, (name, o) in enumerate(spec.outcomes.items()):
+        path = ("outcomes", name)
+        if isinstance(o, ProbabilityOutcome):
+            day = o.by or spec.horizon
+            t = _check_date(day, tl, (*path, "by"))
+            model = OutcomeModel(
+                name, i, "probability", "probability",
+                _parse(o.probability, (*path, "probability")), t, day, o.title, o.unit,
+            )
+        elif isinstance(o, ValueOutcome):
+            day = o.at or spec.horizon
+            t = _check_date(day, tl, (*path, "at"))
+            model = OutcomeModel(
+                name, i, "distribution", "value", _parse(o.value, (*path, "value")), t, day,
+                o.title, o.unit,
+            )
+        elif isinstance(o, TimeToOutcome):
+            model = OutcomeModel(
+                name, i, "time_to_event", "time_to", _parse(o.time_to, (*path, "time_to")),
+                None, None, o.title, o.unit,
+            )
+        else:
+            assert isinstance(o, CombineOutcome)
+            day = o.by or spec.horizon
+            t = _check_date(day, tl, (*path, "by"))
+            model = OutcomeModel(
+                name, i, "probability", "combine", _parse(o.combine, (*path, "combine")), t, day,
+                o.title, o.unit,
+            )
+        outcomes.append(model)
+    outcome_symbols = {o.name: Symbol("outcome", o.index) for o in outcomes}
+    odeps = {
+        o.name: (set(o.expr.names) & set(outcome_symbols)) if o.form == "combine" else set()
+        for o in outcomes
+    }
+    oorder = _toposort(odeps, "outcome", "outcomes")
+    outcome_order = tuple(list(spec.outcomes).index(n) for n in oorder)
+
+    scenario = Scenario(
+        spec=spec,
+        timeline=tl,
+        step=step,
+        ticks=ticks,
+        params=tuple(params),
+        param_order=param_order,
+        events=tuple(events),
+        projects=tuple(projects),
+        series=tuple(series),
+        outcomes=tuple(outcomes),
+        outcome_order=outcome_order,
+        symbols=symbols,
+        param_symbols=param_symbols,
+        outcome_symbols=outcome_symbols,
+        file=file,
+        sha256=sha256,
+    )
+    scenario.compiled("scalar")  # binds every name now, so errors surface at load time
+    return scenario
+
+
+def _duration(value: Any, path: Path) -> DurationModel | None:
+    if value is None:
+        return None
+    if isinstance(value, DistributionBase):
+        return DurationModel(dist=value)
+    return DurationModel(expr=_parse(value, path))
+
+
+def _compile_all(sc: Scenario, mode: Literal["scalar", "vector"]) -> CompiledModel:
+    def comp(expr: Expression, symbols: Mapping[str, Symbol], ctx: str) -> Compiled:
+        try:
+            return compile_expression(expr, symbols, mode=mode, context=ctx)
+        except ExpressionError as exc:
+            raise ExpressionError(exc.message, path=expr.path) from None
+
+    ps, ss = sc.param_symbols, sc.symbols
+    derived = [
+        (p.index, comp(p.expr, ps, "a parameter formula (parameters and actor attributes only)"))
+        for p in (sc.params[i] for i in sc.param_order)
+        if p.expr is not None
+    ]
+    event_durations: dict[int, Compiled] = {}
+    for e in sc.events:
+        if e.duration is not None and e.duration.expr is not None:
+            event_durations[e.index] = comp(e.duration.expr, ps, "a duration")
+    stage_durations: dict[tuple[int, int], Compiled] = {}
+    for pr in sc.projects:
+        for j, d in enumerate(pr.durations):
+            if d.expr is not None:
+                stage_durations[(pr.index, j)] = comp(d.expr, ps, "a stage duration")
+    jumps: list[list[tuple[int, bool, Compiled]]] = [[] for _ in sc.events]
+    for s in sc.series:
+        for jm in s.jumps:
+            jumps[jm.event_index].append((s.index, jm.multiply, comp(jm.amount, ss, "a jump")))
+    outcomes = [
+        comp(o.expr, sc.outcome_symbols if o.form == "combine" else ss, f"outcome {o.name!r}")
+        for o in sc.outcomes
+    ]
+    return CompiledModel(
+        derived=derived,
+        hazards=[comp(e.hazard, ss, "a hazard") if e.hazard else None for e in sc.events],
+        event_durations=event_durations,
+        stage_durations=stage_durations,
+        pace=[comp(p.pace, ss, "a pace") for p in sc.projects],
+        cancel=[comp(p.cancel_hazard, ss, "a cancellation hazard") for p in sc.projects],
+        initial=[comp(s.initial, ps, "an initial value (parameters only)") for s in sc.series],
+        drift=[comp(s.drift, ss, "a drift") for s in sc.series],
+        volatility=[comp(s.volatility, ss, "a volatility") for s in sc.series],
+        jumps=jumps,
+        outcomes=outcomes,
+    )

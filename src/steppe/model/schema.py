@@ -1,0 +1,343 @@
+"""The scenario spec: what a scenario file says, validated field by field.
+
+These pydantic models mirror the YAML format documented in ``docs/scenario-format.md``.
+They check types, required keys and ranges; cross-references (names in expressions, event
+names in jumps, dates within the window) are checked when a spec is compiled into a
+:class:`steppe.model.scenario.Scenario`. ``ScenarioSpec.model_json_schema()`` is the JSON
+Schema printed by ``steppe schema``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import keyword
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
+
+from steppe.model.base import Strict
+from steppe.model.distributions import Distribution
+from steppe.model.expr import MATH_FUNCTIONS, STATE_FUNCTIONS
+
+__all__ = [
+    "ActorSpec",
+    "CombineOutcome",
+    "DerivedParam",
+    "EventSpec",
+    "FixedParam",
+    "JumpSpec",
+    "OutcomeSpec",
+    "ParamSpec",
+    "ProbabilityOutcome",
+    "ProjectSpec",
+    "ScenarioSpec",
+    "SeriesSpec",
+    "SourceSpec",
+    "StageSpec",
+    "TimeToOutcome",
+    "ValueOutcome",
+]
+
+RESERVED = frozenset({"t", "True", "False", *MATH_FUNCTIONS, *STATE_FUNCTIONS}) | frozenset(
+    keyword.kwlist
+)
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+
+#: Series step sizes by name, in years.
+STEPS: dict[str, float] = {
+    "day": 1 / 365.25,
+    "week": 7 / 365.25,
+    "month": 1 / 12,
+    "quarter": 1 / 4,
+    "year": 1.0,
+}
+MAX_ITEMS = 1_000
+
+
+def _check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(
+            f"{name!r} is not a valid name: use a letter then letters, digits or '_' "
+            "(at most 64 characters)"
+        )
+    if name in RESERVED:
+        raise ValueError(f"{name!r} is reserved (a keyword, a function or 't')")
+    return name
+
+
+Name = Annotated[str, AfterValidator(_check_name)]
+#: An expression: a formula string, or a plain number.
+Expr = Annotated[str | float, Field(union_mode="left_to_right")]
+Text = Annotated[str, Field(max_length=20_000)]
+
+
+def _table(value_type: Any) -> Any:
+    return Annotated[dict[Name, value_type], Field(max_length=MAX_ITEMS)]
+
+
+class SourceSpec(Strict):
+    """A cited source: ``id`` is how parameters refer to it."""
+
+    id: Name
+    citation: Text
+    url: str | None = None
+    date: dt.date | None = None
+
+
+class ActorSpec(Strict):
+    """A state, government or bloc; ``attributes`` are constants readable as ``KZ.attr``."""
+
+    name: Text
+    attributes: dict[Name, float | bool] = Field(default_factory=dict)
+    why: Text | None = None
+
+
+class FixedParam(Strict):
+    """A fixed value with its source: ``{value: 0.3, source: ...}``."""
+
+    value: float
+    source: Text | None = None
+    why: Text | None = None
+
+
+class DerivedParam(Strict):
+    """A parameter computed from others: ``{expr: "a * b"}``."""
+
+    expr: Expr
+    source: Text | None = None
+    why: Text | None = None
+
+
+def _param_tag(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, dict):
+        if "dist" in value:
+            return "a distribution"
+        if "expr" in value:
+            return "a formula"
+        if "value" in value:
+            return "a fixed value"
+    return None
+
+
+ParamSpec = Annotated[
+    Annotated[float, Tag("a number")]
+    | Annotated[Distribution, Tag("a distribution")]
+    | Annotated[FixedParam, Tag("a fixed value")]
+    | Annotated[DerivedParam, Tag("a formula")],
+    Discriminator(
+        _param_tag,
+        custom_error_type="parameter",
+        custom_error_message=(
+            "expected a number, {dist: NAME, ...}, {value: NUMBER} or {expr: FORMULA}"
+        ),
+    ),
+]
+
+
+def _duration_tag(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str | int | float):
+        return "a formula"
+    if isinstance(value, dict):
+        return "a distribution"
+    return None
+
+
+#: A duration in years: a number or formula (over parameters), or a distribution drawn anew
+#: for every occurrence.
+Duration = Annotated[
+    Annotated[Expr, Tag("a formula")] | Annotated[Distribution, Tag("a distribution")],
+    Discriminator(
+        _duration_tag,
+        custom_error_type="duration",
+        custom_error_message="expected a number of years, a formula or {dist: NAME, ...}",
+    ),
+]
+
+
+class EventSpec(Strict):
+    """Something that may happen: once (default) or ``recurring``, at a yearly ``hazard``."""
+
+    title: Text | None = None
+    actor: Name | None = None
+    hazard: Expr | None = None
+    recurring: bool = False
+    duration: Duration | None = None
+    history: Annotated[list[dt.date], Field(max_length=MAX_ITEMS)] = Field(default_factory=list)
+    source: Text | None = None
+    why: Text | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> EventSpec:
+        if self.hazard is None and not self.history:
+            raise ValueError("an event needs a hazard, a history, or both")
+        if not self.recurring and len(self.history) > 1:
+            raise ValueError(
+                f"a one-shot event can have at most one history date, found {len(self.history)}"
+                " (set recurring: true)"
+            )
+        return self
+
+
+class StageSpec(Strict):
+    """One stage of a project: ``duration`` in years of work at pace 1."""
+
+    name: Name
+    duration: Duration
+    source: Text | None = None
+    why: Text | None = None
+
+
+class ProjectSpec(Strict):
+    """A staged project: stages in order, a ``pace`` and a yearly ``cancel_hazard``."""
+
+    title: Text | None = None
+    actors: list[Name] = Field(default_factory=list)
+    stages: Annotated[list[StageSpec], Field(min_length=1, max_length=50)]
+    completed_stages: Annotated[int, Field(ge=0)] = 0
+    pace: Expr = 1.0
+    cancel_hazard: Expr = 0.0
+    source: Text | None = None
+    why: Text | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ProjectSpec:
+        names = [s.name for s in self.stages]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"stage names must be unique, found repeated {dupes}")
+        if self.completed_stages > len(self.stages):
+            raise ValueError(
+                f"completed_stages is {self.completed_stages} but there are only "
+                f"{len(self.stages)} stages"
+            )
+        return self
+
+
+class JumpSpec(Strict):
+    """A jump of a series when ``event`` occurs: multiply by ``factor`` or ``add``."""
+
+    event: Name
+    factor: Expr | None = None
+    add: Expr | None = None
+    why: Text | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> JumpSpec:
+        if (self.factor is None) == (self.add is None):
+            raise ValueError("give exactly one of factor or add")
+        return self
+
+
+class SeriesSpec(Strict):
+    """A quantity over time, stepped on the scenario's ``step`` grid."""
+
+    title: Text | None = None
+    unit: Text = ""
+    initial: Expr
+    process: Literal["log", "linear"] = "log"
+    drift: Expr = 0.0
+    volatility: Expr = 0.0
+    floor: float | None = None
+    jumps: Annotated[list[JumpSpec], Field(max_length=MAX_ITEMS)] = Field(default_factory=list)
+    source: Text | None = None
+    why: Text | None = None
+
+
+class _OutcomeBase(Strict):
+    title: Text | None = None
+    unit: Text | None = None
+    why: Text | None = None
+
+
+class ProbabilityOutcome(_OutcomeBase):
+    """P(condition holds at date ``by``; default the horizon)."""
+
+    probability: Expr
+    by: dt.date | None = None
+
+
+class ValueOutcome(_OutcomeBase):
+    """The distribution of a formula's value at date ``at`` (default the horizon)."""
+
+    value: Expr
+    at: dt.date | None = None
+
+
+class TimeToOutcome(_OutcomeBase):
+    """When a condition first holds (never, within the horizon, is reported as such)."""
+
+    time_to: Expr
+
+
+class CombineOutcome(_OutcomeBase):
+    """and/or/not of other outcomes, by date ``by`` (default the horizon)."""
+
+    combine: Expr
+    by: dt.date | None = None
+
+
+_OUTCOME_KEYS = ("probability", "value", "time_to", "combine")
+
+
+def _outcome_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        found = [k for k in _OUTCOME_KEYS if k in value]
+        if len(found) == 1:
+            return f"{found[0]} outcome"
+    return None
+
+
+OutcomeSpec = Annotated[
+    Annotated[ProbabilityOutcome, Tag("probability outcome")]
+    | Annotated[ValueOutcome, Tag("value outcome")]
+    | Annotated[TimeToOutcome, Tag("time_to outcome")]
+    | Annotated[CombineOutcome, Tag("combine outcome")],
+    Discriminator(
+        _outcome_tag,
+        custom_error_type="outcome",
+        custom_error_message=(
+            "an outcome needs exactly one of the keys probability, value, time_to or combine"
+        ),
+    ),
+]
+
+
+class ScenarioSpec(Strict):
+    """A whole scenario file."""
+
+    steppe: Literal[1] = 1
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+    title: Text
+    description: Text | None = None
+    as_of: dt.date | None = None
+    sources: Annotated[list[SourceSpec], Field(max_length=MAX_ITEMS)] = Field(
+        default_factory=list
+    )
+    start: dt.date
+    horizon: dt.date
+    step: Literal["day", "week", "month", "quarter", "year"] = "month"
+    replications: Annotated[int, Field(ge=1, le=1_000_000_000)] = 1000
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    actors: _table(ActorSpec) = Field(default_factory=dict)
+    parameters: _table(ParamSpec) = Field(default_factory=dict)
+    events: _table(EventSpec) = Field(default_factory=dict)
+    projects: _table(ProjectSpec) = Field(default_factory=dict)
+    series: _table(SeriesSpec) = Field(default_factory=dict)
+    outcomes: Annotated[dict[Name, OutcomeSpec], Field(min_length=1, max_length=MAX_ITEMS)]
+
+    @model_validator(mode="after")
+    def _check(self) -> ScenarioSpec:
+        if not self.horizon > self.start:
+            raise ValueError(
+                f"horizon ({self.horizon}) must be after start ({self.start})"
+            )
+        if (self.horizon - self.start).days > 200 * 365:
+            raise ValueError("the window from start to horizon is longer than 200 years")
+        return self
