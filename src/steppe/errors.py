@@ -77,9 +77,7 @@ class ScenarioError(SteppeError, ValueError):
         self.also: tuple[ScenarioError, ...] = ()
         super().__init__(message)
 
-    def located(
-        self, *, file: str | None, line: int | None, column: int | None
-    ) -> ScenarioError:
+    def located(self, *, file: str | None, line: int | None, column: int | None) -> ScenarioError:
         """Return a copy of this error that carries a file position."""
         err = type(self)(self.message, path=self.path, file=file, line=line, column=column)
         err.__cause__ = self.__cause__

@@ -41,13 +41,30 @@ _REPLICATION_STREAM = 1
 
 
 class Namespace:
-    """The state an expression reads (see :class:`steppe.model.expr.Compiled`)."""
+    """The state an expression reads (see :class:`steppe.model.expr.Compiled`).
+
+    Each field holds one entry per parameter, series, event, project or outcome: Python
+    floats in the reference engine, NumPy arrays (one element per replication) in
+    vectorized code.
+    """
 
     __slots__ = ("a", "c", "done", "g", "n", "o", "p", "s", "t")
 
-    def __init__(self, **fields: Any) -> None:
-        for name in self.__slots__:
-            setattr(self, name, fields.get(name))
+    def __init__(
+        self,
+        *,
+        p: Any = None,
+        s: Any = None,
+        t: Any = 0.0,
+        n: Any = None,
+        a: Any = None,
+        g: Any = None,
+        done: Any = None,
+        c: Any = None,
+        o: Any = None,
+    ) -> None:
+        self.p, self.s, self.t, self.n, self.a = p, s, t, n, a
+        self.g, self.done, self.c, self.o = g, done, c, o
 
 
 def parameter_uniforms(seed: int, name: str, start: int, n: int) -> np.ndarray:

@@ -1,18 +1,20 @@
 """The reference engine: one SimPy environment per replication.
 
-It implements ``docs/engine.md`` literally, as SimPy processes:
+It implements ``docs/engine.md`` literally with SimPy's scheduler:
 
 * a **clock** process steps the series on the grid of ticks and records the outcomes that
   are read at a date;
-* a **race** process runs the competing risks: after every state change it evaluates every
-  hazard, draws the waiting time to the next occurrence from their total, and waits for it
-  or for the next state change, whichever comes first (redrawing is exact because waiting
-  times of constant hazards are memoryless);
-* one process per **duration** (an occurrence that stays active for a while) and one per
-  **project** (stages of work progressing at a ``pace``).
+* the **race** of competing risks: after every state change every hazard is evaluated; if
+  any changed, the waiting time to the next occurrence is drawn afresh from their total
+  (exact, because waiting times under constant hazards are memoryless) and scheduled as a
+  SimPy timeout; a timeout made stale by a later change is ignored when it fires;
+* **durations** (an occurrence that stays active for a while) are timeouts;
+* **projects** progress through their stages at their ``pace``; after every state change the
+  work done so far is booked and the completion of the current stage is rescheduled.
 
-Every change of state triggers the shared ``changed`` event, which wakes the race and the
-projects, and re-checks the ``time_to`` conditions.
+Every change of state — a tick, an occurrence, the end of a duration, a stage completed, a
+project cancelled — calls :meth:`_Replication.state_changed`, which also re-checks the
+``time_to`` conditions.
 """
 
 from __future__ import annotations
@@ -67,8 +69,24 @@ def simulate_des(
     return out
 
 
+class _Soon(simpy.Event):
+    """A timeout with SimPy's URGENT priority.
+
+    Changes scheduled by the model (an occurrence, the end of a duration, a stage completed)
+    that fall at exactly the same time as a tick or an observation are applied before it,
+    as ``docs/engine.md`` specifies. This mirrors :class:`simpy.events.Timeout`, which
+    schedules with NORMAL priority.
+    """
+
+    def __init__(self, env: simpy.Environment, delay: float) -> None:
+        super().__init__(env)
+        self._ok = True
+        self._value = None
+        env.schedule(self, simpy.core.URGENT, delay)
+
+
 class _Replication:
-    """The state and processes of one replication."""
+    """The state and scheduled activities of one replication."""
 
     def __init__(
         self, sc: Scenario, cm: CompiledModel, params: list[float], seed: int, index: int
@@ -88,7 +106,19 @@ class _Replication:
         )
         self.result = [math.nan] * len(sc.outcomes)
         self.pending_time_to = [o.index for o in sc.outcomes if o.form == "time_to"]
-        self.changed = self.env.event()
+        self.hazard_fns = [(e, h.fn) for e, h in zip(sc.events, cm.hazards, strict=True) if h]
+        # the race: current rates, who they belong to, and the generation of the live timer
+        self.rates: list[float] = []
+        self.who: list[tuple[bool, int]] = []
+        self.race_gen = 0
+        # projects: remaining work in the current stage, pace, last booking time, generation
+        n_proj = len(sc.projects)
+        self.work = [0.0] * n_proj
+        self.pace = [0.0] * n_proj
+        self.booked = [0.0] * n_proj
+        self.proj_gen = [0] * n_proj  # only ever increases: stale timers never match
+        self.planned = [False] * n_proj
+        self.running = [not self.ns.done[p.index] for p in sc.projects]
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -105,33 +135,94 @@ class _Replication:
             raise self.fail(path, f"{what} (must be a finite number >= 0)", value)
         return float(value)
 
+    def draw_duration(self, dist: Any, fn: Any, path: tuple[str | int, ...]) -> float:
+        value = float(dist.ppf(np.array([self.rng.random()]))[0]) if dist else float(fn(self.ns))
+        return self.nonneg(value, path, "a duration")
+
+    def at(self, delay: float, callback: Callable[[simpy.Event], None]) -> None:
+        """Schedule ``callback`` after ``delay`` years, before the clock at equal times."""
+        _Soon(self.env, delay).callbacks.append(callback)
+
+    # -- state changes -------------------------------------------------------------------
+
     def state_changed(self) -> None:
-        """Wake everyone waiting on a state change, and check ``time_to`` conditions."""
-        ev, self.changed = self.changed, self.env.event()
-        ev.succeed()
+        """After any change: check ``time_to``, re-plan projects, then the race."""
         self.check_time_to()
+        for p in self.sc.projects:
+            if self.running[p.index]:
+                self.plan_project(p.index)
+        self.plan_race()
 
     def check_time_to(self) -> None:
         if not self.pending_time_to:
             return
         still = []
         for i in self.pending_time_to:
-            if self.cm.outcomes[i](self.ns):
+            if self.cm.outcomes[i].fn(self.ns):
                 self.result[i] = self.env.now
             else:
                 still.append(i)
         self.pending_time_to = still
 
-    def draw_duration(self, dist: Any, fn: Any, path: tuple[str | int, ...]) -> float:
-        value = float(dist.ppf(np.array([self.rng.random()]))[0]) if dist else float(fn(self.ns))
-        return self.nonneg(value, path, "a duration")
+    def plan_race(self) -> None:
+        """Evaluate every hazard; if any changed, draw the next occurrence afresh."""
+        ns, cm = self.ns, self.cm
+        rates: list[float] = []
+        who: list[tuple[bool, int]] = []
+        for e, fn in self.hazard_fns:
+            if not e.recurring and ns.n[e.index] > 0:
+                continue
+            h = self.nonneg(float(fn(ns)), ("events", e.name, "hazard"), "the hazard")
+            if h > 0:
+                rates.append(h)
+                who.append((True, e.index))
+        for p in self.sc.projects:
+            if not self.running[p.index]:
+                continue
+            h = self.nonneg(
+                float(cm.cancel[p.index].fn(ns)),
+                ("projects", p.name, "cancel_hazard"),
+                "the cancellation hazard",
+            )
+            if h > 0:
+                rates.append(h)
+                who.append((False, p.index))
+        if rates == self.rates and who == self.who:
+            return  # same hazards: the pending draw stays valid (memorylessness)
+        self.rates, self.who = rates, who
+        self.race_gen += 1
+        total = math.fsum(rates)
+        if total > 0:
+            gen = self.race_gen
+            self.at(self.rng.exponential(1.0 / total), lambda _ev: self.race_fires(gen))
+
+    def race_fires(self, gen: int) -> None:
+        if gen != self.race_gen:
+            return  # made stale by a later state change
+        rates = self.rates
+        u = self.rng.random() * math.fsum(rates)
+        acc, pick = 0.0, len(rates) - 1
+        for j, r in enumerate(rates):
+            acc += r
+            if u < acc:
+                pick = j
+                break
+        is_event, index = self.who[pick]
+        self.rates, self.who = [], []  # force a fresh draw after this change
+        if is_event:
+            self.occur(index)
+        else:
+            self.ns.c[index] = 1.0
+            self.running[index] = False
+            self.proj_gen[index] += 1
+            self.state_changed()
 
     # -- the replication -----------------------------------------------------------------
 
     def run(self) -> list[float]:
         sc, ns = self.sc, self.ns
         for s in sc.series:
-            value = float(self.cm.initial[s.index](ns))
+            value = float(self.cm.initial[s.index].fn(ns))
             if not math.isfinite(value) or (s.process == "log" and value <= 0):
                 raise self.fail(
                     ("series", s.name, "initial"),
@@ -139,12 +230,11 @@ class _Replication:
                     value,
                 )
             ns.s[s.index] = value
-        self.check_time_to()
-        clock = self.env.process(self.clock())
-        self.env.process(self.race())
         for p in sc.projects:
-            if not ns.done[p.index]:
-                self.env.process(self.project(p.index))
+            if self.running[p.index]:
+                self.start_stage(p.index)
+        self.state_changed()
+        clock = self.env.process(self.clock())
         self.env.run(until=clock)
         for i in self.pending_time_to:
             self.result[i] = math.inf
@@ -167,7 +257,7 @@ class _Replication:
                 self.state_changed()
             for i in observe.get(when, ()):
                 o = sc.outcomes[i]
-                value = float(self.cm.outcomes[i](ns))
+                value = float(self.cm.outcomes[i].fn(ns))
                 if math.isnan(value):
                     raise self.fail(("outcomes", o.name), "the outcome", value)
                 self.result[i] = (1.0 if value else 0.0) if o.kind == "probability" else value
@@ -178,11 +268,13 @@ class _Replication:
         root = math.sqrt(dt)
         updates = []
         for s in sc.series:
-            mu = float(cm.drift[s.index](ns))
+            mu = float(cm.drift[s.index].fn(ns))
             if not math.isfinite(mu):
                 raise self.fail(("series", s.name, "drift"), "the drift", mu)
             sigma = self.nonneg(
-                float(cm.volatility[s.index](ns)), ("series", s.name, "volatility"), "the volatility"
+                float(cm.volatility[s.index].fn(ns)),
+                ("series", s.name, "volatility"),
+                "the volatility",
             )
             z = float(self.rng.standard_normal()) if sigma > 0 else 0.0
             updates.append(mu * dt + sigma * root * z)
@@ -195,59 +287,11 @@ class _Replication:
                     ns.s[s.index] = max(ns.s[s.index], s.floor)
         ns.t = when
 
-    def race(self) -> Proc:
-        sc, ns, cm, rng = self.sc, self.ns, self.cm, self.rng
-        events = sc.events
-        while True:
-            rates: list[float] = []
-            who: list[tuple[str, int]] = []
-            for e in events:
-                fn = cm.hazards[e.index]
-                if fn is None or (not e.recurring and ns.n[e.index] > 0):
-                    continue
-                h = self.nonneg(float(fn(ns)), ("events", e.name, "hazard"), "the hazard")
-                if h > 0:
-                    rates.append(h)
-                    who.append(("event", e.index))
-            for p in sc.projects:
-                if ns.done[p.index] or ns.c[p.index]:
-                    continue
-                h = self.nonneg(
-                    float(cm.cancel[p.index](ns)),
-                    ("projects", p.name, "cancel_hazard"),
-                    "the cancellation hazard",
-                )
-                if h > 0:
-                    rates.append(h)
-                    who.append(("cancel", p.index))
-            total = math.fsum(rates)
-            changed = self.changed
-            if total <= 0:
-                yield changed
-                continue
-            timer = self.env.timeout(rng.exponential(1.0 / total))
-            fired = yield timer | changed
-            if changed in fired:
-                continue  # state changed first: redraw (exact, by memorylessness)
-            u = rng.random() * total
-            acc, pick = 0.0, len(rates) - 1
-            for j, r in enumerate(rates):
-                acc += r
-                if u < acc:
-                    pick = j
-                    break
-            kind, index = who[pick]
-            if kind == "event":
-                self.occur(index)
-            else:
-                ns.c[index] = 1.0
-                self.state_changed()
-
     def occur(self, index: int) -> None:
         """Event ``index`` happens now: jumps, count, duration, then one state change."""
         sc, ns, cm = self.sc, self.ns, self.cm
         e = sc.events[index]
-        amounts = [(si, mult, float(fn(ns))) for si, mult, fn in cm.jumps[index]]
+        amounts = [(si, mult, float(fn.fn(ns))) for si, mult, fn in cm.jumps[index]]
         for si, mult, amount in amounts:
             s = sc.series[si]
             if not math.isfinite(amount) or (mult and amount <= 0):
@@ -268,40 +312,57 @@ class _Replication:
                 e.duration.dist, cm.event_durations.get(index), ("events", e.name, "duration")
             )
             ns.a[index] += 1.0
-            self.env.process(self.window(index, d))
+            self.at(d, lambda _ev: self.window_ends(index))
         self.state_changed()
 
-    def window(self, index: int, duration: float) -> Proc:
-        yield self.env.timeout(duration)
+    def window_ends(self, index: int) -> None:
         self.ns.a[index] -= 1.0
         self.state_changed()
 
-    def project(self, k: int) -> Proc:
-        sc, ns, cm = self.sc, self.ns, self.cm
-        p = sc.projects[k]
-        for stage in range(p.completed_stages, len(p.stage_names)):
-            d = p.durations[stage]
-            work = self.draw_duration(
-                d.dist, cm.stage_durations.get((k, stage)), ("projects", p.name, "stages", stage)
-            )
-            while work > 0:
-                if ns.c[k]:
-                    return
-                pace = self.nonneg(float(cm.pace[k](ns)), ("projects", p.name, "pace"), "the pace")
-                changed = self.changed
-                if pace == 0:
-                    yield changed
-                    continue
-                began = self.env.now
-                timer = self.env.timeout(work / pace)
-                fired = yield timer | changed
-                if timer in fired:
-                    work = 0.0
-                else:
-                    work -= pace * (self.env.now - began)
-            if ns.c[k]:
-                return
-            ns.g[k] = float(stage + 1)
-            if stage + 1 == len(p.stage_names):
-                ns.done[k] = 1.0
-            self.state_changed()
+    # -- projects --------------------------------------------------------------------------
+
+    def start_stage(self, k: int) -> None:
+        """Draw the work of project ``k``'s current stage (its pace is set when planned)."""
+        p = self.sc.projects[k]
+        stage = int(self.ns.g[k])
+        self.work[k] = self.draw_duration(
+            p.durations[stage].dist,
+            self.cm.stage_durations.get((k, stage)),
+            ("projects", p.name, "stages", stage, "duration"),
+        )
+        self.pace[k] = 0.0
+        self.booked[k] = self.env.now
+
+    def plan_project(self, k: int) -> None:
+        """Book the work done since the last change and reschedule the stage's completion."""
+        now = self.env.now
+        self.work[k] = max(0.0, self.work[k] - self.pace[k] * (now - self.booked[k]))
+        self.booked[k] = now
+        p = self.sc.projects[k]
+        pace = self.nonneg(
+            float(self.cm.pace[k].fn(self.ns)), ("projects", p.name, "pace"), "the pace"
+        )
+        if pace == self.pace[k] and self.planned[k]:
+            return  # same pace: the scheduled completion stays right
+        self.pace[k] = pace
+        self.planned[k] = True
+        self.proj_gen[k] += 1
+        if pace > 0:
+            gen = self.proj_gen[k]
+            self.at(self.work[k] / pace, lambda _ev: self.stage_done(k, gen))
+
+    def stage_done(self, k: int, gen: int) -> None:
+        if gen != self.proj_gen[k] or not self.running[k]:
+            return
+        ns = self.ns
+        p = self.sc.projects[k]
+        self.work[k] = 0.0
+        ns.g[k] += 1.0
+        self.proj_gen[k] += 1
+        self.planned[k] = False  # forces a fresh plan for the next stage
+        if int(ns.g[k]) == len(p.stage_names):
+            ns.done[k] = 1.0
+            self.running[k] = False
+        else:
+            self.start_stage(k)
+        self.state_changed()

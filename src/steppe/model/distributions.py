@@ -18,7 +18,7 @@ import math
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 from scipy import optimize, stats
 
 from steppe.model.base import Strict
@@ -48,14 +48,20 @@ class DistributionBase(Strict):
     source: str | None = None
     why: str | None = None
     truncate: Pair | None = None
+    _dist: Any = PrivateAttr(default=None)
 
     def frozen(self) -> Any:
         """The scipy.stats frozen distribution (before truncation)."""
         raise NotImplementedError
 
+    def _cached(self) -> Any:
+        if self._dist is None:
+            self._dist = self.frozen()
+        return self._dist
+
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Map uniform numbers in (0, 1) to draws, applying ``truncate`` if given."""
-        dist = self.frozen()
+        dist = self._cached()
         if self.truncate is not None:
             lo, hi = self.truncate
             flo, fhi = dist.cdf(lo), dist.cdf(hi)
@@ -345,6 +351,15 @@ class Choice(DistributionBase):
 
 
 Distribution = Annotated[
-    Normal | Lognormal | Uniform | Triangular | Pert | Beta | Gamma | Weibull | Exponential | Choice,
+    Normal
+    | Lognormal
+    | Uniform
+    | Triangular
+    | Pert
+    | Beta
+    | Gamma
+    | Weibull
+    | Exponential
+    | Choice,
     Field(discriminator="dist"),
 ]

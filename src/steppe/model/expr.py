@@ -168,9 +168,7 @@ def parse_expression(source: object, *, path: Sequence[PathPart] = ()) -> Expres
     except (RecursionError, MemoryError, ValueError):
         raise _fail(f"expression is too deeply nested or malformed: {text[:60]!r}", path) from None
     body = tree.body
-    count = 0
-    for node in ast.walk(body):
-        count += 1
+    for count, _node in enumerate(ast.walk(body), start=1):
         if count > MAX_NODES:
             raise _fail(f"expression has more than {MAX_NODES} parts; simplify it", path)
     _check(body, text, path, depth=0)
@@ -320,6 +318,7 @@ def _lower(node: ast.expr, expr: Expression, symbols: Mapping[str, Symbol], ctx:
 
     path = expr.path
     if isinstance(node, ast.Constant):
+        assert isinstance(node.value, int | float)  # guaranteed by _check
         value = float(node.value)
         if not math.isfinite(value):
             raise _fail(f"number literal {ast.unparse(node)!r} is not finite", path)
@@ -367,7 +366,8 @@ def _lower(node: ast.expr, expr: Expression, symbols: Mapping[str, Symbol], ctx:
             [rec(x) for x in (node.left, *node.comparators)],
         )
     if isinstance(node, ast.BoolOp):
-        return ("bool", "and" if isinstance(node.op, ast.And) else "or", [rec(v) for v in node.values])
+        op = "and" if isinstance(node.op, ast.And) else "or"
+        return ("bool", op, [rec(v) for v in node.values])
     if isinstance(node, ast.IfExp):
         return ("if", rec(node.test), rec(node.body), rec(node.orelse))
     if isinstance(node, ast.Call):
@@ -460,10 +460,12 @@ def _spow(a: float, b: float) -> float:
     try:
         return math.pow(a, b)
     except OverflowError:
-        return math.inf if a > 0 or float(b).is_integer() and b % 2 == 0 else -math.inf
+        return math.inf if a > 0 or (float(b).is_integer() and b % 2 == 0) else -math.inf
     except ValueError:
         if a == 0 and b < 0:
-            return math.inf
+            # IEEE pow: (-0) ** (negative odd integer) is -inf, otherwise +inf.
+            odd = float(b).is_integer() and b % 2 == 1
+            return -math.inf if odd and math.copysign(1.0, a) < 0 else math.inf
         return math.nan
 
 
@@ -577,7 +579,7 @@ _VECTOR: dict[str, Callable[..., Any]] = {
 }
 
 
-def _build(ir: Node, ops: dict[str, Callable[..., Any]]) -> Evaluator:  # noqa: C901, PLR0911, PLR0912
+def _build(ir: Node, ops: dict[str, Callable[..., Any]]) -> Evaluator:
     """Turn IR into a closure using one operation table."""
     tag = ir[0]
     if tag == "const":

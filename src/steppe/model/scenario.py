@@ -272,7 +272,7 @@ def _toposort(deps: dict[str, set[str]], kind: str, root: str) -> list[str]:
     return order
 
 
-def _build(spec: ScenarioSpec, *, file: str | None, sha256: str | None) -> Scenario:  # noqa: C901
+def _build(spec: ScenarioSpec, *, file: str | None, sha256: str | None) -> Scenario:
     tl = Timeline(spec.start, spec.horizon)
     step = STEPS[spec.step]
     n_ticks = math.floor(tl.t_horizon / step + 1e-9)
@@ -311,11 +311,9 @@ def _build(spec: ScenarioSpec, *, file: str | None, sha256: str | None) -> Scena
         **consts,
         **{p.name: Symbol("param", p.index) for p in params},
     }
-    deps = {
-        p.name: (set(p.expr.names) & set(spec.parameters)) if p.expr else set() for p in params
-    }
+    deps = {p.name: (set(p.expr.names) & set(spec.parameters)) if p.expr else set() for p in params}
     order = _toposort(deps, "parameter", "parameters")
-    param_order = tuple(spec_index for spec_index in (list(spec.parameters).index(n) for n in order))
+    param_order = tuple(list(spec.parameters).index(n) for n in order)
 
     events: list[EventModel] = []
     for i, (name, e) in enumerate(spec.events.items()):
@@ -378,9 +376,8 @@ def _build(spec: ScenarioSpec, *, file: str | None, sha256: str | None) -> Scena
             amount = jump.factor if multiply else jump.add
             assert amount is not None
             key = "factor" if multiply else "add"
-            jumps.append(
-                JumpModel(event_index[jump.event], multiply, _parse(amount, (*path, "jumps", j, key)))
-            )
+            expr = _parse(amount, (*path, "jumps", j, key))
+            jumps.append(JumpModel(event_index[jump.event], multiply, expr))
         if s.floor is not None and s.process == "log":
             raise ScenarioError(
                 "floor applies to linear series only (a log series stays positive)",
@@ -416,28 +413,56 @@ def _build(spec: ScenarioSpec, *, file: str | None, sha256: str | None) -> Scena
             day = o.by or spec.horizon
             t = _check_date(day, tl, (*path, "by"))
             model = OutcomeModel(
-                name, i, "probability", "probability",
-                _parse(o.probability, (*path, "probability")), t, day, o.title, o.unit,
+                name,
+                i,
+                "probability",
+                "probability",
+                _parse(o.probability, (*path, "probability")),
+                t,
+                day,
+                o.title,
+                o.unit,
             )
         elif isinstance(o, ValueOutcome):
             day = o.at or spec.horizon
             t = _check_date(day, tl, (*path, "at"))
             model = OutcomeModel(
-                name, i, "distribution", "value", _parse(o.value, (*path, "value")), t, day,
-                o.title, o.unit,
+                name,
+                i,
+                "distribution",
+                "value",
+                _parse(o.value, (*path, "value")),
+                t,
+                day,
+                o.title,
+                o.unit,
             )
         elif isinstance(o, TimeToOutcome):
             model = OutcomeModel(
-                name, i, "time_to_event", "time_to", _parse(o.time_to, (*path, "time_to")),
-                None, None, o.title, o.unit,
+                name,
+                i,
+                "time_to_event",
+                "time_to",
+                _parse(o.time_to, (*path, "time_to")),
+                None,
+                None,
+                o.title,
+                o.unit,
             )
         else:
             assert isinstance(o, CombineOutcome)
             day = o.by or spec.horizon
             t = _check_date(day, tl, (*path, "by"))
             model = OutcomeModel(
-                name, i, "probability", "combine", _parse(o.combine, (*path, "combine")), t, day,
-                o.title, o.unit,
+                name,
+                i,
+                "probability",
+                "combine",
+                _parse(o.combine, (*path, "combine")),
+                t,
+                day,
+                o.title,
+                o.unit,
             )
         outcomes.append(model)
     outcome_symbols = {o.name: Symbol("outcome", o.index) for o in outcomes}

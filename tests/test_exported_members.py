@@ -1,0 +1,36 @@
+"""The public API is exactly what ``steppe.__all__`` says (httpx's exported-members test)."""
+
+import steppe
+
+
+def test_everything_in_all_exists() -> None:
+    for name in steppe.__all__:
+        assert hasattr(steppe, name), name
+
+
+def test_public_api_is_pinned() -> None:
+    assert set(steppe.__all__) == {
+        "ExpressionError",
+        "LimitError",
+        "ResultError",
+        "RunResult",
+        "Scenario",
+        "ScenarioError",
+        "SimulationError",
+        "SteppeError",
+        "__version__",
+        "load",
+        "loads",
+        "run",
+    }
+
+
+def test_exception_tree() -> None:
+    assert issubclass(steppe.ScenarioError, steppe.SteppeError)
+    assert issubclass(steppe.ScenarioError, ValueError)
+    assert issubclass(steppe.ExpressionError, steppe.ScenarioError)
+    assert issubclass(steppe.LimitError, steppe.ScenarioError)
+    assert issubclass(steppe.SimulationError, RuntimeError)
+    assert issubclass(steppe.ResultError, OSError)
+    assert issubclass(steppe.SteppeError, Exception)
+    assert not issubclass(steppe.SteppeError, (ValueError, RuntimeError))
