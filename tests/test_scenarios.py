@@ -44,9 +44,7 @@ def _doc_examples(doc: Path) -> list[str]:
     return [b for b in blocks if re.search(r"^outcomes:", b, flags=re.M)]
 
 
-@pytest.mark.parametrize(
-    "doc", sorted(DOCS.glob("*.md")), ids=lambda p: p.name
-)
+@pytest.mark.parametrize("doc", sorted(DOCS.glob("*.md")), ids=lambda p: p.name)
 def test_complete_examples_in_docs_run(doc: Path) -> None:
     """Every complete scenario shown in the docs (a ```yaml block with outcomes) runs."""
     for block in _doc_examples(doc):

@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -78,54 +79,68 @@ def _progress(total: int, quiet: bool) -> Iterator[Any]:
         yield lambda k: bar.advance(task, k)
 
 
-def _fmt(x: Any, digits: int = 3) -> str:
+def _fmt(x: Any) -> str:
+    """A number for the table: 3 decimals below 1, 2 below 100, thousands separators above."""
     if x is None:
         return "never"
     if isinstance(x, str):
         return x
     if isinstance(x, float) and not math.isfinite(x):
         return "-"
-    return f"{x:.{digits}g}" if abs(x) >= 1000 else f"{x:.{digits}f}"
+    size = abs(x)
+    if size >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.2f}" if size >= 1 else f"{x:.3f}"
+
+
+def _interval(pair: list[Any]) -> str:
+    return escape(f"[{_fmt(pair[0])}, {_fmt(pair[1])}]")  # not rich markup
 
 
 def outcome_table(result: RunResult) -> Table:
     """A rich table: each outcome with its estimate, MC standard error and 95% interval."""
     s = result.summary
     table = Table(
-        title=f"{s['scenario']} — {s['replications']:,} replications, seed {s['seed']}, "
+        title=f"{s['scenario']}: {s['replications']:,} replications, seed {s['seed']}, "
         f"engine {s['engine']}, steppe {s['steppe_version']}",
         title_justify="left",
+        caption="P: probability, Wilson 95% interval. Means: normal interval. Medians: "
+        "order-statistic interval. 'never': not by the horizon in that share of runs.",
+        caption_justify="left",
     )
-    for col, just in (("outcome", "left"), ("kind", "left"), ("estimate", "right"),
-                      ("MC s.e.", "right"), ("95% interval", "right"), ("notes", "left")):
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    table.add_column("outcome")
+    table.add_column("statistic")
+    table.add_column("estimate", justify="right")
+    table.add_column("MC s.e.", justify="right")
+    table.add_column("95% interval", justify="right")
+    table.add_column("date")
+    horizon = s["horizon"]
     for name, o in s["outcomes"].items():
         kind = o["kind"]
         if kind == "probability":
-            lo, hi = o["ci95"]
-            table.add_row(name, "P", _fmt(o["p"]), _fmt(o["se"]), f"[{_fmt(lo)}, {_fmt(hi)}]",
-                          f"by {o.get('date', s['horizon'])} (Wilson)")
+            table.add_row(
+                name, "P", _fmt(o["p"]), _fmt(o["se"]), _interval(o["ci95"]),
+                o.get("date", horizon),
+            )  # fmt: skip
         elif kind == "distribution":
-            unit = f" {o['unit']}" if o.get("unit") else ""
-            q = o["quantiles"]
-            lo, hi = o["ci95"]
-            table.add_row(name, "mean", _fmt(o["mean"]) + unit, _fmt(o["se"]),
-                          f"[{_fmt(lo)}, {_fmt(hi)}]",
-                          f"at {o['date']}; median {_fmt(q['0.5'])} "
-                          f"(90% of runs in [{_fmt(q['0.05'])}, {_fmt(q['0.95'])}])")
-            med_lo, med_hi = o["quantiles_ci95"]["0.5"]
-            table.add_row("", "median", _fmt(q["0.5"]) + unit, "",
-                          f"[{_fmt(med_lo)}, {_fmt(med_hi)}]", "order-statistic interval")
+            unit = f" ({o['unit']})" if o.get("unit") else ""
+            table.add_row(
+                name, "mean" + unit, _fmt(o["mean"]), _fmt(o["se"]), _interval(o["ci95"]),
+                o["date"],
+            )  # fmt: skip
+            table.add_row(
+                "", "median" + unit, _fmt(o["quantiles"]["0.5"]), "",
+                _interval(o["quantiles_ci95"]["0.5"]), "",
+            )  # fmt: skip
         else:
-            horizon = s["horizon"]
-            p = o["p_by"][horizon]
-            lo, hi = o["p_by_ci95"][horizon]
-            table.add_row(name, "P(by horizon)", _fmt(p), _fmt(o["p_by_se"][horizon]),
-                          f"[{_fmt(lo)}, {_fmt(hi)}]", f"by {horizon}")
-            med = o["quantiles"]["0.5"]
-            mlo, mhi = o["quantiles_ci95"]["0.5"]
-            table.add_row("", "median date", _fmt(med), "", f"[{_fmt(mlo)}, {_fmt(mhi)}]",
-                          "'never' = not by the horizon in half the runs or more")
+            table.add_row(
+                name, "P(by date)", _fmt(o["p_by"][horizon]), _fmt(o["p_by_se"][horizon]),
+                _interval(o["p_by_ci95"][horizon]), horizon,
+            )  # fmt: skip
+            table.add_row(
+                "", "median date", _fmt(o["quantiles"]["0.5"]), "",
+                _interval(o["quantiles_ci95"]["0.5"]), "",
+            )  # fmt: skip
     return table
 
 
@@ -137,33 +152,76 @@ def main() -> None:
 
 @main.command("run")
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-n", "--replications", type=click.IntRange(min=1), default=None,
-              help="Number of replications (default: the scenario's).")
-@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None,
-              help="Random seed (default: the scenario's).")
-@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
-              help="Fix a parameter at a value (repeatable).")
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Result folder (default: results/<scenario-name>).")
+@click.option(
+    "-n",
+    "--replications",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Number of replications (default: the scenario's).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0, max=2**63 - 1),
+    default=None,
+    help="Random seed (default: the scenario's).",
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Fix a parameter at a value (repeatable).",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Result folder (default: results/<scenario-name>).",
+)
 @click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of a table.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def run_cmd(scenario: Path, replications: int | None, seed: int | None, sets: tuple[str, ...],
-            out: Path | None, engine: str, as_json: bool, quiet: bool) -> None:
+def run_cmd(
+    scenario: Path,
+    replications: int | None,
+    seed: int | None,
+    sets: tuple[str, ...],
+    out: Path | None,
+    engine: str,
+    as_json: bool,
+    quiet: bool,
+) -> None:
     """Run SCENARIO and print each outcome with its Monte Carlo error."""
     try:
         overrides = _parse_set(sets)
         sc = load(scenario)
+        try:  # checked here too, so that a bad override is reported against --set
+            sc.with_overrides(overrides)
+        except ScenarioError as err:
+            raise err.located(file="--set", line=None, column=None) from None
         total = replications or sc.spec.replications
         with _progress(total, quiet) as tick:
-            result = run(sc, replications=replications, seed=seed, overrides=overrides,
-                         engine=engine, progress=tick)  # type: ignore[arg-type]
+            try:
+                result = run(
+                    sc,
+                    replications=replications,
+                    seed=seed,
+                    overrides=overrides,
+                    engine=engine,
+                    progress=tick,
+                )  # type: ignore[arg-type]
+            except ScenarioError as err:  # e.g. a size limit: name the scenario file
+                if err.file is not None:
+                    raise
+                raise err.located(file=str(scenario), line=None, column=None) from None
         folder = result.write(out if out is not None else Path("results") / sc.name)
     except SteppeError as err:
         _report_error(err)
         sys.exit(EXIT_INPUT)
     if as_json:
-        click.echo(json.dumps(result.summary, indent=2))
+        # The file as written: strict JSON (json.dumps would print Infinity and NaN).
+        click.echo((folder / "summary.json").read_text(encoding="utf-8"), nl=False)
     else:
         console = Console(highlight=False)
         console.print(outcome_table(result))
@@ -171,8 +229,7 @@ def run_cmd(scenario: Path, replications: int | None, seed: int | None, sets: tu
 
 
 @main.command("validate")
-@click.argument("files", nargs=-1, required=True,
-                type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 def validate_cmd(files: tuple[Path, ...]) -> None:
     """Check scenario FILES without running them (exit 0 when all are valid)."""
     bad = 0

@@ -24,15 +24,19 @@ from typing import Any
 
 import numpy as np
 
-from steppe.errors import SimulationError, format_path
-from steppe.model.scenario import OutcomeModel, Scenario
+from steppe.errors import SimulationError
+from steppe.model.scenario import CompiledModel, OutcomeModel, Scenario
 
 __all__ = [
+    "MAX_CHANGES",
     "Namespace",
+    "Slot",
     "combine_outcomes",
     "draw_parameters",
     "parameter_uniforms",
+    "race_slots",
     "replication_rng",
+    "too_many_changes",
     "where",
 ]
 
@@ -67,6 +71,26 @@ class Namespace:
         self.g, self.done, self.c, self.o = g, done, c, o
 
 
+#: One competitor in the race of §3 of ``docs/engine.md``: (is it an event (else a project's
+#: cancellation), event or project index, compiled intensity, does it read the clock
+#: (a series or ``t``), YAML path of the expression).
+Slot = tuple[bool, int, Any, bool, tuple[str | int, ...]]
+
+
+def race_slots(scenario: Scenario, cm: CompiledModel) -> list[Slot]:
+    """The competitors of the race: every event with a hazard, then every project."""
+    slots: list[Slot] = []
+    for e, h in zip(scenario.events, cm.hazards, strict=True):
+        if h is not None:
+            slots.append(
+                (True, e.index, h.fn, cm.hazard_ticks[e.index], ("events", e.name, "hazard"))
+            )
+    for p in scenario.projects:
+        path: tuple[str | int, ...] = ("projects", p.name, "cancel_hazard")
+        slots.append((False, p.index, cm.cancel[p.index].fn, cm.cancel_ticks[p.index], path))
+    return slots
+
+
 def parameter_uniforms(seed: int, name: str, start: int, n: int) -> np.ndarray:
     """Uniforms in (0, 1) for parameter ``name``, replications ``start .. start + n - 1``."""
     ss = np.random.SeedSequence(seed, spawn_key=(_PARAM_STREAM, zlib.crc32(name.encode())))
@@ -83,9 +107,23 @@ def replication_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(ss))
 
 
+#: A replication with more state changes than this is stopped with an error: some hazard is
+#: so large that the run would effectively never end.
+MAX_CHANGES = 100_000
+
+
 def where(scenario: Scenario, path: tuple[str | int, ...]) -> str:
-    """``file: yaml.path`` for run-time error messages."""
-    return f"{scenario.file or '<scenario>'}: {format_path(path)}"
+    """``FILE:LINE:COL: error: YAML.PATH`` for run-time error messages."""
+    return scenario.locate(path)
+
+
+def too_many_changes(scenario: Scenario, replication: int, t: float) -> SimulationError:
+    """The error for a replication that exceeded :data:`MAX_CHANGES` state changes."""
+    return SimulationError(
+        f"{where(scenario, ('events',))}: replication {replication} made more than "
+        f"{MAX_CHANGES:,} state changes by t = {t:.4f} years "
+        f"({scenario.timeline.date(t).isoformat()}); is a hazard far too large?"
+    )
 
 
 def draw_parameters(scenario: Scenario, seed: int, start: int, n: int) -> np.ndarray:

@@ -25,12 +25,17 @@ from typing import Any
 
 import numpy as np
 import simpy
+from simpy.events import URGENT
 
 from steppe.engines.common import (
+    MAX_CHANGES,
     Namespace,
+    Slot,
     combine_outcomes,
     draw_parameters,
+    race_slots,
     replication_rng,
+    too_many_changes,
     where,
 )
 from steppe.errors import SimulationError
@@ -82,7 +87,7 @@ class _Soon(simpy.Event):
         super().__init__(env)
         self._ok = True
         self._value = None
-        env.schedule(self, simpy.core.URGENT, delay)
+        env.schedule(self, URGENT, delay)
 
 
 class _Replication:
@@ -106,11 +111,13 @@ class _Replication:
         )
         self.result = [math.nan] * len(sc.outcomes)
         self.pending_time_to = [o.index for o in sc.outcomes if o.form == "time_to"]
-        self.hazard_fns = [(e, h.fn) for e, h in zip(sc.events, cm.hazards, strict=True) if h]
-        # the race: current rates, who they belong to, and the generation of the live timer
-        self.rates: list[float] = []
-        self.who: list[tuple[bool, int]] = []
+        # the race: one slot per event with a hazard and per project (cancellation), with
+        # its current intensity; the generation number of the live timer
+        self.slots: list[Slot] = race_slots(sc, cm)
+        self.hz = [0.0] * len(self.slots)
+        self.race_planned = False
         self.race_gen = 0
+        self.changes = 0
         # projects: remaining work in the current stage, pace, last booking time, generation
         n_proj = len(sc.projects)
         self.work = [0.0] * n_proj
@@ -136,7 +143,7 @@ class _Replication:
         return float(value)
 
     def draw_duration(self, dist: Any, fn: Any, path: tuple[str | int, ...]) -> float:
-        value = float(dist.ppf(np.array([self.rng.random()]))[0]) if dist else float(fn(self.ns))
+        value = float(dist.sample(self.rng, 1)[0]) if dist else float(fn.fn(self.ns))
         return self.nonneg(value, path, "a duration")
 
     def at(self, delay: float, callback: Callable[[simpy.Event], None]) -> None:
@@ -145,53 +152,58 @@ class _Replication:
 
     # -- state changes -------------------------------------------------------------------
 
-    def state_changed(self) -> None:
-        """After any change: check ``time_to``, re-plan projects, then the race."""
-        self.check_time_to()
-        for p in self.sc.projects:
-            if self.running[p.index]:
-                self.plan_project(p.index)
-        self.plan_race()
+    def state_changed(self, tick: bool = False) -> None:
+        """After any change: check ``time_to``, re-plan projects, then the race.
 
-    def check_time_to(self) -> None:
+        ``tick`` says the change was a tick: then only what reads a series or ``t`` is
+        re-evaluated (nothing else can have changed).
+        """
+        self.changes += 1
+        if self.changes > MAX_CHANGES:
+            raise too_many_changes(self.sc, self.index, self.env.now)
+        self.check_time_to(tick)
+        pace_ticks = self.cm.pace_ticks
+        for p in self.sc.projects:
+            if self.running[p.index] and not (tick and not pace_ticks[p.index]):
+                self.plan_project(p.index)
+        self.plan_race(tick)
+
+    def check_time_to(self, tick: bool = False) -> None:
         if not self.pending_time_to:
             return
         still = []
+        ticks = self.cm.outcome_ticks
         for i in self.pending_time_to:
-            if self.cm.outcomes[i].fn(self.ns):
+            if tick and not ticks[i]:
+                still.append(i)
+            elif self.cm.outcomes[i].fn(self.ns):
                 self.result[i] = self.env.now
             else:
                 still.append(i)
         self.pending_time_to = still
 
-    def plan_race(self) -> None:
-        """Evaluate every hazard; if any changed, draw the next occurrence afresh."""
-        ns, cm = self.ns, self.cm
-        rates: list[float] = []
-        who: list[tuple[bool, int]] = []
-        for e, fn in self.hazard_fns:
-            if not e.recurring and ns.n[e.index] > 0:
+    def plan_race(self, tick: bool = False) -> None:
+        """Evaluate the hazards; if any changed, draw the next occurrence afresh.
+
+        At a tick only the hazards that read a series or ``t`` are re-evaluated: the others
+        cannot have changed.
+        """
+        ns, hz = self.ns, self.hz
+        old = list(hz)
+        for j, (is_event, index, fn, ticks, path) in enumerate(self.slots):
+            if tick and not ticks:
                 continue
-            h = self.nonneg(float(fn(ns)), ("events", e.name, "hazard"), "the hazard")
-            if h > 0:
-                rates.append(h)
-                who.append((True, e.index))
-        for p in self.sc.projects:
-            if not self.running[p.index]:
-                continue
-            h = self.nonneg(
-                float(cm.cancel[p.index].fn(ns)),
-                ("projects", p.name, "cancel_hazard"),
-                "the cancellation hazard",
+            live = (
+                (self.sc.events[index].recurring or ns.n[index] == 0)
+                if is_event
+                else self.running[index]
             )
-            if h > 0:
-                rates.append(h)
-                who.append((False, p.index))
-        if rates == self.rates and who == self.who:
+            hz[j] = self.nonneg(float(fn(ns)), path, "the hazard") if live else 0.0
+        if hz == old and self.race_planned:
             return  # same hazards: the pending draw stays valid (memorylessness)
-        self.rates, self.who = rates, who
+        self.race_planned = True
         self.race_gen += 1
-        total = math.fsum(rates)
+        total = math.fsum(hz)
         if total > 0:
             gen = self.race_gen
             self.at(self.rng.exponential(1.0 / total), lambda _ev: self.race_fires(gen))
@@ -199,16 +211,17 @@ class _Replication:
     def race_fires(self, gen: int) -> None:
         if gen != self.race_gen:
             return  # made stale by a later state change
-        rates = self.rates
-        u = self.rng.random() * math.fsum(rates)
-        acc, pick = 0.0, len(rates) - 1
-        for j, r in enumerate(rates):
-            acc += r
-            if u < acc:
+        hz = self.hz
+        u = self.rng.random() * math.fsum(hz)
+        acc, pick = 0.0, -1
+        for j, r in enumerate(hz):
+            if r > 0:
                 pick = j
-                break
-        is_event, index = self.who[pick]
-        self.rates, self.who = [], []  # force a fresh draw after this change
+                acc += r
+                if u < acc:
+                    break
+        is_event, index = self.slots[pick][0], self.slots[pick][1]
+        self.race_planned = False  # force a fresh draw after this change
         if is_event:
             self.occur(index)
         else:
@@ -254,12 +267,12 @@ class _Replication:
                 yield self.env.timeout(when - self.env.now)
             if when in ticks:
                 self.step_series(when)
-                self.state_changed()
+                self.state_changed(tick=True)
             for i in observe.get(when, ()):
                 o = sc.outcomes[i]
                 value = float(self.cm.outcomes[i].fn(ns))
-                if math.isnan(value):
-                    raise self.fail(("outcomes", o.name), "the outcome", value)
+                if not math.isfinite(value):
+                    raise self.fail(("outcomes", o.name), "the outcome (must be finite)", value)
                 self.result[i] = (1.0 if value else 0.0) if o.kind == "probability" else value
 
     def step_series(self, when: float) -> None:
@@ -280,11 +293,13 @@ class _Replication:
             updates.append(mu * dt + sigma * root * z)
         for s, inc in zip(sc.series, updates, strict=True):
             if s.process == "log":
-                ns.s[s.index] *= math.exp(inc)
+                ns.s[s.index] *= math.exp(inc) if inc < 709.0 else math.inf
             else:
                 ns.s[s.index] += inc
                 if s.floor is not None:
                     ns.s[s.index] = max(ns.s[s.index], s.floor)
+            if not math.isfinite(ns.s[s.index]):
+                raise self.fail(("series", s.name), "the series (overflow)", ns.s[s.index])
         ns.t = when
 
     def occur(self, index: int) -> None:
@@ -306,6 +321,8 @@ class _Replication:
                 ns.s[si] += amount
                 if s.floor is not None:
                     ns.s[si] = max(ns.s[si], s.floor)
+            if not math.isfinite(ns.s[si]):
+                raise self.fail(("series", s.name), "the series (overflow)", ns.s[si])
         ns.n[index] += 1.0
         if e.duration is not None:
             d = self.draw_duration(

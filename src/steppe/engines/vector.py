@@ -1,6 +1,6 @@
 """The vectorized engine: many replications at once with NumPy, same semantics as SimPy.
 
-It implements ``docs/engine.md`` for a chunk of replications held as arrays (one element per
+It implements ``docs/engine.md`` for a chunk of replications held as arrays (one column per
 replication), walking the common grid of *stops* (ticks, observation dates, the horizon).
 Within the interval up to the next stop each replication keeps its own clock and runs an
 exact next-event loop:
@@ -8,20 +8,22 @@ exact next-event loop:
 * **Competing risks by a time change.** Each replication holds a unit-rate exponential
   budget ``E``. With total intensity ``Λ`` constant until the next state change, the next
   occurrence comes when ``Λ · elapsed`` exhausts ``E``: the same law as redrawing an
-  exponential after every change (memorylessness), but with one random number per
-  occurrence instead of one per change. Which event occurs is chosen with probability
-  proportional to its intensity; a fresh ``E ~ Exp(1)`` is drawn after each occurrence.
+  exponential after every change (memorylessness), with one random number per occurrence
+  instead of one per change. Which event occurs is chosen with probability proportional to
+  its intensity; a fresh ``E ~ Exp(1)`` is drawn after each occurrence.
 * **Deterministic changes** — the end of a duration, a project stage completing at its
-  current pace — are taken at their exact times when they come before the next occurrence
-  and the next stop.
+  current pace — are taken at their exact times when they come before the next occurrence;
+  one due exactly at the stop comes before it.
 * At a stop, series are stepped (ticks) and outcomes read (observation dates).
 
-Only replications whose state changed take part in later rounds of the loop, so the cost
-of an interval is one vector pass plus small passes over the few replications with events.
+Intensities, paces and the time of each replication's next deterministic change are cached
+and recomputed only where they can have changed: for a replication whose state changed,
+all of them; at a tick, for every replication, those that read a series or ``t``. Only
+replications whose state changed take part in the later rounds of an interval's loop.
 
 Random streams: chunk ``c`` of a run uses ``SeedSequence(seed, spawn_key=(2, c))`` for its
 dynamics; parameters come from the per-parameter streams shared by every engine
-(:mod:`steppe.engines.common`). A chunk's result depends only on ``(seed, c, chunk size)``.
+(:mod:`steppe.engines.common`). A chunk's result depends only on ``(seed, c, its range)``.
 """
 
 from __future__ import annotations
@@ -31,13 +33,23 @@ from typing import Any
 
 import numpy as np
 
-from steppe.engines.common import Namespace, combine_outcomes, draw_parameters, where
+from steppe.engines.common import (
+    MAX_CHANGES,
+    Namespace,
+    Slot,
+    combine_outcomes,
+    draw_parameters,
+    race_slots,
+    too_many_changes,
+    where,
+)
 from steppe.errors import SimulationError
-from steppe.model.scenario import CompiledModel, Scenario
+from steppe.model.scenario import CompiledModel, Scenario, state_reads
 
 __all__ = ["chunk_rng", "simulate_vector"]
 
 _CHUNK_STREAM = 2
+Path = tuple[str | int, ...]
 
 
 def chunk_rng(seed: int, chunk: int) -> np.random.Generator:
@@ -64,6 +76,22 @@ def _full(x: Any, m: int) -> np.ndarray:
     return arr if arr.shape == (m,) else np.broadcast_to(arr, (m,)).copy()
 
 
+class _Rows:
+    """Rows of a 2-D state array restricted to some replications, cut on first use."""
+
+    __slots__ = ("arr", "cache", "sel")
+
+    def __init__(self, arr: np.ndarray, sel: np.ndarray) -> None:
+        self.arr, self.sel = arr, sel
+        self.cache: dict[int, np.ndarray] = {}
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        row = self.cache.get(i)
+        if row is None:
+            row = self.cache[i] = np.asarray(self.arr[i, self.sel])
+        return row
+
+
 class _Chunk:
     """State of a chunk of replications; arrays are indexed ``[item, replication]``."""
 
@@ -72,111 +100,234 @@ class _Chunk:
     ) -> None:
         self.sc, self.rng, self.start = sc, rng, start
         self.cm: CompiledModel = sc.compiled("vector")
+        cm = self.cm
         r = params.shape[0]
         self.r = r
+        self.everyone = np.arange(r)
         self.params = np.ascontiguousarray(params.T)  # (n_params, r)
         ne, nproj = len(sc.events), len(sc.projects)
         self.n = np.repeat(
-            np.array([[float(e.history_count)] for e in sc.events]).reshape(ne, 1), r, axis=1
+            np.array([float(e.history_count) for e in sc.events]).reshape(ne, 1), r, 1
         )
         self.a = np.zeros((ne, r))
         self.s = np.zeros((len(sc.series), r))
         self.g = np.repeat(
-            np.array([float(p.completed_stages) for p in sc.projects]).reshape(nproj, 1), r, axis=1
+            np.array([float(p.completed_stages) for p in sc.projects]).reshape(nproj, 1), r, 1
         )
-        self.done = np.array(
-            [[1.0 if p.completed_stages == len(p.stage_names) else 0.0] for p in sc.projects]
-        ).reshape(nproj, 1).repeat(r, axis=1)
+        full = [1.0 if p.completed_stages == len(p.stage_names) else 0.0 for p in sc.projects]
+        self.done = np.repeat(np.array(full).reshape(nproj, 1), r, 1)
         self.c = np.zeros((nproj, r))
         self.t = 0.0
         self.now = np.zeros(r)
-        self.budget = rng.standard_exponential(r)
-        # durations: end times per event, slots grow on demand (inf = free)
+        self.changes = np.zeros(r, dtype=np.int64)
+        self.budget: np.ndarray = np.asarray(rng.standard_exponential(r))
+        # durations: end times per event with a duration; slots grow on demand (inf = free)
         self.ends: dict[int, np.ndarray] = {
-            e.index: np.full((r, 1), np.inf) for e in sc.events if e.duration is not None
+            e.index: np.full((1, r), np.inf) for e in sc.events if e.duration is not None
         }
-        # projects: remaining work of the current stage, current pace
+        # projects: work left at the last booking, current pace, completion time
         self.work = np.zeros((nproj, r))
         self.pace = np.zeros((nproj, r))
-        self.result = np.full((r, len(sc.outcomes)), np.nan)
+        self.booked = np.zeros((nproj, r))
+        self.done_at = np.full((nproj, r), np.inf)
+        # the race: one row per event with a hazard and per project (cancellation)
+        self.slots: list[Slot] = race_slots(sc, cm)
+        self.hz = np.zeros((len(self.slots), r))
+        self.total = np.zeros(r)
+        self.next_change = np.full(r, np.inf)  # earliest duration end or stage completion
+        self.result = np.full((len(sc.outcomes), r), np.nan)  # outcome-major: rows contiguous
         self.time_to = [o.index for o in sc.outcomes if o.form == "time_to"]
-        self.hazard_events = [e for e in sc.events if self.cm.hazards[e.index] is not None]
+        self.time_to_ticking = [i for i in self.time_to if cm.outcome_ticks[i]]
+        self.tick_slots = [j for j, slot in enumerate(self.slots) if slot[3]]
+        self.tick_paces = [p.index for p in sc.projects if cm.pace_ticks[p.index]]
+        # what each cached quantity reads, to skip those a round of changes cannot affect
+        sym = sc.symbols
+        self.slot_reads = [
+            state_reads(e.hazard, sym) | ({("n", e.index)} if not e.recurring else set())
+            for e in sc.events
+            if e.hazard is not None
+        ] + [
+            state_reads(p.cancel_hazard, sym) | {("done", p.index), ("c", p.index)}
+            for p in sc.projects
+        ]
+        self.pace_reads = [
+            state_reads(p.pace, sym) | {("done", p.index), ("c", p.index), ("g", p.index)}
+            for p in sc.projects
+        ]
+        self.time_to_reads = {i: state_reads(sc.outcomes[i].expr, sym) for i in self.time_to}
 
     # -- helpers -------------------------------------------------------------------------
 
-    def ns(self, idx: np.ndarray | None) -> Namespace:
-        """A namespace over all replications (``idx is None``) or the subset ``idx``."""
-        if idx is None:
+    def ns(self, sel: np.ndarray | None) -> Namespace:
+        """A namespace over all replications (``sel is None``) or the subset ``sel``."""
+        if sel is None:
             return Namespace(
-                p=self.params, s=self.s, t=self.t, n=self.n, a=self.a, g=self.g,
-                done=self.done, c=self.c,
+                p=self.params,
+                s=self.s,
+                t=self.t,
+                n=self.n,
+                a=self.a,
+                g=self.g,
+                done=self.done,
+                c=self.c,
             )
         return Namespace(
-            p=self.params[:, idx], s=self.s[:, idx], t=self.t, n=self.n[:, idx],
-            a=self.a[:, idx], g=self.g[:, idx], done=self.done[:, idx], c=self.c[:, idx],
+            p=_Rows(self.params, sel),
+            s=_Rows(self.s, sel),
+            t=self.t,
+            n=_Rows(self.n, sel),
+            a=_Rows(self.a, sel),
+            g=_Rows(self.g, sel),
+            done=_Rows(self.done, sel),
+            c=_Rows(self.c, sel),
         )
 
-    def fail(self, path: tuple[str | int, ...], what: str, values: np.ndarray,
-             idx: np.ndarray, times: np.ndarray | float) -> SimulationError:
-        bad = np.flatnonzero(~(values >= 0) | np.isinf(values))[0]
-        rep = int(idx[bad]) if idx is not None else int(bad)
-        when = float(times[bad]) if isinstance(times, np.ndarray) else float(times)
+    def fail(
+        self, path: Path, what: str, bad: np.ndarray, values: np.ndarray, sel: np.ndarray
+    ) -> SimulationError:
+        k = int(np.flatnonzero(bad)[0])
+        rep = int(sel[k])
+        when = float(self.now[rep])
         return SimulationError(
-            f"{where(self.sc, path)}: {what} evaluated to {float(values[bad])!r} in "
+            f"{where(self.sc, path)}: {what} evaluated to {float(values[k])!r} in "
             f"replication {self.start + rep} at t = {when:.4f} years "
             f"({self.sc.timeline.date(when).isoformat()})"
         )
 
-    def nonneg(self, fn: Any, ns: Namespace, m: int, path: tuple[str | int, ...], what: str,
-               idx: np.ndarray, times: np.ndarray | float) -> np.ndarray:
-        v = _full(fn(ns), m)
-        if not np.all((v >= 0) & np.isfinite(v)):
-            raise self.fail(path, f"{what} (must be a finite number >= 0)", v, idx, times)
+    def nonneg(self, fn: Any, ns: Namespace, sel: np.ndarray, path: Path, what: str) -> np.ndarray:
+        v = _full(fn(ns), len(sel))
+        ok = (v >= 0) & (v < np.inf)
+        if not ok.all():
+            raise self.fail(path, f"{what} (must be a finite number >= 0)", ~ok, v, sel)
         return v
 
-    def check_time_to(self, idx: np.ndarray, ns: Namespace, times: np.ndarray) -> None:
-        for i in self.time_to:
-            col = self.result[idx, i]
+    def draw_durations(self, dist: Any, fn: Any, sel: np.ndarray, path: Path) -> np.ndarray:
+        if dist is not None:
+            d = np.asarray(dist.sample(self.rng, len(sel)), dtype=np.float64)
+        else:
+            d = _full(fn(Namespace(p=_Rows(self.params, sel))), len(sel))
+        ok = (d >= 0) & (d < np.inf)
+        if not ok.all():
+            raise self.fail(path, "a duration (must be a finite number >= 0)", ~ok, d, sel)
+        return d
+
+    # -- cached intensities and next changes ------------------------------------------------
+
+    def refresh(
+        self,
+        sel: np.ndarray,
+        *,
+        tick: bool = False,
+        keys: set[tuple[str, int]] | None = None,
+        ns: Namespace | None = None,
+    ) -> None:
+        """Re-evaluate intensities and paces for replications ``sel`` (all at a tick).
+
+        At a tick only what reads a series or ``t`` is re-evaluated; after changes that
+        touched the state ``keys``, only what reads one of them.
+        """
+        everyone = tick
+        if ns is None:
+            ns = self.ns(None if everyone else sel)
+        if tick:
+            slots: Any = self.tick_slots
+            projects: Any = self.tick_paces
+        elif keys is None:
+            slots, projects = range(len(self.slots)), range(len(self.sc.projects))
+        else:
+            slots = [j for j, reads in enumerate(self.slot_reads) if reads & keys]
+            projects = [k for k, reads in enumerate(self.pace_reads) if reads & keys]
+        for j in slots:
+            is_event, index, fn, _ticks, path = self.slots[j]
+            h = self.nonneg(fn, ns, sel, path, "the hazard")
+            if is_event:
+                live = (ns.n[index] == 0) if not self.sc.events[index].recurring else None
+            else:
+                live = (ns.done[index] == 0) & (ns.c[index] == 0)
+            if live is not None:
+                h = np.where(live, h, 0.0)
+            if everyone:
+                self.hz[j] = h
+            else:
+                self.hz[j, sel] = h
+        if slots:
+            self.total[sel] = self.hz[:, sel].sum(axis=0) if not everyone else self.hz.sum(0)
+        for k in projects:
+            p = self.sc.projects[k]
+            pace = self.nonneg(
+                self.cm.pace[k].fn, ns, sel, ("projects", p.name, "pace"), "the pace"
+            )
+            self.replan(k, sel, pace)
+        if projects or keys is None or any(f == "a" for f, _ in keys):
+            self.update_next_change(sel)
+
+    def replan(self, k: int, sel: np.ndarray, pace: np.ndarray) -> None:
+        """Book the work done so far at the old pace, then reschedule at ``pace``."""
+        now = self.now[sel]
+        running = (self.done[k, sel] == 0) & (self.c[k, sel] == 0)
+        work = np.maximum(0.0, self.work[k, sel] - self.pace[k, sel] * (now - self.booked[k, sel]))
+        pace = np.where(running, pace, 0.0)
+        self.work[k, sel] = work
+        self.booked[k, sel] = now
+        self.pace[k, sel] = pace
+        self.done_at[k, sel] = np.where(pace > 0, now + work / pace, np.inf)
+
+    def update_next_change(self, sel: np.ndarray) -> None:
+        best = np.full(len(sel), np.inf)
+        for ends in self.ends.values():
+            np.minimum(best, ends[:, sel].min(axis=0), out=best)
+        for k in range(len(self.sc.projects)):
+            np.minimum(best, self.done_at[k, sel], out=best)
+        self.next_change[sel] = best
+
+    def check_time_to(
+        self,
+        sel: np.ndarray,
+        *,
+        tick: bool = False,
+        keys: set[tuple[str, int]] | None = None,
+        ns: Namespace | None = None,
+    ) -> None:
+        ids = self.time_to_ticking if tick else self.time_to
+        if keys is not None:
+            ids = [i for i in ids if self.time_to_reads[i] & keys]
+        if not ids:
+            return
+        if ns is None:
+            ns = self.ns(None if tick else sel)
+        times = self.now if tick else self.now[sel]
+        for i in ids:
+            col = self.result[i] if tick else self.result[i, sel]
             todo = np.isnan(col)
             if not todo.any():
                 continue
-            hit = _full(self.cm.outcomes[i].fn(ns), len(idx)) != 0
+            hit = _full(self.cm.outcomes[i].fn(ns), len(sel)) != 0
             newly = todo & hit
             if newly.any():
-                self.result[idx[newly], i] = times[newly]
-
-    def draw_durations(self, dist: Any, fn: Any, idx: np.ndarray, path: tuple[str | int, ...],
-                       times: np.ndarray) -> np.ndarray:
-        m = len(idx)
-        if dist is not None:
-            u = self.rng.random(m)
-            u = np.where(u == 0.0, 2.0**-54, u)
-            d = np.asarray(dist.ppf(u), dtype=np.float64)
-        else:
-            d = _full(fn(Namespace(p=self.params[:, idx])), m)
-        if not np.all((d >= 0) & np.isfinite(d)):
-            raise self.fail(path, "a duration (must be a finite number >= 0)", d, idx, times)
-        return d
+                self.result[i, sel[newly]] = times[newly]
 
     # -- the run -------------------------------------------------------------------------
 
     def run(self) -> np.ndarray:
-        sc, r = self.sc, self.r
-        everyone = np.arange(r)
-        ns = self.ns(None)
+        sc, r, everyone = self.sc, self.r, self.everyone
         for s in sc.series:
             v = _full(self.cm.initial[s.index].fn(Namespace(p=self.params)), r)
-            bad = ~np.isfinite(v) | ((v <= 0) if s.process == "log" else False)
-            if bad.any():
-                raise self.fail(("series", s.name, "initial"),
-                                "the initial value (must be finite, and > 0 for a log series)",
-                                np.where(bad, -1.0, v), everyone, 0.0)
+            ok = np.isfinite(v) & ((v > 0) if s.process == "log" else True)
+            if not ok.all():
+                raise self.fail(
+                    ("series", s.name, "initial"),
+                    "the initial value (must be finite, and > 0 for a log series)",
+                    ~ok,
+                    v,
+                    everyone,
+                )
             self.s[s.index] = v
         for p in sc.projects:
             running = np.flatnonzero(self.done[p.index] == 0)
             if running.size:
                 self.start_stage(p.index, running)
-        self.check_time_to(everyone, ns, self.now)
+        self.refresh(everyone)
+        self.check_time_to(everyone)
 
         observe: dict[float, list[int]] = {}
         for o in sc.outcomes:
@@ -184,29 +335,30 @@ class _Chunk:
                 assert o.t is not None
                 observe.setdefault(o.t, []).append(o.index)
         ticks = set(sc.ticks.tolist())
-        stops = sorted(ticks | set(observe) | {sc.timeline.t_horizon})
-        for stop in stops:
-            if stop > 0:
-                self.advance(stop)
-            ns = self.ns(None)
+        for stop in sorted(ticks | set(observe) | {sc.timeline.t_horizon}):
+            self.advance(stop)
             if stop in ticks:
                 self.step_series(stop)
-                ns = self.ns(None)
-                self.check_time_to(everyone, ns, self.now)
-            for i in observe.get(stop, ()):
-                o = sc.outcomes[i]
-                v = _full(self.cm.outcomes[i].fn(ns), r)
-                if np.isnan(v).any():
-                    bad = int(np.flatnonzero(np.isnan(v))[0])
-                    raise SimulationError(
-                        f"{where(sc, ('outcomes', o.name))}: the outcome evaluated to nan in "
-                        f"replication {self.start + bad} at t = {stop:.4f} years"
-                    )
-                self.result[:, i] = (v != 0).astype(np.float64) if o.kind == "probability" else v
+                self.refresh(everyone, tick=True)
+                self.check_time_to(everyone, tick=True)
+            if stop in observe:
+                self.observe(stop, observe[stop])
         for i in self.time_to:
-            col = self.result[:, i]
+            col = self.result[i]
             col[np.isnan(col)] = np.inf
-        return self.result
+        return np.ascontiguousarray(self.result.T)
+
+    def observe(self, stop: float, outcomes: list[int]) -> None:
+        ns = self.ns(None)
+        for i in outcomes:
+            o = self.sc.outcomes[i]
+            v = _full(self.cm.outcomes[i].fn(ns), self.r)
+            bad = ~np.isfinite(v)
+            if bad.any():
+                raise self.fail(
+                    ("outcomes", o.name), "the outcome (must be finite)", bad, v, self.everyone
+                )
+            self.result[i] = (v != 0).astype(np.float64) if o.kind == "probability" else v
 
     def step_series(self, when: float) -> None:
         sc, cm, r = self.sc, self.cm, self.r
@@ -215,178 +367,182 @@ class _Chunk:
         incs = []
         for s in sc.series:
             mu = _full(cm.drift[s.index].fn(ns), r)
-            if not np.isfinite(mu).all():
-                raise self.fail(("series", s.name, "drift"), "the drift",
-                                np.where(np.isfinite(mu), 0.0, -1.0), np.arange(r), when)
-            sig = self.nonneg(cm.volatility[s.index].fn, ns, r, ("series", s.name, "volatility"),
-                              "the volatility", np.arange(r), when)
+            bad = ~np.isfinite(mu)
+            if bad.any():
+                raise self.fail(("series", s.name, "drift"), "the drift", bad, mu, self.everyone)
+            sig = self.nonneg(
+                cm.volatility[s.index].fn,
+                ns,
+                self.everyone,
+                ("series", s.name, "volatility"),
+                "the volatility",
+            )
             inc = mu * dt
             if np.any(sig > 0):
-                inc = inc + sig * math.sqrt(dt) * self.rng.standard_normal(r)
+                inc += sig * (math.sqrt(dt) * self.rng.standard_normal(r))
             incs.append(inc)
         for s, inc in zip(sc.series, incs, strict=True):
+            row = self.s[s.index]
             if s.process == "log":
-                self.s[s.index] *= np.exp(inc)
+                row *= np.exp(inc)
             else:
-                self.s[s.index] += inc
+                row += inc
                 if s.floor is not None:
-                    np.maximum(self.s[s.index], s.floor, out=self.s[s.index])
+                    np.maximum(row, s.floor, out=row)
+            bad = ~np.isfinite(row)
+            if bad.any():
+                raise self.fail(
+                    ("series", s.name), "the series (overflow)", bad, row, self.everyone
+                )
         self.t = when
 
-    def advance(self, stop: float) -> None:  # noqa: C901, PLR0912, PLR0915
+    def advance(self, stop: float) -> None:
         """Run every replication's next-event loop up to the stop ``stop``."""
-        sc, cm = self.sc, self.cm
-        idx: np.ndarray | None = None  # None: everyone (views, no copies)
-        while True:
-            sel = np.arange(self.r) if idx is None else idx
-            m = len(sel)
-            if m == 0:
-                return
-            ns = self.ns(idx)
-            now = self.now[sel]
-            # intensities of the race
-            rates, who = [], []
-            for e in self.hazard_events:
-                h = self.nonneg(cm.hazards[e.index].fn, ns, m, ("events", e.name, "hazard"),
-                                "the hazard", sel, now)
-                if not e.recurring:
-                    h = np.where(ns.n[e.index] > 0, 0.0, h)
-                rates.append(h)
-                who.append((True, e.index))
-            running = []
-            for p in sc.projects:
-                live = (ns.done[p.index] == 0) & (ns.c[p.index] == 0)
-                running.append(live)
-                h = self.nonneg(cm.cancel[p.index].fn, ns, m, ("projects", p.name, "cancel_hazard"),
-                                "the cancellation hazard", sel, now)
-                rates.append(np.where(live, h, 0.0))
-                who.append((False, p.index))
-            total = np.sum(rates, axis=0) if rates else np.zeros(m)
-            # the next deterministic change: duration ends, stage completions, the stop
-            nxt = np.full(m, stop)
-            kind = np.full(m, -1)  # -1 stop, 0 duration end, 1 stage completion
-            which = np.zeros(m, dtype=np.int64)
-            for e_index, ends in self.ends.items():
-                first = ends[sel].min(axis=1)
-                earlier = first <= nxt  # a change due exactly at the stop comes first
-                nxt = np.where(earlier, first, nxt)
-                kind = np.where(earlier, 0, kind)
-                which = np.where(earlier, e_index, which)
-            paces = []
-            for p in sc.projects:
-                pace = self.nonneg(cm.pace[p.index].fn, ns, m, ("projects", p.name, "pace"),
-                                   "the pace", sel, now)
-                pace = np.where(running[p.index], pace, 0.0)
-                paces.append(pace)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    done_at = np.where(pace > 0, now + self.work[p.index, sel] / pace, np.inf)
-                earlier = (done_at <= nxt) & (done_at < np.inf)
-                nxt = np.where(earlier, done_at, nxt)
-                kind = np.where(earlier, 1, kind)
-                which = np.where(earlier, p.index, which)
-            # does the budget run out before the next deterministic change?
-            budget = self.budget[sel]
+        # First round: every replication, in place, without copies.
+        now, total, budget = self.now, self.total, self.budget
+        with np.errstate(divide="ignore", invalid="ignore"):
+            wait = budget / total  # inf where total == 0
+        due = np.minimum(self.next_change, stop)
+        fires = now + wait < due
+        det = ~fires & (self.next_change <= stop)
+        until = np.where(fires, now + wait, due)
+        budget -= total * (until - now)
+        now[:] = until
+        changed = np.flatnonzero(fires | det)
+        while changed.size:
+            fired = changed[fires[changed]] if fires.size == self.r else changed[fires]
+            self.apply(changed, fired)
+            # Later rounds: only the replications whose state changed.
+            sel = changed
+            now_s, total_s, budget_s = now[sel], total[sel], budget[sel]
             with np.errstate(divide="ignore", invalid="ignore"):
-                wait = np.where(total > 0, budget / total, np.inf)
-            fires = now + wait < nxt
-            until = np.where(fires, now + wait, nxt)
-            elapsed = until - now
-            self.budget[sel] = np.where(fires, 0.0, budget - total * elapsed)
-            for p in sc.projects:
-                self.work[p.index, sel] = np.maximum(
-                    0.0, self.work[p.index, sel] - paces[p.index] * elapsed
-                )
-            self.now[sel] = until
-            changed: list[np.ndarray] = []
-            # 1. occurrences
-            if fires.any():
-                f = np.flatnonzero(fires)
-                rf = sel[f]
-                stack = np.stack([x[f] for x in rates])
-                cum = np.cumsum(stack, axis=0)
-                u = self.rng.random(len(f)) * cum[-1]
-                pick = np.minimum((cum <= u[None, :]).sum(axis=0), len(who) - 1)
-                # guard against picking a zero-rate entry through rounding
-                for j, (is_event, index) in enumerate(who):
-                    mine = rf[pick == j]
-                    if mine.size == 0:
-                        continue
-                    if is_event:
-                        self.occur(index, mine)
-                    else:
-                        self.c[index, mine] = 1.0
-                self.budget[rf] = self.rng.standard_exponential(len(f))
-                changed.append(rf)
-            # 2. deterministic changes before the stop
-            det = ~fires & (kind >= 0)
-            if det.any():
-                d = np.flatnonzero(det)
-                for e_index in self.ends:
-                    mine = d[(kind[d] == 0) & (which[d] == e_index)]
-                    if mine.size:
-                        rows = sel[mine]
-                        ends = self.ends[e_index]
-                        col = ends[rows].argmin(axis=1)
-                        ends[rows, col] = np.inf
-                        self.a[e_index, rows] -= 1.0
-                for p in sc.projects:
-                    mine = d[(kind[d] == 1) & (which[d] == p.index)]
-                    if mine.size:
-                        self.stage_done(p.index, sel[mine])
-                changed.append(sel[d])
-            if not changed:
-                return
-            idx = np.unique(np.concatenate(changed))
-            self.check_time_to(idx, self.ns(idx), self.now[idx])
+                wait = budget_s / total_s
+            nc = self.next_change[sel]
+            due = np.minimum(nc, stop)
+            fires = now_s + wait < due
+            det = ~fires & (nc <= stop)
+            until = np.where(fires, now_s + wait, due)
+            budget[sel] = budget_s - total_s * (until - now_s)
+            now[sel] = until
+            keep = fires | det
+            changed = sel[keep]
+            fires = fires[keep]
+
+    def apply(self, changed: np.ndarray, fired: np.ndarray) -> None:
+        """Apply the occurrences (``fired``) and deterministic changes (the rest)."""
+        self.changes[changed] += 1
+        if self.changes[changed].max() > MAX_CHANGES:
+            rep = int(changed[np.argmax(self.changes[changed])])
+            raise too_many_changes(self.sc, self.start + rep, float(self.now[rep]))
+        keys: set[tuple[str, int]] = set()
+        if fired.size:
+            hz = self.hz[:, fired]
+            cum = np.cumsum(hz, axis=0)
+            u = self.rng.random(fired.size) * cum[-1]
+            pick = np.minimum((cum <= u).sum(axis=0), len(self.slots) - 1)
+            for j in np.unique(pick):
+                is_event, index = self.slots[j][0], self.slots[j][1]
+                mine = fired[pick == j]
+                if is_event:
+                    self.occur(index, mine)
+                    keys.add(("n", index))
+                    keys.add(("a", index))
+                    keys.update(("s", si) for si, _, _ in self.cm.jumps[index])
+                else:
+                    self.c[index, mine] = 1.0
+                    self.done_at[index, mine] = np.inf
+                    keys.add(("c", index))
+            self.budget[fired] = self.rng.standard_exponential(fired.size)
+        det = np.setdiff1d(changed, fired, assume_unique=True)
+        if det.size:
+            now = self.now[det]
+            for e_index, ends in self.ends.items():
+                sub = ends[:, det]
+                col = sub.argmin(axis=0)
+                hit = sub[col, np.arange(det.size)] <= now
+                if hit.any():
+                    rows = det[hit]
+                    ends[col[hit], rows] = np.inf
+                    self.a[e_index, rows] -= 1.0
+                    keys.add(("a", e_index))
+            for k in range(len(self.sc.projects)):
+                hit = self.done_at[k, det] <= now
+                if hit.any():
+                    self.stage_done(k, det[hit])
+                    keys.update((("g", k), ("done", k)))
+        ns = self.ns(changed)
+        self.refresh(changed, keys=keys, ns=ns)
+        self.check_time_to(changed, keys=keys, ns=ns)
 
     def occur(self, index: int, rows: np.ndarray) -> None:
         """Event ``index`` occurs in replications ``rows`` at their current times."""
         sc, cm = self.sc, self.cm
         e = sc.events[index]
-        m = len(rows)
         if cm.jumps[index]:
             ns = self.ns(rows)
-            amounts = [(si, mult, _full(fn.fn(ns), m)) for si, mult, fn in cm.jumps[index]]
+            amounts = [(si, mult, _full(fn.fn(ns), rows.size)) for si, mult, fn in cm.jumps[index]]
             for si, mult, amount in amounts:
                 s = sc.series[si]
                 bad = ~np.isfinite(amount) | ((amount <= 0) if mult else False)
                 if bad.any():
-                    raise self.fail(("series", s.name, "jumps"),
-                                    f"the jump on {e.name!r} (a factor must be > 0, an amount finite)",
-                                    np.where(bad, -1.0, amount), rows, self.now[rows])
+                    raise self.fail(
+                        ("series", s.name, "jumps"),
+                        f"the jump on {e.name!r} (a factor must be > 0, an amount finite)",
+                        bad,
+                        amount,
+                        rows,
+                    )
                 if mult:
                     self.s[si, rows] *= amount
                 else:
                     self.s[si, rows] += amount
                     if s.floor is not None:
                         self.s[si, rows] = np.maximum(self.s[si, rows], s.floor)
+        for si, _, _ in cm.jumps[index]:
+            bad = ~np.isfinite(self.s[si, rows])
+            if bad.any():
+                raise self.fail(
+                    ("series", sc.series[si].name),
+                    "the series (overflow)",
+                    bad,
+                    self.s[si, rows],
+                    rows,
+                )
         self.n[index, rows] += 1.0
         if e.duration is not None:
-            d = self.draw_durations(e.duration.dist, cm.event_durations.get(index), rows,
-                                    ("events", e.name, "duration"), self.now[rows])
+            d = self.draw_durations(
+                e.duration.dist, cm.event_durations.get(index), rows, ("events", e.name, "duration")
+            )
             self.a[index, rows] += 1.0
             ends = self.ends[index]
-            free = np.isinf(ends[rows])
-            if not free.any(axis=1).all():
-                ends = np.concatenate([ends, np.full((self.r, ends.shape[1]), np.inf)], axis=1)
+            free = np.isinf(ends[:, rows])
+            if not free.any(axis=0).all():
+                ends = np.concatenate([ends, np.full((1, self.r), np.inf)], axis=0)
                 self.ends[index] = ends
-                free = np.isinf(ends[rows])
-            col = free.argmax(axis=1)
-            ends[rows, col] = self.now[rows] + d
+                free = np.isinf(ends[:, rows])
+            slot = free.argmax(axis=0)
+            ends[slot, rows] = self.now[rows] + d
 
     def start_stage(self, k: int, rows: np.ndarray) -> None:
+        """Draw the work of each replication's current stage of project ``k``."""
         p = self.sc.projects[k]
         stages = self.g[k, rows].astype(np.int64)
         for j in np.unique(stages):
             mine = rows[stages == j]
             self.work[k, mine] = self.draw_durations(
-                p.durations[j].dist, self.cm.stage_durations.get((k, int(j))), mine,
-                ("projects", p.name, "stages", int(j), "duration"), self.now[mine],
+                p.durations[j].dist,
+                self.cm.stage_durations.get((k, int(j))),
+                mine,
+                ("projects", p.name, "stages", int(j), "duration"),
             )
+            self.booked[k, mine] = self.now[mine]
+            self.pace[k, mine] = 0.0
 
     def stage_done(self, k: int, rows: np.ndarray) -> None:
         p = self.sc.projects[k]
         self.work[k, rows] = 0.0
+        self.pace[k, rows] = 0.0
+        self.done_at[k, rows] = np.inf
         self.g[k, rows] += 1.0
         last = self.g[k, rows] >= len(p.stage_names)
         self.done[k, rows[last]] = 1.0

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from steppe.errors import PathPart, ScenarioError
+from steppe.errors import LimitError, PathPart, ScenarioError
 from steppe.load.yamlsafe import Located, parse_yaml
 from steppe.model.base import suggest
 from steppe.model.scenario import Scenario
@@ -58,7 +58,7 @@ def loads(text: str, *, file: str = "<string>", sha256: str | None = None) -> Sc
     except ValidationError as exc:
         raise _from_pydantic(exc, located) from None
     try:
-        return Scenario.from_spec(spec, file=file, sha256=sha256)
+        return Scenario.from_spec(spec, file=file, sha256=sha256, positions=located.marks)
     except ScenarioError as exc:
         pos = located.position(exc.path)
         line, col = pos if pos else (None, None)
@@ -83,10 +83,9 @@ def _yaml_path(loc: tuple[Any, ...], data: Any) -> tuple[PathPart, ...]:
     for part in loc:
         if part == "[key]":
             continue
-        if isinstance(node, dict) and part in node:
-            out.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
             out.append(part)
             node = node[part]
         # else: a union tag or a function-validator marker: not part of the document.
@@ -94,6 +93,12 @@ def _yaml_path(loc: tuple[Any, ...], data: Any) -> tuple[PathPart, ...]:
 
 
 def _describe(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        keys = [str(k) for k in value]
+        shown = ", ".join(keys[:6]) + (", ..." if len(keys) > 6 else "")
+        return f"a mapping with keys {shown}" if keys else "an empty mapping"
     text = repr(value)
     text = text if len(text) <= 60 else text[:57] + "..."
     return f"{text} ({type(value).__name__})"
@@ -118,11 +123,22 @@ def _from_pydantic(exc: ValidationError, located: Located) -> ScenarioError:
 def _one(err: Any, located: Located) -> ScenarioError:
     path = _yaml_path(err["loc"], located.data)
     etype, ctx = err["type"], err.get("ctx") or {}
-    key_pos = False
+    key_pos = "[key]" in err["loc"]  # a bad mapping key (e.g. a reserved name): point at it
     if etype == "unknown_key":
         path = (*path, ctx["key"])
         message = err["msg"]
         key_pos = True
+    elif etype == "bool_not_number":
+        path = (*path, ctx["key"])
+        message = err["msg"]
+    elif etype == "too_long":
+        value = err.get("input")
+        found = len(value) if isinstance(value, dict | list) else ctx.get("actual_length")
+        message = f"too many entries: found {found}, the limit is {ctx.get('max_length')}"
+        limited = located.error(message, path)
+        return LimitError(
+            message, path=path, file=limited.file, line=limited.line, column=limited.column
+        )
     elif etype == "missing":
         message = f"missing required key {err['loc'][-1]!r}"
     elif etype == "union_tag_invalid":
@@ -136,6 +152,6 @@ def _one(err: Any, located: Located) -> ScenarioError:
     else:
         message = err["msg"].removeprefix("Value error, ")
         value = err.get("input")
-        if etype != "value_error" and not isinstance(value, dict | list):
+        if etype != "value_error":
             message += f"; found {_describe(value)}"
     return located.error(message, path, key=key_pos)

@@ -9,6 +9,7 @@ are refused. Every value's 1-based line and column is recorded by its YAML path.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,7 +82,7 @@ def _check_size(root: yaml.Node, file: str) -> None:
         if key in sizes:
             return sizes[key]
         if depth > MAX_DEPTH:
-            raise _limit(file, node, f"the document is nested more than {MAX_DEPTH} levels deep")
+            raise _limit(file, node, _too_deep())
         if key in on_stack:
             raise _limit(file, node, "the document contains a recursive alias")
         on_stack.add(key)
@@ -94,16 +95,91 @@ def _check_size(root: yaml.Node, file: str) -> None:
                 total += size(k, depth + 1) + size(v, depth + 1)
         on_stack.discard(key)
         if total > MAX_NODES:
-            raise _limit(
-                file,
-                node,
-                f"the document expands to more than {MAX_NODES:,} values "
-                "(aliases included); refusing to read it",
-            )
+            raise _limit(file, node, _too_many())
         sizes[key] = total
         return total
 
     size(root, 0)
+
+
+def _too_deep() -> str:
+    return f"the document is nested more than {MAX_DEPTH} levels deep"
+
+
+def _too_many() -> str:
+    return (
+        f"the document expands to more than {MAX_NODES:,} values (aliases included); "
+        "refusing to read it"
+    )
+
+
+def _limit_at(file: str, mark: Any, message: str) -> LimitError:
+    return LimitError(message, file=file, line=mark.line + 1, column=mark.column + 1)
+
+
+def _prescan(text: str | bytes, file: str) -> None:
+    """Refuse deep or huge documents from libyaml's fast event stream, before composing.
+
+    PyYAML's pure-Python composer needs tens of microseconds per value: a 2 MB file of tiny
+    values would take most of a minute before :func:`_check_size` could refuse it. Syntax
+    errors are left to the pure-Python parser, whose messages are clearer.
+    """
+    if not getattr(yaml, "__with_libyaml__", False):
+        return
+    depth = nodes = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            if isinstance(event, yaml.ScalarEvent | yaml.CollectionStartEvent):
+                nodes += 1
+                if depth > MAX_DEPTH:
+                    raise _limit_at(file, event.start_mark, _too_deep())
+                if nodes > MAX_NODES:
+                    raise _limit_at(file, event.start_mark, _too_many())
+                if isinstance(event, yaml.CollectionStartEvent):
+                    depth += 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return
+
+
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """``SafeLoader`` that refuses deep nesting and too many values while composing.
+
+    PyYAML's composer recurses once per nesting level, so ten thousand ``[`` would exhaust
+    Python's stack (``RecursionError``) before :func:`_check_size` sees the tree. (Without
+    libyaml, :func:`_prescan` cannot run and these checks are the only early ones.)
+    """
+
+    def __init__(self, stream: str | bytes, file: str) -> None:
+        super().__init__(stream)
+        self._file = file
+        self._depth = 0
+        self._nodes = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if not self.check_event(yaml.AliasEvent):
+            self._nodes += 1
+            problem = _too_deep() if self._depth > MAX_DEPTH else None
+            if problem is None and self._nodes > MAX_NODES:
+                problem = _too_many()
+            if problem is not None:
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise _limit_at(self._file, event.start_mark, problem)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+# YAML 1.1 (PyYAML) reads ``1e7`` and ``2e-3`` as strings; analysts mean numbers, as in
+# YAML 1.2. Registered on this subclass only (PyYAML copies the table per class).
+_DepthLimitedLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
 
 
 def _walk(node: yaml.Node, path: Path, out: Located) -> None:
@@ -119,7 +195,10 @@ def _walk(node: yaml.Node, path: Path, out: Located) -> None:
                 line, col = _mark(k)
                 raise ScenarioError(
                     "mapping keys must be plain names, found a complex key",
-                    path=path, file=out.file, line=line, column=col,
+                    path=path,
+                    file=out.file,
+                    line=line,
+                    column=col,
                 )
             name = k.value
             if k.tag == "tag:yaml.org,2002:merge":
@@ -128,11 +207,35 @@ def _walk(node: yaml.Node, path: Path, out: Located) -> None:
                 line, col = _mark(k)
                 raise ScenarioError(
                     f"duplicate key {name!r} (first at line {seen[name][0]})",
-                    path=(*path, name), file=out.file, line=line, column=col,
+                    path=(*path, name),
+                    file=out.file,
+                    line=line,
+                    column=col,
                 )
             seen[name] = _mark(k)
             out.key_marks[(*path, name)] = _mark(k)
             _walk(v, (*path, name), out)
+
+
+def _bad_scalar(
+    constructor: yaml.constructor.SafeConstructor, node: yaml.Node, path: Path
+) -> tuple[Path, yaml.Node] | None:
+    """The first scalar (with its path) that the safe constructor cannot build."""
+    if isinstance(node, yaml.ScalarNode):
+        try:
+            constructor.construct_object(node)
+        except (ValueError, TypeError, OverflowError):
+            return path, node
+        return None
+    if isinstance(node, yaml.SequenceNode):
+        items = [((*path, i), child) for i, child in enumerate(node.value)]
+    else:
+        items = [((*path, str(k.value)), v) for k, v in node.value]
+    for sub, child in items:
+        found = _bad_scalar(constructor, child, sub)
+        if found:
+            return found
+    return None
 
 
 def parse_yaml(text: str | bytes, *, file: str = "<string>") -> Located:
@@ -158,7 +261,8 @@ def parse_yaml(text: str | bytes, *, file: str = "<string>") -> Located:
             f"the file is {len(text):,} bytes; scenario files are limited to {MAX_BYTES:,}",
             file=file,
         )
-    loader = yaml.SafeLoader(text)
+    _prescan(text, file)
+    loader = _DepthLimitedLoader(text, file)
     try:
         try:
             root = loader.get_single_node()
@@ -183,16 +287,25 @@ def parse_yaml(text: str | bytes, *, file: str = "<string>") -> Located:
             line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
             raise ScenarioError(
                 f"refused: {exc.problem} (only plain YAML data is allowed)",
-                file=file, line=line, column=col,
+                file=file,
+                line=line,
+                column=col,
             ) from None
         except (ValueError, TypeError, OverflowError) as exc:
-            raise ScenarioError(f"malformed YAML value: {exc}", file=file) from None
+            # e.g. a timestamp such as 2024-13-01; find the scalar to point at it.
+            found = _bad_scalar(yaml.constructor.SafeConstructor(), root, ())
+            path, (line, col) = (found[0], _mark(found[1])) if found else ((), (None, None))
+            raise ScenarioError(
+                f"malformed YAML value: {exc}", path=path, file=file, line=line, column=col
+            ) from None
     finally:
         loader.dispose()
     if not isinstance(data, dict):
         raise ScenarioError(
             f"expected a mapping at the top of the file, found {type(data).__name__}",
-            file=file, line=1, column=1,
+            file=file,
+            line=1,
+            column=1,
         )
     bad = [k for k in data if not isinstance(k, str)]
     if bad:

@@ -69,9 +69,19 @@ class DistributionBase(Strict):
             return np.asarray(np.clip(dist.ppf(u), lo, hi), dtype=np.float64)
         return np.asarray(dist.ppf(u), dtype=np.float64)
 
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """``size`` independent draws using ``rng`` (fast; not by inversion).
+
+        Used for quantities drawn anew during a run (durations); parameters are drawn by
+        inversion with :meth:`ppf` instead, to keep common random numbers aligned.
+        """
+        if self.truncate is not None:
+            return self.ppf(_open_uniform(rng, size))
+        return np.asarray(self._cached().rvs(size=size, random_state=rng), dtype=np.float64)
+
     @model_validator(mode="after")
     def _check_truncate(self) -> DistributionBase:
-        if self.truncate is not None:
+        if self.truncate is not None and not isinstance(self, Choice):
             lo, hi = self.truncate
             if not lo < hi:
                 raise ValueError(f"truncate must be [lo, hi] with lo < hi, found [{lo}, {hi}]")
@@ -79,6 +89,12 @@ class DistributionBase(Strict):
             if not dist.cdf(hi) - dist.cdf(lo) > 1e-12:
                 raise ValueError(f"truncate [{lo}, {hi}] leaves no probability mass")
         return self
+
+
+def _open_uniform(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Uniforms in the open interval (0, 1)."""
+    u = rng.random(size)
+    return np.where(u == 0.0, 2.0**-54, u)
 
 
 def _ci90(ci90: Pair | None, positive: bool = False) -> Pair:
@@ -329,6 +345,9 @@ class Choice(DistributionBase):
     def probabilities(self) -> np.ndarray:
         w = np.ones(len(self.values)) if self.weights is None else np.asarray(self.weights)
         return np.asarray(w / w.sum(), dtype=np.float64)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return self.ppf(_open_uniform(rng, size))
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         cdf = np.cumsum(self.probabilities())

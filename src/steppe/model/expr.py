@@ -155,13 +155,23 @@ def parse_expression(source: object, *, path: Sequence[PathPart] = ()) -> Expres
             f"expected an expression (a string or a number), found {type(source).__name__}",
             path,
         )
+    if not isinstance(source, str):
+        try:
+            number = float(source)
+        except OverflowError:  # an int too large for a float
+            number = math.inf
+        if not math.isfinite(number):
+            shown = repr(source) if isinstance(source, float) else f"{str(source)[:20]}..."
+            raise _fail(f"expected a finite number, found {shown}", path)
     text = source if isinstance(source, str) else repr(float(source))
     if len(text) > MAX_LENGTH:
         raise _fail(f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}", path)
-    if not text.strip():
+    # Strip once: ast offsets (used for messages) must index the very text that was parsed.
+    text = text.strip()
+    if not text:
         raise _fail("expected an expression, found an empty string", path)
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         col = f" at column {exc.offset}" if exc.offset else ""
         raise _fail(f"invalid expression syntax{col}: {exc.msg} in {text!r}", path) from None
@@ -223,9 +233,7 @@ def _check(node: ast.AST, text: str, path: tuple[PathPart, ...], depth: int) -> 
             raise _fail(f"unknown function {name!r}{_did_you_mean(name, allowed)}", path)
         if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
             raise _fail(f"{name}() takes positional arguments only, found {where!r}", path)
-        lo, hi = (
-            MATH_FUNCTIONS[name] if name in MATH_FUNCTIONS else STATE_FUNCTIONS[name][1:]
-        )
+        lo, hi = MATH_FUNCTIONS[name] if name in MATH_FUNCTIONS else STATE_FUNCTIONS[name][1:]
         if len(node.args) < lo or (hi is not None and len(node.args) > hi):
             want = f"{lo}" if lo == hi else (f"at least {lo}" if hi is None else f"{lo}-{hi}")
             raise _fail(
@@ -329,9 +337,7 @@ def _lower(node: ast.expr, expr: Expression, symbols: Mapping[str, Symbol], ctx:
             return ("const", 1.0 if node.id == "True" else 0.0)
         if sym is None:
             names = [k for k, v in symbols.items() if v.kind not in ("event", "project")]
-            raise _fail(
-                f"unknown name {node.id!r} in {ctx}{_did_you_mean(node.id, names)}", path
-            )
+            raise _fail(f"unknown name {node.id!r} in {ctx}{_did_you_mean(node.id, names)}", path)
         if sym.kind == "event":
             raise _fail(
                 f"{node.id!r} is an event: use occurred({node.id}), count({node.id}) "
@@ -488,27 +494,30 @@ def _ssqrt(a: float) -> float:
     return math.sqrt(a) if a >= 0 else math.nan
 
 
+# min/max follow numpy.minimum/maximum exactly: NaN propagates, and of two equal values
+# (0.0 and -0.0) the second is returned, so that 1 / min(a, b) agrees in both modes.
 def _smin2(a: float, b: float) -> float:
-    if a <= b:
-        return a
-    if b < a:
-        return b
-    return math.nan
+    return a if (a < b or a != a) else b
 
 
 def _smax2(a: float, b: float) -> float:
-    if a >= b:
-        return a
-    if b > a:
-        return b
-    return math.nan
+    return a if (a > b or a != a) else b
 
 
 def _sround(f: Callable[[float], int]) -> Callable[[float], float]:
+    # IEEE floor/ceil keep the sign of the argument (ceil(-0.5) is -0.0, as in numpy).
     def go(a: float) -> float:
-        return float(f(a)) if math.isfinite(a) else a
+        return math.copysign(float(f(a)), a) if math.isfinite(a) else a
 
     return go
+
+
+def _vpow(a: Any, b: Any) -> Any:
+    if np.ndim(b) == 0 and b == 0.5:
+        # numpy computes x ** 0.5 as sqrt(x), so (-inf) ** 0.5 would be nan and
+        # (-0.0) ** 0.5 would be -0.0; IEEE pow (and the scalar mode) give inf and 0.0.
+        return np.where(np.isneginf(a) | np.equal(a, 0), np.abs(a), np.power(a, b))
+    return np.power(a, b)
 
 
 def _vcmp(f: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -553,7 +562,7 @@ _VECTOR: dict[str, Callable[..., Any]] = {
     "-": np.subtract,
     "*": np.multiply,
     "/": np.divide,
-    "**": np.power,
+    "**": _vpow,
     "<": _vcmp(np.less),
     "<=": _vcmp(np.less_equal),
     ">": _vcmp(np.greater),

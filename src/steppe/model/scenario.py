@@ -7,6 +7,7 @@ errors raised here, which carry YAML paths.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import math
 from collections.abc import Mapping
@@ -15,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from steppe.errors import ExpressionError, PathPart, ScenarioError
+from steppe.errors import ExpressionError, PathPart, ScenarioError, format_path
 from steppe.model.base import suggest
 from steppe.model.distributions import DistributionBase
 from steppe.model.expr import Compiled, Expression, Symbol, compile_expression, parse_expression
@@ -151,6 +152,13 @@ class CompiledModel:
     volatility: list[Compiled]
     jumps: list[list[tuple[int, bool, Compiled]]]  # by event: (series, multiply, amount)
     outcomes: list[Compiled]
+    #: Whether each hazard / cancellation hazard / pace / outcome reads a series or ``t``,
+    #: i.e. whether its value can change at a tick. Engines may skip re-evaluating the
+    #: others at ticks: their values cannot have changed.
+    hazard_ticks: list[bool]
+    cancel_ticks: list[bool]
+    pace_ticks: list[bool]
+    outcome_ticks: list[bool]
 
 
 @dataclass(frozen=True)
@@ -173,6 +181,8 @@ class Scenario:
     outcome_symbols: Mapping[str, Symbol] = field(repr=False)
     file: str | None = None
     sha256: str | None = None
+    #: Line and column of values in the scenario file, by YAML path (set by the loader).
+    positions: Mapping[Path, tuple[int, int]] = field(default_factory=dict, repr=False)
     _compiled: dict[str, CompiledModel] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -194,10 +204,26 @@ class Scenario:
 
     @classmethod
     def from_spec(
-        cls, spec: ScenarioSpec, *, file: str | None = None, sha256: str | None = None
+        cls,
+        spec: ScenarioSpec,
+        *,
+        file: str | None = None,
+        sha256: str | None = None,
+        positions: Mapping[Path, tuple[int, int]] | None = None,
     ) -> Scenario:
         """Resolve names and compile ``spec``; raises :class:`ScenarioError` with a path."""
-        return _build(spec, file=file, sha256=sha256)
+        return _build(spec, file=file, sha256=sha256, positions=positions or {})
+
+    def locate(self, path: Path) -> str:
+        """``FILE:LINE:COL: error: YAML.PATH`` for messages about the value at ``path``."""
+        where = self.file or "<scenario>"
+        p = tuple(path)
+        while p and p not in self.positions:
+            p = p[:-1]
+        if p in self.positions:
+            line, col = self.positions[p]
+            where += f":{line}:{col}"
+        return f"{where}: error: {format_path(path)}"
 
     def with_overrides(self, overrides: Mapping[str, float]) -> Scenario:
         """A copy in which each named parameter is fixed at the given value.
@@ -228,7 +254,7 @@ class Scenario:
                 )
             params[name] = FixedParam(value=float(value), why="set by override")
         spec = self.spec.model_copy(update={"parameters": params})
-        return _build(spec, file=self.file, sha256=self.sha256)
+        return _build(spec, file=self.file, sha256=self.sha256, positions=self.positions)
 
 
 # ----------------------------------------------------------------------------------------
@@ -272,7 +298,13 @@ def _toposort(deps: dict[str, set[str]], kind: str, root: str) -> list[str]:
     return order
 
 
-def _build(spec: ScenarioSpec, *, file: str | None, sha256: str | None) -> Scenario:
+def _build(
+    spec: ScenarioSpec,
+    *,
+    file: str | None,
+    sha256: str | None,
+    positions: Mapping[Path, tuple[int, int]],
+) -> Scenario:
     tl = Timeline(spec.start, spec.horizon)
     step = STEPS[spec.step]
     n_ticks = math.floor(tl.t_horizon / step + 1e-9)
@@ -378,6 +410,13 @@ def _build(spec: ScenarioSpec, *, file: str | None, sha256: str | None) -> Scena
             key = "factor" if multiply else "add"
             expr = _parse(amount, (*path, "jumps", j, key))
             jumps.append(JumpModel(event_index[jump.event], multiply, expr))
+        for j, jump in enumerate(s.jumps):
+            if jump.add is not None and s.process == "log":
+                raise ScenarioError(
+                    "an 'add' jump could make a log series zero or negative; "
+                    "use 'factor' for a log series (or process: linear)",
+                    path=(*path, "jumps", j, "add"),
+                )
         if s.floor is not None and s.process == "log":
             raise ScenarioError(
                 "floor applies to linear series only (a log series stays positive)",
@@ -490,6 +529,7 @@ def _build(spec: ScenarioSpec, *, file: str | None, sha256: str | None) -> Scena
         outcome_symbols=outcome_symbols,
         file=file,
         sha256=sha256,
+        positions=positions,
     )
     scenario.compiled("scalar")  # binds every name now, so errors surface at load time
     return scenario
@@ -533,7 +573,15 @@ def _compile_all(sc: Scenario, mode: Literal["scalar", "vector"]) -> CompiledMod
         comp(o.expr, sc.outcome_symbols if o.form == "combine" else ss, f"outcome {o.name!r}")
         for o in sc.outcomes
     ]
+
+    def ticking(expr: Expression | None) -> bool:
+        return expr is not None and reads_clock(expr, ss)
+
     return CompiledModel(
+        hazard_ticks=[ticking(e.hazard) for e in sc.events],
+        cancel_ticks=[ticking(p.cancel_hazard) for p in sc.projects],
+        pace_ticks=[ticking(p.pace) for p in sc.projects],
+        outcome_ticks=[ticking(o.expr) for o in sc.outcomes],
         derived=derived,
         hazards=[comp(e.hazard, ss, "a hazard") if e.hazard else None for e in sc.events],
         event_durations=event_durations,
@@ -546,3 +594,45 @@ def _compile_all(sc: Scenario, mode: Literal["scalar", "vector"]) -> CompiledMod
         jumps=jumps,
         outcomes=outcomes,
     )
+
+
+_STATE_KEY = {
+    "count": "n",
+    "occurred": "n",
+    "n_occurred": "n",
+    "any_occurred": "n",
+    "all_occurred": "n",
+    "active": "a",
+    "stage": "g",
+    "completed": "done",
+    "cancelled": "c",
+}
+
+
+def state_reads(expr: Expression, symbols: Mapping[str, Symbol]) -> frozenset[tuple[str, int]]:
+    """The parts of the state ``expr`` reads, as keys ``(field, index)``.
+
+    Fields are those of :class:`steppe.engines.common.Namespace`: ``("s", i)`` for series
+    ``i``, ``("t", 0)`` for the tick time, ``("n", e)``/``("a", e)`` for event ``e``'s count
+    and active durations, ``("g", p)``/``("done", p)``/``("c", p)`` for project ``p``.
+    """
+    out: set[tuple[str, int]] = set()
+    for node in ast.walk(expr.tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            fld = _STATE_KEY.get(node.func.id)
+            if fld is not None:
+                for arg in node.args:
+                    if isinstance(arg, ast.Name) and arg.id in symbols:
+                        out.add((fld, symbols[arg.id].index))
+        elif isinstance(node, ast.Name):
+            sym = symbols.get(node.id)
+            if sym is not None and sym.kind == "series":
+                out.add(("s", sym.index))
+            elif sym is not None and sym.kind == "time":
+                out.add(("t", 0))
+    return frozenset(out)
+
+
+def reads_clock(expr: Expression, symbols: Mapping[str, Symbol]) -> bool:
+    """Whether ``expr`` reads a series value or the tick time ``t``."""
+    return any(field in ("s", "t") for field, _ in state_reads(expr, symbols))

@@ -12,9 +12,17 @@ from __future__ import annotations
 import datetime as dt
 import keyword
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    AfterValidator,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from steppe.model.base import Strict
 from steppe.model.distributions import Distribution
@@ -72,8 +80,9 @@ Expr = Annotated[str | float, Field(union_mode="left_to_right")]
 Text = Annotated[str, Field(max_length=20_000)]
 
 
-def _table(value_type: Any) -> Any:
-    return Annotated[dict[Name, value_type], Field(max_length=MAX_ITEMS)]
+T = TypeVar("T")
+#: A mapping from names to items, at most MAX_ITEMS long.
+Table = Annotated[dict[Name, T], Field(max_length=MAX_ITEMS)]
 
 
 class SourceSpec(Strict):
@@ -90,6 +99,7 @@ class ActorSpec(Strict):
 
     name: Text
     attributes: dict[Name, float | bool] = Field(default_factory=dict)
+    source: Text | None = None
     why: Text | None = None
 
 
@@ -317,27 +327,28 @@ class ScenarioSpec(Strict):
     title: Text
     description: Text | None = None
     as_of: dt.date | None = None
-    sources: Annotated[list[SourceSpec], Field(max_length=MAX_ITEMS)] = Field(
-        default_factory=list
-    )
+    sources: Annotated[list[SourceSpec], Field(max_length=MAX_ITEMS)] = Field(default_factory=list)
     start: dt.date
     horizon: dt.date
     step: Literal["day", "week", "month", "quarter", "year"] = "month"
     replications: Annotated[int, Field(ge=1, le=1_000_000_000)] = 1000
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
-    actors: _table(ActorSpec) = Field(default_factory=dict)
-    parameters: _table(ParamSpec) = Field(default_factory=dict)
-    events: _table(EventSpec) = Field(default_factory=dict)
-    projects: _table(ProjectSpec) = Field(default_factory=dict)
-    series: _table(SeriesSpec) = Field(default_factory=dict)
+    actors: Table[ActorSpec] = Field(default_factory=dict)
+    parameters: Table[ParamSpec] = Field(default_factory=dict)
+    events: Table[EventSpec] = Field(default_factory=dict)
+    projects: Table[ProjectSpec] = Field(default_factory=dict)
+    series: Table[SeriesSpec] = Field(default_factory=dict)
     outcomes: Annotated[dict[Name, OutcomeSpec], Field(min_length=1, max_length=MAX_ITEMS)]
 
-    @model_validator(mode="after")
-    def _check(self) -> ScenarioSpec:
-        if not self.horizon > self.start:
-            raise ValueError(
-                f"horizon ({self.horizon}) must be after start ({self.start})"
-            )
-        if (self.horizon - self.start).days > 200 * 365:
+    @field_validator("horizon")
+    @classmethod
+    def _check_horizon(cls, horizon: dt.date, info: ValidationInfo) -> dt.date:
+        # A field validator (not a model validator) so the error points at ``horizon``.
+        start = info.data.get("start")
+        if start is None:  # start itself is invalid and reported on its own
+            return horizon
+        if not horizon > start:
+            raise ValueError(f"horizon ({horizon}) must be after start ({start})")
+        if (horizon - start).days > 200 * 365:
             raise ValueError("the window from start to horizon is longer than 200 years")
-        return self
+        return horizon

@@ -1,0 +1,422 @@
+"""The command line: ``steppe run``, ``validate`` and ``schema``.
+
+Errors go to stderr as ``FILE:LINE:COL: error: YAML.PATH: message`` with exit status 2, and a
+failed run writes nothing into the result folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner, Result
+
+import steppe
+from steppe.cli import main
+
+#: The working example scenario (a copy of the smoke test used while building steppe).
+SMOKE = """\
+name: smoke
+title: smoke test
+start: 2024-01-01
+horizon: 2030-12-31
+replications: 200
+seed: 7
+actors:
+  KZ: {name: Kazakhstan, attributes: {borders_afghanistan: false}}
+  UZ: {name: Uzbekistan, attributes: {borders_afghanistan: true}}
+parameters:
+  base: {dist: lognormal, ci90: [0.02, 0.2]}
+  contagion: {dist: uniform, low: 0, high: 2}
+  shock_rate: 0.5
+  kz_growth: {dist: normal, mean: 0.15, sd: 0.05}
+  dbl: {expr: "base * 2"}
+events:
+  kz_delists: {history: [2023-12-29]}
+  uz_delists:
+    actor: UZ
+    hazard: "base * (1 + contagion * occurred(kz_delists)) * (0.3 if UZ.borders_afghanistan \
+else 1) * (0.2 if active(shock) else 1)"
+  shock:
+    recurring: true
+    hazard: shock_rate
+    duration: {dist: lognormal, ci90: [0.1, 1.0]}
+projects:
+  railway:
+    stages:
+      - {name: feasibility, duration: {dist: pert, min: 0.5, mode: 1, max: 3}}
+      - {name: construction, duration: {dist: pert, min: 3, mode: 5, max: 9}}
+    pace: "0.5 if active(shock) else 1"
+    cancel_hazard: "0.02 + 0.1 * active(shock)"
+series:
+  kz_trade:
+    unit: USD million
+    initial: 987.9
+    drift: "kz_growth - 0.3 * active(shock) + 0.1*completed(railway)"
+    volatility: 0.15
+    jumps: [{event: uz_delists, factor: 1.05}]
+outcomes:
+  uz_by_2027: {probability: occurred(uz_delists), by: 2027-12-31}
+  uz_time: {time_to: occurred(uz_delists)}
+  trade_2027: {value: kz_trade, at: 2027-12-31, unit: USD million}
+  trade_3b: {time_to: kz_trade >= 3000}
+  shocks: {value: count(shock)}
+  rail_done: {probability: completed(railway)}
+  both: {combine: uz_by_2027 and trade_3b}
+"""
+
+KINDS = {
+    "uz_by_2027": "probability",
+    "uz_time": "time_to_event",
+    "trade_2027": "distribution",
+    "trade_3b": "time_to_event",
+    "shocks": "distribution",
+    "rail_done": "probability",
+    "both": "probability",
+}
+QUANTILE_KEYS = {"0.05", "0.25", "0.5", "0.75", "0.95"}
+YEAR_ENDS = [f"{y}-12-31" for y in range(2024, 2031)]
+
+NEGATIVE_HAZARD = SMOKE.replace("hazard: shock_rate", "hazard: shock_rate - 1")
+NEGATIVE_HAZARD_MESSAGE = re.compile(
+    r"^(?P<file>.+):(?P<line>\d+):(?P<col>\d+): error: events\.shock\.hazard: "
+    r"the hazard \(must be a finite number >= 0\) "
+    r"evaluated to -0\.5 in replication \d+ at t = [0-9.]+ years \(\d{4}-\d\d-\d\d\)$"
+)
+
+
+@pytest.fixture
+def smoke(tmp_path: Path) -> Path:
+    path = tmp_path / "smoke.yaml"
+    path.write_text(SMOKE, encoding="utf-8")
+    return path
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def invoke(*args: str | Path) -> Result:
+    # click >= 8.2 keeps stderr apart from stdout in CliRunner results.
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def strict_json(text: str) -> Any:
+    def refuse(constant: str) -> None:
+        raise ValueError(f"not strict JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+# ---------------------------------------------------------------------------------------
+# validate
+# ---------------------------------------------------------------------------------------
+
+
+def test_validate_a_valid_file(smoke: Path) -> None:
+    result = invoke("validate", smoke)
+    assert result.exit_code == 0
+    assert result.stdout == f"{smoke}: ok\n"
+    assert result.stderr == ""
+
+
+def test_validate_an_invalid_file(tmp_path: Path) -> None:
+    bad = write(tmp_path, "bad.yaml", SMOKE.replace("hazard: shock_rate", "hazard: shock_rat"))
+    result = invoke("validate", bad)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"{bad}:23:13: error: events.shock.hazard: unknown name 'shock_rat' in a hazard "
+        "(did you mean 'shock_rate'?)\n"
+    )
+
+
+def test_validate_reports_every_file_and_every_schema_error(smoke: Path, tmp_path: Path) -> None:
+    bad = write(
+        tmp_path,
+        "bad.yaml",
+        SMOKE.replace("replications: 200", "replications: many").replace("seed: 7", "seed: -7"),
+    )
+    result = invoke("validate", smoke, bad)
+    assert result.exit_code == 2
+    assert result.stdout == f"{smoke}: ok\n"
+    assert result.stderr.splitlines() == [
+        f"{bad}:5:15: error: replications: Input should be a valid integer, unable to parse "
+        "string as an integer; found 'many' (str)",
+        f"{bad}:6:7: error: seed: Input should be greater than or equal to 0; found -7 (int)",
+    ]
+
+
+def test_validate_a_missing_file(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.yaml"
+    result = invoke("validate", missing)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{missing}: error: <document>: cannot read the file: No such file or directory\n"
+    )
+
+
+def test_validate_a_malicious_file(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    bad = write(tmp_path, "evil.yaml", f"x: !!python/object/apply:os.system ['touch {marker}']\n")
+    result = invoke("validate", bad)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{bad}:1:4: error: <document>: refused: could not determine a constructor for the tag "
+        "'tag:yaml.org,2002:python/object/apply:os.system' (only plain YAML data is allowed)\n"
+    )
+    assert not marker.exists()
+
+
+def test_validate_needs_a_file() -> None:
+    result = invoke("validate")
+    assert result.exit_code == 2
+    assert "Missing argument 'FILES...'" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------
+# run
+# ---------------------------------------------------------------------------------------
+
+
+def test_run_writes_the_result_folder(smoke: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = invoke("run", smoke, "-n", "50", "--seed", "1", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    assert re.search(r"smoke — 50 replications, seed 1, engine \w+", result.stdout)
+    for name in KINDS:
+        assert name in result.stdout
+    assert f"results written to {out}" in result.stdout.replace("\n", "")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "manifest.json",
+        "samples.parquet",
+        "summary.json",
+    ]
+
+    summary = strict_json((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["scenario"] == "smoke"
+    assert summary["replications"] == 50
+    assert summary["seed"] == 1
+    assert isinstance(summary["engine"], str)
+    assert set(summary["outcomes"]) == set(KINDS)
+    for name, o in summary["outcomes"].items():
+        assert o["kind"] == KINDS[name], name
+        if o["kind"] == "probability":
+            assert 0 <= o["p"] <= 1
+            assert o["se"] >= 0
+            lo, hi = o["ci95"]
+            assert 0 <= lo <= o["p"] <= hi <= 1
+        elif o["kind"] == "distribution":
+            assert {"mean", "sd", "quantiles"} <= set(o)
+            assert set(o["quantiles"]) == QUANTILE_KEYS
+        else:
+            assert list(o["p_by"]) == YEAR_ENDS
+            assert set(o["quantiles"]) == QUANTILE_KEYS
+
+    manifest = strict_json((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["scenario_sha256"] == steppe.load(smoke).sha256
+    assert re.fullmatch(r"[0-9a-f]{64}", manifest["scenario_sha256"])
+    assert manifest["seed"] == 1
+    assert manifest["replications"] == 50
+    assert manifest["engine"] == summary["engine"]
+    assert {"steppe", "numpy", "scipy", "simpy"} <= set(manifest["versions"])
+    assert manifest["wall_seconds"] >= 0
+    assert dt.datetime.fromisoformat(manifest["timestamp"]).tzinfo is not None
+
+    samples = pd.read_parquet(out / "samples.parquet")
+    assert len(samples) == 50
+    assert set(samples.columns) == set(KINDS)
+
+
+def test_run_is_reproducible(smoke: Path, tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        result = invoke("run", smoke, "-n", "30", "--seed", "5", "--out", tmp_path / name)
+        assert result.exit_code == 0
+    a = pd.read_parquet(tmp_path / "a" / "samples.parquet")
+    b = pd.read_parquet(tmp_path / "b" / "samples.parquet")
+    pd.testing.assert_frame_equal(a, b)
+
+
+INFINITE_OUTCOME = SMOKE.replace("shocks: {value: count(shock)}", "shocks: {value: 1 / (t - t)}")
+NEVER = SMOKE.replace("shocks: {value: count(shock)}", "shocks: {time_to: t < 0}")
+
+
+def test_run_json_prints_strict_json(tmp_path: Path) -> None:
+    # A time to event that never happens: its quantiles are null in summary.json and --json.
+    path = write(tmp_path, "never.yaml", NEVER)
+    out = tmp_path / "out"
+    result = invoke("run", path, "-n", "20", "--seed", "1", "--json", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    printed = strict_json(result.stdout)
+    assert printed == strict_json((out / "summary.json").read_text(encoding="utf-8"))
+    assert printed["outcomes"]["shocks"]["quantiles"]["0.5"] is None
+
+
+def test_infinite_value_outcome_is_a_run_time_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "inf.yaml", INFINITE_OUTCOME)
+    out = tmp_path / "out"
+    result = invoke("run", path, "-n", "20", "--seed", "1", "--out", out)
+    assert result.exit_code == 2
+    assert "error: outcomes.shocks: the outcome (must be finite) evaluated to inf" in result.stderr
+    assert not out.exists()
+
+
+def test_run_with_overrides(smoke: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = invoke(
+        "run", smoke, "-n", "20", "--seed", "1", "--set", "contagion=0", "--set", "base=0.5",
+        "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    manifest = strict_json((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["overrides"] == {"contagion": 0.0, "base": 0.5}
+
+
+# ---------------------------------------------------------------------------------------
+# Failed runs: message on stderr, exit 2, nothing written
+# ---------------------------------------------------------------------------------------
+
+
+def assert_nothing_written(out: Path) -> None:
+    assert not out.exists()
+    assert list(out.parent.glob(f".{out.name}*")) == []  # no temporary siblings either
+
+
+def test_negative_hazard_fails_and_writes_nothing(tmp_path: Path) -> None:
+    path = write(tmp_path, "neg.yaml", NEGATIVE_HAZARD)
+    out = tmp_path / "out"
+    result = invoke("run", path, "-n", "20", "--seed", "1", "--out", out)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1
+    match = NEGATIVE_HAZARD_MESSAGE.match(lines[0])
+    assert match, lines[0]
+    assert match["file"] == str(path)
+    assert_nothing_written(out)
+
+
+def test_failed_run_creates_no_default_results_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "neg.yaml", NEGATIVE_HAZARD)
+    result = invoke("run", "neg.yaml", "-n", "20", "--seed", "1")
+    assert result.exit_code == 2
+    assert NEGATIVE_HAZARD_MESSAGE.match(result.stderr.strip())
+    assert not (tmp_path / "results").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["neg.yaml"]
+
+
+def test_successful_run_uses_the_default_results_folder(
+    smoke: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke("run", smoke.name, "-n", "10", "--seed", "1")
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "results" / "smoke" / "summary.json").is_file()
+
+
+def test_failed_run_leaves_an_earlier_result_untouched(smoke: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert invoke("run", smoke, "-n", "10", "--seed", "1", "--out", out).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    path = write(tmp_path, "neg.yaml", NEGATIVE_HAZARD)
+    result = invoke("run", path, "-n", "10", "--seed", "1", "--out", out)
+    assert result.exit_code == 2
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_invalid_scenario_fails_and_writes_nothing(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.yaml", SMOKE.replace("horizon: 2030-12-31", "horizon: 2020-12-31"))
+    out = tmp_path / "out"
+    result = invoke("run", path, "--out", out)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{path}:4:10: error: horizon: horizon (2020-12-31) must be after start (2024-01-01)\n"
+    )
+    assert_nothing_written(out)
+
+
+def test_too_many_replications_are_refused_up_front(smoke: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = invoke("run", smoke, "-n", "10000000000", "--out", out)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{smoke}: error: <document>: 10,000,000,000 replications x 7 outcomes need about "
+        "1043.1 GiB for per-replication samples; the limit is 4 GiB. Use fewer replications.\n"
+    )
+    assert_nothing_written(out)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("contagon=1", "--set: error: parameters.contagon: cannot set 'contagon': no such "
+                       "parameter (did you mean 'contagion'?)"),
+        ("zzz=1", "--set: error: parameters.zzz: cannot set 'zzz': no such parameter"),
+        ("base=abc", "--set: error: <document>: --set base: expected a number, found 'abc'"),
+        ("base=", "--set: error: <document>: --set base: expected a number, found ''"),
+        ("base=inf", "--set: error: <document>: --set base: expected a finite number, "
+                     "found 'inf'"),
+        ("base", "--set: error: <document>: --set expects NAME=VALUE, found 'base'"),
+        ("=1", "--set: error: <document>: --set expects NAME=VALUE, found '=1'"),
+    ],
+)  # fmt: skip
+def test_bad_overrides(smoke: Path, tmp_path: Path, setting: str, message: str) -> None:
+    out = tmp_path / "out"
+    result = invoke("run", smoke, "-n", "10", "--set", setting, "--out", out)
+    assert result.exit_code == 2
+    assert result.stderr == message + "\n"
+    assert_nothing_written(out)
+
+
+def test_bad_option_values_are_usage_errors(smoke: Path, tmp_path: Path) -> None:
+    for args in (["-n", "0"], ["-n", "many"], ["--seed", "-1"], ["--engine", "warp"]):
+        result = invoke("run", smoke, *args, "--out", tmp_path / "out")
+        assert result.exit_code == 2, args
+        assert "Invalid value" in result.stderr, args
+    assert_nothing_written(tmp_path / "out")
+
+
+# ---------------------------------------------------------------------------------------
+# schema, and the installed command
+# ---------------------------------------------------------------------------------------
+
+
+def test_schema_prints_valid_json_schema() -> None:
+    result = invoke("schema")
+    assert result.exit_code == 0
+    schema = strict_json(result.stdout)
+    assert schema["type"] == "object"
+    assert {"name", "start", "horizon", "outcomes", "parameters"} <= set(schema["properties"])
+    assert set(schema["required"]) >= {"name", "title", "start", "horizon", "outcomes"}
+
+
+def test_installed_command_separates_stdout_and_stderr(tmp_path: Path) -> None:
+    bad = write(tmp_path, "bad.yaml", SMOKE.replace("  shock_rate: 0.5\n", ""))
+    env = {**os.environ, "COLUMNS": "200"}
+    command = Path(sys.executable).with_name("steppe")  # the console script of this venv
+    proc = subprocess.run(
+        [str(command), "validate", str(bad)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr == (
+        f"{bad}:22:13: error: events.shock.hazard: unknown name 'shock_rate' in a hazard\n"
+    )
