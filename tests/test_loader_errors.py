@@ -641,8 +641,19 @@ def test_too_many_replications_is_a_limit_error() -> None:
     with pytest.raises(LimitError) as info:
         steppe.run(sc, replications=10_000_000_000, seed=1)
     assert str(info.value) == (
-        "<scenario>: error: <document>: 10,000,000,000 replications x 7 outcomes need about "
-        "1043.1 GiB for per-replication samples; the limit is 4 GiB. Use fewer replications."
+        "<scenario>: error: <document>: 10,000,000,000 replications are more than the limit "
+        "of 1,000,000,000 per run"
+    )
+
+
+def test_keeping_too_many_samples_is_a_limit_error() -> None:
+    sc = steppe.loads(SMOKE, file=FILE)
+    with pytest.raises(LimitError) as info:
+        steppe.run(sc, replications=100_000_000, seed=1, keep_samples=True)
+    assert str(info.value) == (
+        "<scenario>: error: <document>: keeping 100,000,000 replications x 7 outcomes of "
+        "samples needs about 10.4 GiB; the limit is 4 GiB. Use fewer replications or do not "
+        "keep every sample."
     )
 
 

@@ -20,27 +20,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
-from steppe.engines.des import simulate_des
+from steppe.engines import CHUNK_SIZE, EngineName
 from steppe.errors import LimitError, ScenarioError
+from steppe.execute import available_workers, execute
 from steppe.load import load
 from steppe.model.scenario import Scenario
+from steppe.results.accumulate import QUANTILE_SAMPLE
 from steppe.results.io import write_result_folder
-from steppe.results.stats import (
-    summarize_distribution,
-    summarize_probability,
-    summarize_time_to_event,
-)
 
 __all__ = ["ENGINES", "RunResult", "run"]
 
-ENGINES = ("auto", "simpy")
-EngineName = Literal["auto", "simpy"]
+ENGINES = ("auto", "simpy", "vector")
+EngineChoice = Literal["auto", "simpy", "vector"]
 
-#: Per-replication samples are kept in memory; refuse runs whose samples alone need more.
+#: Kept per-replication samples live in memory; refuse runs whose samples alone need more.
 MAX_SAMPLE_BYTES = 4 * 2**30
+#: Refuse absurd run sizes up front.
+MAX_REPLICATIONS = 10**9
 
 
 def _version(dist: str) -> str:
@@ -91,7 +89,9 @@ def run(
     replications: int | None = None,
     seed: int | None = None,
     overrides: Mapping[str, float] | None = None,
-    engine: EngineName = "auto",
+    engine: EngineChoice = "auto",
+    workers: int | None = 1,
+    keep_samples: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> RunResult:
     """Run a scenario many times and summarise its outcomes.
@@ -105,8 +105,14 @@ def run(
     overrides
         Parameters to fix at given values, e.g. ``{"contagion": 0.5}``.
     engine
-        ``"simpy"`` (the reference engine) or ``"auto"`` (the fastest engine that supports
-        the scenario).
+        ``"simpy"`` (the reference engine), ``"vector"`` (NumPy, many replications at
+        once) or ``"auto"`` (the vector engine: it supports every scenario).
+    workers
+        Processes to run chunks of replications on; ``None`` means all cores. The numbers
+        do not depend on it.
+    keep_samples
+        Keep every replication's samples in ``samples``; by default only the first
+        1,000,000 are kept (all of them for smaller runs).
     progress
         Called with the number of replications completed since the last call.
 
@@ -129,47 +135,56 @@ def run(
         raise ScenarioError(f"replications must be a whole number >= 1, found {n!r}")
     if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 2**63:
         raise ScenarioError(f"seed must be a whole number in [0, 2**63), found {s!r}")
-    need = n * max(1, len(sc.outcomes)) * 8 * 2
+    if n > MAX_REPLICATIONS:
+        raise LimitError(
+            f"{n:,} replications are more than the limit of {MAX_REPLICATIONS:,} per run"
+        )
+    kept = n if keep_samples else min(n, QUANTILE_SAMPLE)
+    need = kept * max(1, len(sc.outcomes)) * 8 * 2
     if need > MAX_SAMPLE_BYTES:
         raise LimitError(
-            f"{n:,} replications x {len(sc.outcomes)} outcomes need about {need / 2**30:.1f} GiB "
-            f"for per-replication samples; the limit is {MAX_SAMPLE_BYTES / 2**30:.0f} GiB. "
-            "Use fewer replications."
+            f"keeping {kept:,} replications x {len(sc.outcomes)} outcomes of samples needs about "
+            f"{need / 2**30:.1f} GiB; the limit is {MAX_SAMPLE_BYTES / 2**30:.0f} GiB. "
+            "Use fewer replications or do not keep every sample."
         )
     if engine not in ENGINES:
         raise ScenarioError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
-    used = "simpy"
+    used: EngineName = "simpy" if engine == "simpy" else "vector"
+    procs = available_workers() if workers is None else workers
+    if isinstance(procs, bool) or not isinstance(procs, int) or procs < 1:
+        raise ScenarioError(f"workers must be a whole number >= 1, found {workers!r}")
     began = time.perf_counter()
-    raw = simulate_des(sc, seed=s, n=n, progress=progress)
+    acc = execute(
+        sc, engine=used, seed=s, replications=n, workers=procs, keep_samples=keep_samples,
+        progress=progress,
+    )  # fmt: skip
     wall = time.perf_counter() - began
-    summary = summarize(sc, raw, seed=s, engine=used)
-    manifest = _manifest(sc, seed=s, replications=n, engine=used, wall=wall, overrides=overrides)
+    summary = _summary(sc, acc.summaries(), n=n, seed=s, engine=used)
+    manifest = _manifest(
+        sc, seed=s, replications=n, engine=used, wall=wall, overrides=overrides, workers=procs
+    )
+    raw = acc.samples()
     samples = pd.DataFrame({o.name: raw[:, o.index] for o in sc.outcomes})
     samples.index.name = "replication"
     return RunResult(scenario=sc, summary=summary, manifest=manifest, samples=samples)
 
 
-def summarize(sc: Scenario, raw: np.ndarray, *, seed: int, engine: str) -> dict[str, Any]:
-    """The ``summary.json`` document for per-replication samples ``raw``."""
+def _summary(
+    sc: Scenario, bodies: Mapping[str, dict[str, Any]], *, n: int, seed: int, engine: str
+) -> dict[str, Any]:
+    """The ``summary.json`` document from per-outcome summaries."""
     outcomes: dict[str, Any] = {}
     for o in sc.outcomes:
-        col = raw[:, o.index]
-        if o.kind == "probability":
-            body = summarize_probability(col)
-        elif o.kind == "distribution":
-            body = summarize_distribution(col)
-        else:
-            body = summarize_time_to_event(col, sc.timeline)
         head: dict[str, Any] = {"kind": o.kind, "title": o.title, "expression": o.expr.source}
         if o.date is not None:
             head["date"] = o.date.isoformat()
         if o.unit:
             head["unit"] = o.unit
-        outcomes[o.name] = {**head, **body}
+        outcomes[o.name] = {**head, **bodies[o.name]}
     return {
         "scenario": sc.name,
         "title": sc.spec.title,
-        "replications": int(raw.shape[0]),
+        "replications": n,
         "seed": seed,
         "engine": engine,
         "steppe_version": _version("steppe"),
@@ -192,6 +207,7 @@ def _manifest(
     engine: str,
     wall: float,
     overrides: Mapping[str, float] | None,
+    workers: int,
 ) -> dict[str, Any]:
     return {
         "scenario": sc.name,
@@ -200,6 +216,8 @@ def _manifest(
         "seed": seed,
         "replications": replications,
         "engine": engine,
+        "workers": workers,
+        "chunk_size": CHUNK_SIZE[engine],  # type: ignore[index]
         "overrides": dict(overrides or {}),
         "versions": {
             "steppe": _version("steppe"),

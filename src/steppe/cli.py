@@ -181,6 +181,17 @@ def main() -> None:
 )
 @click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of a table.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes to use (default: all cores). The numbers do not depend on it.",
+)
+@click.option(
+    "--keep-samples",
+    is_flag=True,
+    help="Write every replication to samples.parquet (default: the first 1,000,000).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def run_cmd(
     scenario: Path,
@@ -190,6 +201,8 @@ def run_cmd(
     out: Path | None,
     engine: str,
     as_json: bool,
+    workers: int | None,
+    keep_samples: bool,
     quiet: bool,
 ) -> None:
     """Run SCENARIO and print each outcome with its Monte Carlo error."""
@@ -208,9 +221,11 @@ def run_cmd(
                     replications=replications,
                     seed=seed,
                     overrides=overrides,
-                    engine=engine,
+                    engine=engine,  # type: ignore[arg-type]
+                    workers=workers,
+                    keep_samples=keep_samples,
                     progress=tick,
-                )  # type: ignore[arg-type]
+                )
             except ScenarioError as err:  # e.g. a size limit: name the scenario file
                 if err.file is not None:
                     raise

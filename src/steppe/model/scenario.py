@@ -189,6 +189,10 @@ class Scenario:
     def name(self) -> str:
         return self.spec.name
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Compiled closures do not pickle: rebuild from the spec in the receiving process.
+        return (_rebuild, (self.spec, self.file, self.sha256, dict(self.positions)))
+
     def param(self, name: str) -> ParamModel:
         """The parameter called ``name`` (``KeyError`` if there is none)."""
         for p in self.params:
@@ -636,3 +640,12 @@ def state_reads(expr: Expression, symbols: Mapping[str, Symbol]) -> frozenset[tu
 def reads_clock(expr: Expression, symbols: Mapping[str, Symbol]) -> bool:
     """Whether ``expr`` reads a series value or the tick time ``t``."""
     return any(field in ("s", "t") for field, _ in state_reads(expr, symbols))
+
+
+def _rebuild(
+    spec: ScenarioSpec,
+    file: str | None,
+    sha256: str | None,
+    positions: Mapping[Path, tuple[int, int]],
+) -> Scenario:
+    return Scenario.from_spec(spec, file=file, sha256=sha256, positions=positions)

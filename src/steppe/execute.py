@@ -1,0 +1,98 @@
+"""Running a scenario's replications in chunks, on one process or several.
+
+A run of ``n`` replications is split into chunks of :data:`~steppe.engines.CHUNK_SIZE`
+replications: chunk ``c`` covers ``[c * size, min((c + 1) * size, n))``. Each chunk's result
+depends only on the scenario, the seed, the engine and its range, so any number of workers
+gives the same per-replication samples, and since chunks are merged in chunk order
+(:class:`~steppe.results.accumulate.Accumulator`), the same summary, bit for bit.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+import numpy as np
+
+from steppe.engines import CHUNK_SIZE, EngineName, simulate_chunk
+from steppe.model.scenario import Scenario
+from steppe.results.accumulate import Accumulator
+
+__all__ = ["available_workers", "chunks", "execute"]
+
+Progress = Callable[[int], None]
+
+
+def available_workers() -> int:
+    """The number of cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def chunks(n: int, size: int) -> Iterator[tuple[int, int, int]]:
+    """``(chunk index, start, length)`` of each chunk of a run of ``n`` replications."""
+    for c, start in enumerate(range(0, n, size)):
+        yield c, start, min(size, n - start)
+
+
+def execute(
+    scenario: Scenario,
+    *,
+    engine: EngineName,
+    seed: int,
+    replications: int,
+    workers: int = 1,
+    keep_samples: bool = False,
+    progress: Progress | None = None,
+) -> Accumulator:
+    """Run ``replications`` replications and return their merged summaries.
+
+    Parameters
+    ----------
+    workers
+        Processes to use; ``1`` runs in this process. The result does not depend on it.
+    keep_samples
+        Keep every replication's samples (else only the first
+        :data:`~steppe.results.accumulate.QUANTILE_SAMPLE`).
+    progress
+        Called with the number of replications finished, as chunks finish.
+    """
+    acc = Accumulator(scenario.outcomes, scenario.timeline, keep_samples=keep_samples)
+    plan = list(chunks(replications, CHUNK_SIZE[engine]))
+    workers = max(1, min(workers, len(plan)))
+    if workers == 1:
+        for c, start, n in plan:
+            acc.add(start, simulate_chunk(scenario, engine, seed=seed, chunk=c, start=start, n=n))
+            if progress is not None:
+                progress(n)
+        return acc
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        todo = iter(plan)
+        running: dict[Future[np.ndarray], tuple[int, int]] = {}
+
+        def submit() -> None:
+            item = next(todo, None)
+            if item is not None:
+                c, start, n = item
+                fut = pool.submit(
+                    simulate_chunk, scenario, engine, seed=seed, chunk=c, start=start, n=n
+                )
+                running[fut] = (start, n)
+
+        for _ in range(2 * workers):  # bounded: at most 2 chunks in flight per worker
+            submit()
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in done:
+                start, n = running.pop(fut)
+                acc.add(start, fut.result())
+                if progress is not None:
+                    progress(n)
+                submit()
+    return acc

@@ -1,0 +1,259 @@
+"""Mergeable summaries: outcome statistics built chunk by chunk in bounded memory.
+
+A run is split into chunks of replications. :class:`Accumulator` takes each chunk's samples
+(in any order: chunks are merged in chunk order at the end, so the result does not depend
+on which worker finished first) and keeps
+
+* for every outcome, exact mergeable statistics over **all** replications: counts of
+  successes (probabilities), count, mean and sum of squared deviations merged with Chan's
+  formula, minimum and maximum (distributions), counts at every reporting date and a
+  histogram of event days (times to event);
+* the per-replication samples of the first :data:`QUANTILE_SAMPLE` replications (or all of
+  them when ``keep_samples`` is asked for).
+
+When a run has at most :data:`QUANTILE_SAMPLE` replications its summary is computed from all
+the samples, exactly as :mod:`steppe.results.stats` does. Beyond that:
+
+* probabilities, ``p_by``, means, standard deviations, minima and maxima still use every
+  replication;
+* quantiles of a **time to event** are exact at the resolution they are reported in (a
+  day), from the histogram of event days over every replication;
+* quantiles of a **distribution** outcome, and their intervals, are computed from the first
+  :data:`QUANTILE_SAMPLE` replications; the summary says so (``quantile_sample``).
+
+References
+----------
+.. [1] T. F. Chan, G. H. Golub and R. J. LeVeque, "Algorithms for computing the sample
+   variance: analysis and recommendations", *The American Statistician* 37 (1983), 242-247.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats as sps
+
+from steppe.model.scenario import OutcomeModel
+from steppe.model.timeline import DAYS_PER_YEAR, Timeline
+from steppe.results.stats import (
+    QUANTILE_LEVELS,
+    summarize_distribution,
+    summarize_probability,
+    summarize_time_to_event,
+    wilson_interval,
+)
+
+__all__ = ["QUANTILE_SAMPLE", "Accumulator"]
+
+#: Replications whose samples are kept for quantiles of distribution outcomes.
+QUANTILE_SAMPLE = 1_000_000
+_Z95 = 1.959963984540054
+
+
+@dataclass
+class _Moments:
+    n: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+    lo: float = math.inf
+    hi: float = -math.inf
+
+    def merge(self, x: np.ndarray) -> None:
+        """Chan et al.'s pairwise update with a chunk ``x``."""
+        nb = int(x.size)
+        if nb == 0:
+            return
+        mb = float(np.mean(x))
+        m2b = float(np.sum((x - mb) ** 2))
+        n = self.n + nb
+        delta = mb - self.mean
+        self.mean += delta * nb / n
+        self.m2 += m2b + delta * delta * self.n * nb / n
+        self.n = n
+        self.lo = min(self.lo, float(np.min(x)))
+        self.hi = max(self.hi, float(np.max(x)))
+
+
+@dataclass
+class _Chunk:
+    start: int
+    samples: np.ndarray  # (n, n_outcomes)
+
+
+@dataclass
+class Accumulator:
+    """Collects chunks of per-replication samples and summarises them.
+
+    Parameters
+    ----------
+    outcomes
+        The scenario's outcomes (columns of each chunk).
+    timeline
+        For reporting dates and day histograms.
+    keep_samples
+        Keep every replication's samples (for ``samples.parquet``), not only the first
+        :data:`QUANTILE_SAMPLE`.
+    """
+
+    outcomes: Sequence[OutcomeModel]
+    timeline: Timeline
+    keep_samples: bool = False
+    _pending: dict[int, _Chunk] = field(default_factory=dict)
+    _next: int = 0
+    _n: int = 0
+    _kept: list[np.ndarray] = field(default_factory=list)
+    _kept_n: int = 0
+    _successes: dict[int, int] = field(default_factory=dict)
+    _moments: dict[int, _Moments] = field(default_factory=dict)
+    _by_counts: dict[int, np.ndarray] = field(default_factory=dict)
+    _days: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._dates = self.timeline.year_ends()
+        self._date_t = np.array([self.timeline.years(d) for d in self._dates])
+        n_days = math.floor(self.timeline.t_horizon * DAYS_PER_YEAR + 1e-9) + 1
+        for o in self.outcomes:
+            if o.kind == "probability":
+                self._successes[o.index] = 0
+            elif o.kind == "distribution":
+                self._moments[o.index] = _Moments()
+            else:
+                self._by_counts[o.index] = np.zeros(len(self._dates), dtype=np.int64)
+                self._days[o.index] = np.zeros(n_days, dtype=np.int64)
+
+    @property
+    def n(self) -> int:
+        """Replications merged so far (in chunk order)."""
+        return self._n
+
+    def add(self, start: int, samples: np.ndarray) -> None:
+        """Add the samples of replications ``[start, start + len(samples))``."""
+        self._pending[start] = _Chunk(start, samples)
+        while self._next in self._pending:
+            chunk = self._pending.pop(self._next)
+            self._merge(chunk.samples)
+            self._next += len(chunk.samples)
+
+    def _merge(self, x: np.ndarray) -> None:
+        for i, count in self._successes.items():
+            self._successes[i] = count + int(np.count_nonzero(x[:, i]))
+        for i, mom in self._moments.items():
+            mom.merge(x[:, i])
+        for i, counts in self._by_counts.items():
+            col = x[:, i]
+            counts += (col[:, None] <= self._date_t[None, :]).sum(axis=0)
+            finite = col[np.isfinite(col)]
+            days = np.floor(finite * DAYS_PER_YEAR + 1e-9).astype(np.int64)
+            self._days[i] += np.bincount(days, minlength=self._days[i].size)[: self._days[i].size]
+        if self.keep_samples or self._kept_n < QUANTILE_SAMPLE:
+            take = len(x) if self.keep_samples else min(len(x), QUANTILE_SAMPLE - self._kept_n)
+            self._kept.append(x[:take].copy())
+            self._kept_n += take
+        self._n += len(x)
+
+    def samples(self) -> np.ndarray:
+        """The kept samples, in replication order."""
+        if self._pending:
+            raise RuntimeError(f"chunks missing before replication {self._next}")
+        if not self._kept:
+            return np.empty((0, len(self.outcomes)))
+        return np.concatenate(self._kept, axis=0)
+
+    def summaries(self) -> dict[str, dict[str, Any]]:
+        """Per-outcome summaries (the ``outcomes`` bodies of ``summary.json``)."""
+        kept = self.samples()
+        exact = self._kept_n == self._n
+        out: dict[str, dict[str, Any]] = {}
+        for o in self.outcomes:
+            if exact:
+                col = kept[:, o.index]
+                if o.kind == "probability":
+                    out[o.name] = summarize_probability(col)
+                elif o.kind == "distribution":
+                    out[o.name] = summarize_distribution(col)
+                else:
+                    out[o.name] = summarize_time_to_event(col, self.timeline)
+            elif o.kind == "probability":
+                out[o.name] = self._probability(o.index)
+            elif o.kind == "distribution":
+                out[o.name] = self._distribution(o.index, kept[:, o.index])
+            else:
+                out[o.name] = self._time_to_event(o.index)
+        return out
+
+    # -- streaming summaries (more than QUANTILE_SAMPLE replications) ----------------------
+
+    def _probability(self, i: int) -> dict[str, Any]:
+        n = self._n
+        p = self._successes[i] / n
+        lo, hi = wilson_interval(self._successes[i], n)
+        return {
+            "kind": "probability",
+            "p": p,
+            "se": math.sqrt(p * (1 - p) / n),
+            "ci95": [lo, hi],
+            "n": n,
+        }
+
+    def _distribution(self, i: int, sub: np.ndarray) -> dict[str, Any]:
+        body = summarize_distribution(sub)  # quantiles from the kept sample
+        mom = self._moments[i]
+        n = mom.n
+        sd = math.sqrt(mom.m2 / (n - 1))
+        se = sd / math.sqrt(n)
+        body.update(
+            mean=mom.mean,
+            sd=sd,
+            se=se,
+            ci95=[mom.mean - _Z95 * se, mom.mean + _Z95 * se],
+            min=mom.lo,
+            max=mom.hi,
+            n=n,
+            quantile_sample=int(sub.size),
+        )
+        return body
+
+    def _time_to_event(self, i: int) -> dict[str, Any]:
+        n = self._n
+        counts = self._by_counts[i]
+        p_by, p_by_se, p_by_ci = {}, {}, {}
+        for day, count in zip(self._dates, counts.tolist(), strict=True):
+            key = day.isoformat()
+            p = count / n
+            p_by[key], p_by_se[key] = p, math.sqrt(p * (1 - p) / n)
+            p_by_ci[key] = list(wilson_interval(count, n))
+        cum = np.cumsum(self._days[i])
+        finite = int(cum[-1])
+
+        def order_stat(k: int) -> str | None:
+            """Date of the k-th smallest time (1-based); None when it is 'never'."""
+            if k > finite:
+                return None
+            day = int(np.searchsorted(cum, k, side="left"))
+            return (self.timeline.start + dt.timedelta(days=day)).isoformat()
+
+        quantiles: dict[str, str | None] = {}
+        intervals: dict[str, list[str | None]] = {}
+        for q in QUANTILE_LEVELS:
+            key = f"{q:g}"
+            k = min(n, max(1, math.ceil(q * n * (1.0 - 1e-12))))
+            quantiles[key] = order_stat(k)
+            lo = int(sps.binom.ppf(0.025, n, q))
+            hi = int(sps.binom.ppf(0.975, n, q)) + 1
+            lo, hi = min(max(lo, 1), n), min(max(hi, 1), n)
+            intervals[key] = [order_stat(lo), order_stat(hi)]
+        return {
+            "kind": "time_to_event",
+            "n": n,
+            "p_by": p_by,
+            "p_by_se": p_by_se,
+            "p_by_ci95": p_by_ci,
+            "quantiles": quantiles,
+            "quantiles_ci95": intervals,
+            "p_ever": finite / n,
+        }
