@@ -52,7 +52,7 @@ class Namespace:
     vectorized code.
     """
 
-    __slots__ = ("a", "c", "done", "g", "n", "o", "p", "s", "t")
+    __slots__ = ("a", "c", "done", "g", "h", "n", "o", "p", "s", "t")
 
     def __init__(
         self,
@@ -66,9 +66,10 @@ class Namespace:
         done: Any = None,
         c: Any = None,
         o: Any = None,
+        h: Any = None,
     ) -> None:
         self.p, self.s, self.t, self.n, self.a = p, s, t, n, a
-        self.g, self.done, self.c, self.o = g, done, c, o
+        self.g, self.done, self.c, self.o, self.h = g, done, c, o, h
 
 
 #: One competitor in the race of §3 of ``docs/engine.md``: (is it an event (else a project's

@@ -109,6 +109,7 @@ class _Replication:
             done=[1.0 if p.completed_stages == len(p.stage_names) else 0.0 for p in sc.projects],
             c=[0.0] * len(sc.projects),
         )
+        self.ns.h = [float(f(self.ns)) for f in cm.hoisted]
         self.result = [math.nan] * len(sc.outcomes)
         self.pending_time_to = [o.index for o in sc.outcomes if o.form == "time_to"]
         # the race: one slot per event with a hazard and per project (cancellation), with

@@ -105,6 +105,8 @@ class _Chunk:
         self.r = r
         self.everyone = np.arange(r)
         self.params = np.ascontiguousarray(params.T)  # (n_params, r)
+        base = Namespace(p=self.params)
+        self.h = np.array([_full(f(base), r) for f in cm.hoisted]).reshape(-1, r)
         ne, nproj = len(sc.events), len(sc.projects)
         self.n = np.repeat(
             np.array([float(e.history_count) for e in sc.events]).reshape(ne, 1), r, 1
@@ -162,6 +164,7 @@ class _Chunk:
         """A namespace over all replications (``sel is None``) or the subset ``sel``."""
         if sel is None:
             return Namespace(
+                h=self.h,
                 p=self.params,
                 s=self.s,
                 t=self.t,
@@ -172,6 +175,7 @@ class _Chunk:
                 c=self.c,
             )
         return Namespace(
+            h=_Rows(self.h, sel),
             p=_Rows(self.params, sel),
             s=_Rows(self.s, sel),
             t=self.t,

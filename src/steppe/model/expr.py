@@ -35,6 +35,7 @@ __all__ = [
     "STATE_FUNCTIONS",
     "Compiled",
     "Expression",
+    "Hoist",
     "Symbol",
     "compile_expression",
     "parse_expression",
@@ -286,12 +287,69 @@ class Compiled:
         return self.fn(ns)
 
 
+class Hoist:
+    """Parameter-only sub-expressions lifted out of a scenario's expressions.
+
+    Parameters are fixed within a replication, so a sub-expression that reads nothing else
+    has one value per replication. :meth:`lift` replaces each such (largest) sub-tree by a
+    read of slot ``h[k]``; :meth:`evaluators` compiles the lifted sub-trees, which an engine
+    evaluates once per replication (over the parameters) to fill ``h``. Identical
+    sub-trees share a slot.
+    """
+
+    def __init__(self) -> None:
+        self.items: list[Node] = []
+        self._index: dict[str, int] = {}
+
+    def lift(self, ir: Node) -> Node:
+        """``ir`` with its largest parameter-only sub-trees replaced by ``h`` slots."""
+        tag = ir[0]
+        if tag in ("const", "slot", "state"):
+            return ir
+        if _params_only(ir):
+            key = repr(ir)
+            if key not in self._index:
+                self._index[key] = len(self.items)
+                self.items.append(ir)
+            return ("slot", "h", self._index[key])
+        if tag == "unary":
+            return ("unary", ir[1], self.lift(ir[2]))
+        if tag == "bin":
+            return ("bin", ir[1], self.lift(ir[2]), self.lift(ir[3]))
+        if tag in ("cmp", "bool", "call"):
+            return (tag, ir[1], [self.lift(x) for x in ir[2]])
+        return ("if", *(self.lift(x) for x in ir[1:]))
+
+    def evaluators(self, mode: Mode) -> list[Evaluator]:
+        """One closure per lifted sub-tree, reading the namespace field ``p`` only."""
+        ops = _SCALAR if mode == "scalar" else _VECTOR
+        return [_build(ir, ops) for ir in self.items]
+
+
+def _params_only(ir: Node) -> bool:
+    tag = ir[0]
+    if tag == "const":
+        return True
+    if tag == "slot":
+        return bool(ir[1] == "p")
+    if tag == "state":
+        return False
+    if tag == "unary":
+        return _params_only(ir[2])
+    if tag == "bin":
+        return _params_only(ir[2]) and _params_only(ir[3])
+    if tag in ("cmp", "bool", "call"):
+        return all(_params_only(x) for x in ir[2])
+    return all(_params_only(x) for x in ir[1:])
+
+
 def compile_expression(
     expression: Expression,
     symbols: Mapping[str, Symbol],
     *,
     mode: Mode = "scalar",
     context: str = "expression",
+    hoist: Hoist | None = None,
 ) -> Compiled:
     """Bind ``expression`` to ``symbols`` and compile it into a closure.
 
@@ -305,6 +363,10 @@ def compile_expression(
         ``"scalar"`` for Python floats, ``"vector"`` for NumPy arrays.
     context
         Words used in error messages, e.g. ``"a hazard"``.
+    hoist
+        If given, every largest sub-expression that reads parameters only (and is more
+        than a single name) is moved into this table and read from the namespace field
+        ``h``: the engine evaluates it once per replication instead of at every use.
 
     Raises
     ------
@@ -314,6 +376,8 @@ def compile_expression(
     """
     ir = _lower(expression.tree, expression, symbols, context)
     ir = _fold(ir, expression)
+    if hoist is not None:
+        ir = hoist.lift(ir)
     ops = _SCALAR if mode == "scalar" else _VECTOR
     fn = _build(ir, ops)
     constant = float(ir[1]) if ir[0] == "const" else None
@@ -602,6 +666,8 @@ def _build(ir: Node, ops: dict[str, Callable[..., Any]]) -> Evaluator:
             return lambda ns: ns.p[idx]
         if fld == "s":
             return lambda ns: ns.s[idx]
+        if fld == "h":
+            return lambda ns: ns.h[idx]
         return lambda ns: ns.o[idx]
     if tag == "unary":
         x = _build(ir[2], ops)

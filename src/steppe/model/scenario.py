@@ -19,7 +19,14 @@ import numpy as np
 from steppe.errors import ExpressionError, PathPart, ScenarioError, format_path
 from steppe.model.base import suggest
 from steppe.model.distributions import DistributionBase
-from steppe.model.expr import Compiled, Expression, Symbol, compile_expression, parse_expression
+from steppe.model.expr import (
+    Compiled,
+    Expression,
+    Hoist,
+    Symbol,
+    compile_expression,
+    parse_expression,
+)
 from steppe.model.schema import (
     STEPS,
     CombineOutcome,
@@ -159,6 +166,9 @@ class CompiledModel:
     cancel_ticks: list[bool]
     pace_ticks: list[bool]
     outcome_ticks: list[bool]
+    #: Parameter-only sub-expressions (see :class:`~steppe.model.expr.Hoist`): engines fill
+    #: the namespace field ``h`` with their values, once per replication.
+    hoisted: list[Any]
 
 
 @dataclass(frozen=True)
@@ -548,9 +558,13 @@ def _duration(value: Any, path: Path) -> DurationModel | None:
 
 
 def _compile_all(sc: Scenario, mode: Literal["scalar", "vector"]) -> CompiledModel:
+    hoist = Hoist()
+
     def comp(expr: Expression, symbols: Mapping[str, Symbol], ctx: str) -> Compiled:
+        # Expressions over the state share one table of parameter-only sub-expressions.
+        table = hoist if symbols is sc.symbols else None
         try:
-            return compile_expression(expr, symbols, mode=mode, context=ctx)
+            return compile_expression(expr, symbols, mode=mode, context=ctx, hoist=table)
         except ExpressionError as exc:
             raise ExpressionError(exc.message, path=expr.path) from None
 
@@ -581,7 +595,7 @@ def _compile_all(sc: Scenario, mode: Literal["scalar", "vector"]) -> CompiledMod
     def ticking(expr: Expression | None) -> bool:
         return expr is not None and reads_clock(expr, ss)
 
-    return CompiledModel(
+    compiled = CompiledModel(
         hazard_ticks=[ticking(e.hazard) for e in sc.events],
         cancel_ticks=[ticking(p.cancel_hazard) for p in sc.projects],
         pace_ticks=[ticking(p.pace) for p in sc.projects],
@@ -597,7 +611,10 @@ def _compile_all(sc: Scenario, mode: Literal["scalar", "vector"]) -> CompiledMod
         volatility=[comp(s.volatility, ss, "a volatility") for s in sc.series],
         jumps=jumps,
         outcomes=outcomes,
+        hoisted=[],
     )
+    compiled.hoisted = hoist.evaluators(mode)
+    return compiled
 
 
 _STATE_KEY = {
