@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import math
 import platform
 import time
 from collections.abc import Callable, Mapping
@@ -153,6 +154,7 @@ def run(
     procs = available_workers() if workers is None else workers
     if isinstance(procs, bool) or not isinstance(procs, int) or procs < 1:
         raise ScenarioError(f"workers must be a whole number >= 1, found {workers!r}")
+    procs = min(procs, math.ceil(n / CHUNK_SIZE[used]))  # no more workers than chunks
     began = time.perf_counter()
     acc = execute(
         sc, engine=used, seed=s, replications=n, workers=procs, keep_samples=keep_samples,

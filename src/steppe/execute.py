@@ -87,12 +87,23 @@ def execute(
 
         for _ in range(2 * workers):  # bounded: at most 2 chunks in flight per worker
             submit()
+        failed: dict[int, BaseException] = {}
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for fut in done:
                 start, n = running.pop(fut)
+                error = fut.exception()
+                if error is not None:
+                    failed[start] = error
+                    continue
                 acc.add(start, fut.result())
                 if progress is not None:
                     progress(n)
-                submit()
+                if not failed:
+                    submit()
+        if failed:
+            # Chunks are submitted in order and submission stops at the first failure, so
+            # every earlier chunk has run: the lowest failure is the one a single worker
+            # would have met first. The error does not depend on the number of workers.
+            raise failed[min(failed)]
     return acc

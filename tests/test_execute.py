@@ -1,0 +1,686 @@
+"""Chunked execution: the numbers do not depend on the workers, and merged summaries are right.
+
+A run is split into chunks (``steppe.engines.CHUNK_SIZE``) that may run on a process pool;
+``steppe.results.accumulate.Accumulator`` merges them in chunk order. These tests shrink the
+chunk sizes (and ``QUANTILE_SAMPLE``) with ``monkeypatch`` so that multi-chunk runs and the
+streaming summaries stay fast. The pool forks, so workers inherit the patched module state.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner, Result
+
+import steppe
+import steppe.api
+import steppe.engines
+import steppe.execute
+import steppe.results.accumulate
+from steppe.cli import main
+from steppe.engines import EngineName, simulate_chunk
+from steppe.execute import available_workers, chunks, execute
+from steppe.model.scenario import Scenario
+from steppe.results.accumulate import Accumulator
+from steppe.results.io import read_result_folder
+from steppe.results.stats import (
+    summarize_distribution,
+    summarize_probability,
+    summarize_time_to_event,
+)
+
+ScenarioFactory = Callable[[str], Scenario]
+
+#: Every random ingredient and every kind of outcome (a copy of test_reproducibility's).
+EVERYTHING = """\
+name: everything
+title: every random ingredient
+start: 2024-01-01
+horizon: 2030-12-31
+step: month
+replications: 200
+seed: 7
+actors:
+  KZ: {name: Kazakhstan, attributes: {borders_afghanistan: false}}
+  UZ: {name: Uzbekistan, attributes: {borders_afghanistan: true}}
+parameters:
+  base: {dist: lognormal, ci90: [0.02, 0.2]}
+  contagion: {dist: uniform, low: 0, high: 2}
+  shock_rate: 0.5
+  kz_growth: {dist: normal, mean: 0.15, sd: 0.05}
+  dbl: {expr: "base * 2"}
+events:
+  kz_delists: {history: [2023-12-29]}
+  uz_delists:
+    actor: UZ
+    hazard: >-
+      base * (1 + contagion * occurred(kz_delists)) * (0.3 if UZ.borders_afghanistan else 1)
+      * (0.2 if active(shock) else 1)
+  shock:
+    recurring: true
+    hazard: shock_rate
+    duration: {dist: lognormal, ci90: [0.1, 1.0]}
+projects:
+  railway:
+    stages:
+      - {name: feasibility, duration: {dist: pert, min: 0.5, mode: 1, max: 3}}
+      - {name: construction, duration: {dist: pert, min: 3, mode: 5, max: 9}}
+    pace: "0.5 if active(shock) else 1"
+    cancel_hazard: "0.02 + 0.1 * active(shock)"
+series:
+  kz_trade:
+    unit: USD million
+    initial: 987.9
+    drift: "kz_growth - 0.3 * active(shock) + 0.1*completed(railway)"
+    volatility: 0.15
+    jumps: [{event: uz_delists, factor: 1.05}]
+outcomes:
+  uz_by_2027: {probability: occurred(uz_delists), by: 2027-12-31}
+  uz_time: {time_to: occurred(uz_delists)}
+  trade_2027: {value: kz_trade, at: 2027-12-31, unit: USD million}
+  trade_3b: {time_to: kz_trade >= 3000}
+  shocks: {value: count(shock)}
+  rail_done: {probability: completed(railway)}
+  rail_time: {time_to: completed(railway)}
+  both: {combine: uz_by_2027 and trade_3b}
+"""
+
+#: One outcome of each kind, for Accumulator tests fed with synthetic samples.
+TINY = """\
+name: tiny
+title: one outcome of each kind
+start: 2024-01-01
+horizon: 2027-06-30
+parameters:
+  rate: 0.4
+events:
+  e: {hazard: rate}
+outcomes:
+  happened: {probability: occurred(e), by: 2025-12-31}
+  count_e: {value: count(e)}
+  when: {time_to: occurred(e)}
+"""
+
+#: Small chunks so that a few thousand replications span several chunks.
+SMALL_CHUNKS: dict[EngineName, int] = {"simpy": 50, "vector": 1000}
+#: Replications per engine in the multi-chunk runs: 5 SimPy chunks, 6 vector chunks.
+MULTI: dict[EngineName, int] = {"simpy": 230, "vector": 5500}
+
+
+@pytest.fixture
+def everything(scenario_from_yaml: ScenarioFactory) -> Scenario:
+    return scenario_from_yaml(EVERYTHING)
+
+
+@pytest.fixture
+def tiny(scenario_from_yaml: ScenarioFactory) -> Scenario:
+    return scenario_from_yaml(TINY)
+
+
+@pytest.fixture
+def everything_file(tmp_path: Path) -> Path:
+    path = tmp_path / "everything.yaml"
+    path.write_text(EVERYTHING, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> dict[EngineName, int]:
+    """Shrink CHUNK_SIZE everywhere it is read (execute and api import the same dict)."""
+    table = steppe.engines.CHUNK_SIZE
+    # `from steppe.engines import CHUNK_SIZE` binds the same dict object: patch its items.
+    assert vars(steppe.execute)["CHUNK_SIZE"] is table
+    assert vars(steppe.api)["CHUNK_SIZE"] is table
+    for engine, size in SMALL_CHUNKS.items():
+        monkeypatch.setitem(table, engine, size)
+    return SMALL_CHUNKS
+
+
+def invoke(*args: str | Path) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def cli_run(scenario: Path, out: Path, *args: str) -> Path:
+    result = invoke("run", scenario, "--out", out, "-q", *args)
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# 1. the number of workers does not change the numbers
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ["vector", "simpy"])
+def test_cli_summary_bytes_do_not_depend_on_workers(
+    engine: EngineName, everything_file: Path, tmp_path: Path, small_chunks: dict[EngineName, int]
+) -> None:
+    n = MULTI[engine]
+    assert len(list(chunks(n, small_chunks[engine]))) >= 5
+    args = ("-n", str(n), "--seed", "11", "--engine", engine)
+    folders = {
+        w: cli_run(everything_file, tmp_path / f"w{w}", *args, "--workers", str(w))
+        for w in (1, 2, 3)
+    }
+    one = (folders[1] / "summary.json").read_bytes()
+    for w in (2, 3):
+        assert (folders[w] / "summary.json").read_bytes() == one, f"workers={w}"
+    _, manifest, samples = read_result_folder(folders[1])
+    assert len(samples) == n
+    assert manifest["chunk_size"] == small_chunks[engine]
+    for w in (2, 3):
+        _, manifest_w, samples_w = read_result_folder(folders[w])
+        assert manifest_w["workers"] == w
+        pd.testing.assert_frame_equal(samples_w, samples, check_exact=True)
+
+
+@pytest.mark.parametrize("engine", ["vector", "simpy"])
+def test_api_results_do_not_depend_on_workers(
+    engine: EngineName, everything: Scenario, small_chunks: dict[EngineName, int]
+) -> None:
+    n = MULTI[engine]
+    runs = {
+        w: steppe.run(everything, replications=n, seed=11, engine=engine, workers=w)
+        for w in (1, 2, 3)
+    }
+    ref = runs[1]
+    assert len(ref.samples) == n
+    for col in ref.samples.columns:  # guards the comparison: nothing is constant
+        assert ref.samples[col].nunique() > 1, col
+    for w in (2, 3):
+        assert runs[w].summary == ref.summary, f"workers={w}"
+        pd.testing.assert_frame_equal(runs[w].samples, ref.samples, check_exact=True)
+        assert runs[w].manifest["workers"] == w
+        assert runs[w].manifest["chunk_size"] == small_chunks[engine]
+
+
+def test_more_workers_than_chunks(
+    everything: Scenario, small_chunks: dict[EngineName, int]
+) -> None:
+    one = steppe.run(everything, replications=70, seed=2, engine="simpy", workers=1)
+    many = steppe.run(everything, replications=70, seed=2, engine="simpy", workers=5)  # 2 chunks
+    assert many.summary == one.summary
+    pd.testing.assert_frame_equal(many.samples, one.samples, check_exact=True)
+
+
+def test_simpy_samples_do_not_depend_on_the_chunk_size(
+    everything: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SimPy replications have their own streams: the chunk size changes nothing at all."""
+    whole = steppe.run(everything, replications=120, seed=4, engine="simpy")  # one chunk
+    monkeypatch.setitem(steppe.engines.CHUNK_SIZE, "simpy", 25)
+    split = steppe.run(everything, replications=120, seed=4, engine="simpy", workers=2)
+    assert split.summary == whole.summary
+    pd.testing.assert_frame_equal(split.samples, whole.samples, check_exact=True)
+
+
+def test_execute_matches_simulate_chunk(
+    everything: Scenario, small_chunks: dict[EngineName, int]
+) -> None:
+    """execute() is the concatenation of simulate_chunk over the chunk plan."""
+    n = 2500
+    acc = execute(everything, engine="vector", seed=3, replications=n, workers=2)
+    expected = np.vstack(
+        [
+            simulate_chunk(everything, "vector", seed=3, chunk=c, start=start, n=k)
+            for c, start, k in chunks(n, small_chunks["vector"])
+        ]
+    )
+    assert acc.n == n
+    np.testing.assert_array_equal(acc.samples(), expected, strict=True)
+
+
+# ---------------------------------------------------------------------------------------
+# 2. the chunk plan
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("n", "size"), [(1, 1), (1, 50), (50, 50), (51, 50), (230, 50), (5500, 1000), (7, 3)]
+)
+def test_chunks_cover_the_run_in_order(n: int, size: int) -> None:
+    plan = list(chunks(n, size))
+    assert [c for c, _, _ in plan] == list(range(len(plan)))
+    assert len(plan) == math.ceil(n / size)
+    covered = [i for _, start, k in plan for i in range(start, start + k)]
+    assert covered == list(range(n))
+    assert all(k == size for _, _, k in plan[:-1])
+    assert 1 <= plan[-1][2] <= size
+    assert plan[-1][2] == n - size * (len(plan) - 1)
+
+
+def test_chunks_examples() -> None:
+    assert list(chunks(230, 50)) == [
+        (0, 0, 50),
+        (1, 50, 50),
+        (2, 100, 50),
+        (3, 150, 50),
+        (4, 200, 30),
+    ]
+    assert list(chunks(100, 50)) == [(0, 0, 50), (1, 50, 50)]
+    assert list(chunks(0, 50)) == []
+
+
+# ---------------------------------------------------------------------------------------
+# 3./4. the accumulator: order independence, streaming summaries
+# ---------------------------------------------------------------------------------------
+
+
+def synthetic(sc: Scenario, n: int, seed: int = 0) -> np.ndarray:
+    """Samples for TINY's outcomes: 0/1, real values, event times with ties, year ends, inf."""
+    rng = np.random.default_rng(seed)
+    tl = sc.timeline
+    x = np.empty((n, len(sc.outcomes)))
+    for o in sc.outcomes:
+        if o.kind == "probability":
+            x[:, o.index] = (rng.random(n) < 0.3).astype(float)
+        elif o.kind == "distribution":
+            # drifting, so that the first rows' quantiles differ from all rows'
+            x[:, o.index] = rng.normal(10.0, 3.0, n) + np.linspace(0.0, 4.0, n)
+        else:
+            t = rng.uniform(0.0, tl.t_horizon, n)
+            days = rng.integers(0, int(tl.t_horizon * 365.25), n)
+            on_day = days / 365.25  # exactly the start of a day
+            ends = np.array([tl.years(d) for d in tl.year_ends()])
+            at_end = rng.choice(ends, n)  # exactly on a reporting date
+            pick = rng.integers(0, 4, n)
+            t = np.select([pick == 0, pick == 1, pick == 2], [t, on_day, at_end], np.inf)
+            t[:5] = [0.0, tl.t_horizon, np.inf, ends[0], 1 / 365.25]
+            x[:, o.index] = t
+    return x
+
+
+def feed(acc: Accumulator, x: np.ndarray, bounds: list[int], order: list[int]) -> None:
+    parts = [(a, x[a:b]) for a, b in itertools.pairwise(bounds)]
+    for i in order:
+        acc.add(*parts[i])
+
+
+#: Uneven chunks of 2,000 replications; the second one straddles a QUANTILE_SAMPLE of 300.
+BOUNDS = [0, 250, 500, 900, 1400, 2000]
+
+
+@pytest.mark.parametrize("quantile_sample", [None, 300])
+def test_accumulator_does_not_depend_on_chunk_order(
+    tiny: Scenario, quantile_sample: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if quantile_sample is not None:
+        monkeypatch.setattr(steppe.results.accumulate, "QUANTILE_SAMPLE", quantile_sample)
+    x = synthetic(tiny, 2000)
+    k = len(BOUNDS) - 1
+    orders = [list(range(k)), list(reversed(range(k))), [2, 0, 4, 1, 3]]
+    results = []
+    for order in orders:
+        acc = Accumulator(tiny.outcomes, tiny.timeline)
+        feed(acc, x, BOUNDS, order)
+        assert acc.n == 2000
+        results.append((acc.summaries(), acc.samples()))
+    for summaries, samples in results[1:]:
+        assert summaries == results[0][0]
+        np.testing.assert_array_equal(samples, results[0][1], strict=True)
+    kept = 2000 if quantile_sample is None else quantile_sample
+    np.testing.assert_array_equal(results[0][1], x[:kept], strict=True)
+
+
+def test_accumulator_refuses_to_summarise_with_a_chunk_missing(tiny: Scenario) -> None:
+    x = synthetic(tiny, 2000)
+    acc = Accumulator(tiny.outcomes, tiny.timeline)
+    feed(acc, x, BOUNDS, [0, 2, 3, 4])  # chunk 1 missing
+    assert acc.n == 250  # only what can be merged in order
+    with pytest.raises(RuntimeError, match="chunks missing before replication 250"):
+        acc.samples()
+    with pytest.raises(RuntimeError, match="chunks missing"):
+        acc.summaries()
+    acc.add(250, x[250:500])
+    assert acc.n == 2000
+    np.testing.assert_array_equal(acc.samples(), x, strict=True)
+    # a run whose first chunk is missing
+    acc = Accumulator(tiny.outcomes, tiny.timeline)
+    acc.add(250, x[250:500])
+    assert acc.n == 0
+    with pytest.raises(RuntimeError, match="before replication 0"):
+        acc.samples()
+
+
+def test_accumulator_exact_path_is_stats_on_all_samples(tiny: Scenario) -> None:
+    x = synthetic(tiny, 2000)
+    acc = Accumulator(tiny.outcomes, tiny.timeline)
+    feed(acc, x, BOUNDS, [4, 1, 0, 3, 2])
+    got = acc.summaries()
+    for o in tiny.outcomes:
+        col = x[:, o.index]
+        if o.kind == "probability":
+            assert got[o.name] == summarize_probability(col)
+        elif o.kind == "distribution":
+            assert got[o.name] == summarize_distribution(col)
+            assert "quantile_sample" not in got[o.name]
+        else:
+            assert got[o.name] == summarize_time_to_event(col, tiny.timeline)
+
+
+def _assert_close(a: float, b: float, *, rel: float, abs_: float = 0.0) -> None:
+    assert a == pytest.approx(b, rel=rel, abs=abs_)
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3, 4], [4, 3, 2, 1, 0]])
+def test_streaming_summaries_match_the_exact_ones(
+    tiny: Scenario, order: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    x = synthetic(tiny, 2000)
+    exact_acc = Accumulator(tiny.outcomes, tiny.timeline)
+    feed(exact_acc, x, BOUNDS, order)
+    exact = exact_acc.summaries()
+
+    monkeypatch.setattr(steppe.results.accumulate, "QUANTILE_SAMPLE", 300)
+    acc = Accumulator(tiny.outcomes, tiny.timeline)
+    feed(acc, x, BOUNDS, order)
+    stream = acc.summaries()
+    np.testing.assert_array_equal(acc.samples(), x[:300], strict=True)
+
+    by_kind = {o.kind: o for o in tiny.outcomes}
+    assert set(by_kind) == {"probability", "distribution", "time_to_event"}
+
+    # probabilities: from counts over every replication
+    name = by_kind["probability"].name
+    e, s = exact[name], stream[name]
+    assert set(s) == set(e)
+    assert s["kind"] == "probability"
+    assert s["n"] == e["n"] == 2000
+    for key in ("p", "se"):
+        _assert_close(s[key], e[key], rel=1e-12, abs_=1e-15)
+    for a, b in zip(s["ci95"], e["ci95"], strict=True):
+        _assert_close(a, b, rel=1e-12, abs_=1e-15)
+
+    # distributions: moments over every replication, quantiles from the first 300
+    name = by_kind["distribution"].name
+    e, s = exact[name], stream[name]
+    assert set(s) == set(e) | {"quantile_sample"}
+    assert s["quantile_sample"] == 300
+    assert s["n"] == e["n"] == 2000
+    for key in ("mean", "sd", "se", "min", "max"):
+        _assert_close(s[key], e[key], rel=1e-9)
+    for a, b in zip(s["ci95"], e["ci95"], strict=True):
+        _assert_close(a, b, rel=1e-9)
+    assert s["min"] == e["min"]
+    assert s["max"] == e["max"]
+    head = summarize_distribution(x[:300, by_kind["distribution"].index])
+    assert s["quantiles"] == head["quantiles"]
+    assert s["quantiles_ci95"] == head["quantiles_ci95"]
+    assert s["quantiles"] != e["quantiles"]
+
+    # times to event: exact at day resolution, from the histogram of every replication
+    name = by_kind["time_to_event"].name
+    e, s = exact[name], stream[name]
+    assert set(s) == set(e)
+    assert s["n"] == e["n"] == 2000
+    assert s["p_ever"] == e["p_ever"]
+    assert s["p_by"] == e["p_by"]
+    assert s["p_by_se"] == e["p_by_se"]
+    assert s["p_by_ci95"] == e["p_by_ci95"]
+    assert s["quantiles"] == e["quantiles"]
+    assert s["quantiles_ci95"] == e["quantiles_ci95"]
+    # guard: the comparison covers dates and 'never'
+    values = list(e["quantiles"].values())
+    assert None in values
+    assert any(v is not None for v in values)
+
+
+def test_streaming_time_quantiles_on_mostly_tied_days(
+    tiny: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many ties and few distinct days: order statistics from the histogram still match."""
+    tl = tiny.timeline
+    rng = np.random.default_rng(5)
+    x = synthetic(tiny, 1000, seed=5)
+    t_col = next(o for o in tiny.outcomes if o.kind == "time_to_event")
+    days = rng.choice([0, 1, 200, 365, 366, 800], 1000)
+    x[:, t_col.index] = days / 365.25 + rng.uniform(0, 0.9, 1000) / 365.25
+    x[::7, t_col.index] = np.inf
+    exact_acc = Accumulator(tiny.outcomes, tl)
+    feed(exact_acc, x, [0, 100, 600, 1000], [2, 0, 1])
+    monkeypatch.setattr(steppe.results.accumulate, "QUANTILE_SAMPLE", 50)
+    acc = Accumulator(tiny.outcomes, tl)
+    feed(acc, x, [0, 100, 600, 1000], [2, 0, 1])
+    e, s = exact_acc.summaries()[t_col.name], acc.summaries()[t_col.name]
+    for key in ("quantiles", "quantiles_ci95", "p_by", "p_ever"):
+        assert s[key] == e[key], key
+
+
+def test_keep_samples_accumulator_stays_exact(
+    tiny: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    x = synthetic(tiny, 2000)
+    exact_acc = Accumulator(tiny.outcomes, tiny.timeline)
+    feed(exact_acc, x, BOUNDS, [0, 1, 2, 3, 4])
+    monkeypatch.setattr(steppe.results.accumulate, "QUANTILE_SAMPLE", 300)
+    acc = Accumulator(tiny.outcomes, tiny.timeline, keep_samples=True)
+    feed(acc, x, BOUNDS, [3, 1, 4, 0, 2])
+    np.testing.assert_array_equal(acc.samples(), x, strict=True)
+    assert acc.summaries() == exact_acc.summaries()
+
+
+# ---------------------------------------------------------------------------------------
+# 5. keep_samples through steppe.run and the CLI
+# ---------------------------------------------------------------------------------------
+
+
+def test_run_keeps_quantile_sample_rows_unless_asked(
+    everything: Scenario, small_chunks: dict[EngineName, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(steppe.results.accumulate, "QUANTILE_SAMPLE", 300)
+    n = 2500  # 3 vector chunks
+    default = steppe.run(everything, replications=n, seed=8, engine="vector")
+    kept = steppe.run(everything, replications=n, seed=8, engine="vector", keep_samples=True)
+    both = steppe.run(
+        everything, replications=n, seed=8, engine="vector", keep_samples=True, workers=2
+    )
+    # the streaming summaries are merged in chunk order too: bit for bit the same
+    default_2 = steppe.run(everything, replications=n, seed=8, engine="vector", workers=2)
+    assert default_2.summary == default.summary
+    pd.testing.assert_frame_equal(default_2.samples, default.samples, check_exact=True)
+    assert len(default.samples) == 300
+    assert len(kept.samples) == n
+    assert list(kept.samples.index) == list(range(n))
+    pd.testing.assert_frame_equal(default.samples, kept.samples.iloc[:300], check_exact=True)
+    pd.testing.assert_frame_equal(both.samples, kept.samples, check_exact=True)
+    assert both.summary == kept.summary
+    for o in everything.outcomes:
+        d, k = default.summary["outcomes"][o.name], kept.summary["outcomes"][o.name]
+        assert d["n"] == k["n"] == n
+        assert "quantile_sample" not in k
+        if o.kind == "distribution":
+            assert d["quantile_sample"] == 300
+            assert d["mean"] == pytest.approx(k["mean"], rel=1e-9)
+        else:
+            assert "quantile_sample" not in d
+        if o.kind == "time_to_event":
+            assert d["quantiles"] == k["quantiles"]
+            assert d["p_by"] == k["p_by"]
+        if o.kind == "probability":
+            assert d["p"] == pytest.approx(k["p"], rel=1e-12)
+
+
+def test_run_small_runs_keep_everything(
+    everything: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(steppe.results.accumulate, "QUANTILE_SAMPLE", 300)
+    res = steppe.run(everything, replications=300, seed=8, engine="vector")
+    assert len(res.samples) == 300
+    for body in res.summary["outcomes"].values():
+        assert "quantile_sample" not in body
+
+
+def test_cli_keep_samples(
+    everything_file: Path,
+    tmp_path: Path,
+    small_chunks: dict[EngineName, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(steppe.results.accumulate, "QUANTILE_SAMPLE", 300)
+    common = ("-n", "2100", "--seed", "3", "--engine", "vector")
+    default = cli_run(everything_file, tmp_path / "default", *common, "--workers", "2")
+    one = cli_run(everything_file, tmp_path / "one", *common, "--workers", "1")
+    summary = (default / "summary.json").read_bytes()
+    assert (one / "summary.json").read_bytes() == summary  # streaming path, 3 chunks
+    assert json.loads(summary)["outcomes"]["trade_2027"]["quantile_sample"] == 300
+    kept = cli_run(everything_file, tmp_path / "kept", *common, "--workers", "2", "--keep-samples")
+    _, _, samples_default = read_result_folder(default)
+    summary_kept, _, samples_kept = read_result_folder(kept)
+    assert len(samples_default) == 300
+    assert len(samples_kept) == 2100
+    pd.testing.assert_frame_equal(
+        samples_default, samples_kept.iloc[:300], check_exact=True, check_index_type=False
+    )
+    assert summary_kept["outcomes"]["trade_2027"]["n"] == 2100
+    assert "quantile_sample" not in summary_kept["outcomes"]["trade_2027"]
+
+
+# ---------------------------------------------------------------------------------------
+# 6. progress
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("engine", ["vector", "simpy"])
+def test_progress_adds_up_to_the_replications(
+    everything: Scenario, engine: EngineName, workers: int, small_chunks: dict[EngineName, int]
+) -> None:
+    n = MULTI[engine]
+    calls: list[int] = []
+    res = steppe.run(
+        everything,
+        replications=n,
+        seed=1,
+        engine=engine,
+        workers=workers,
+        progress=calls.append,
+    )
+    assert sum(calls) == n
+    sizes = [k for _, _, k in chunks(n, small_chunks[engine])]
+    assert sorted(calls) == sorted(sizes)  # one call per chunk, as it finishes
+    if workers == 1:
+        assert calls == sizes
+    assert res.summary["replications"] == n
+
+
+def test_execute_progress_is_optional(
+    everything: Scenario, small_chunks: dict[EngineName, int]
+) -> None:
+    acc = execute(everything, engine="simpy", seed=1, replications=60, workers=2, progress=None)
+    assert acc.n == 60
+
+
+@pytest.mark.parametrize("engine", ["vector", "simpy"])
+def test_worker_errors_reach_the_caller(
+    scenario_from_yaml: ScenarioFactory, engine: EngineName, small_chunks: dict[EngineName, int]
+) -> None:
+    """A run that fails in a worker raises the engine's SimulationError, as in-process."""
+    bad = scenario_from_yaml(EVERYTHING.replace("hazard: shock_rate", "hazard: shock_rate - 1"))
+    message = (
+        r"^<string>:\d+:\d+: error: events\.shock\.hazard: the hazard \(must be a finite "
+        r"number >= 0\) evaluated to -0\.5 in replication \d+ at t = "
+    )
+    for workers in (1, 2):
+        with pytest.raises(steppe.SimulationError, match=message):
+            steppe.run(bad, replications=MULTI[engine], seed=1, engine=engine, workers=workers)
+
+
+# ---------------------------------------------------------------------------------------
+# 7. pickling scenarios (how they reach the workers)
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ["vector", "simpy"])
+def test_pickled_scenario_gives_identical_samples(everything: Scenario, engine: EngineName) -> None:
+    before = simulate_chunk(everything, engine, seed=6, chunk=2, start=80, n=40)
+    assert everything._compiled  # compiled closures are cached, and must not get in the way
+    copy = pickle.loads(pickle.dumps(everything))
+    assert isinstance(copy, Scenario)
+    assert copy is not everything
+    assert copy.name == everything.name
+    assert copy.sha256 == everything.sha256
+    assert copy.file == everything.file
+    assert dict(copy.positions) == dict(everything.positions)
+    assert [o.name for o in copy.outcomes] == [o.name for o in everything.outcomes]
+    after = simulate_chunk(copy, engine, seed=6, chunk=2, start=80, n=40)
+    np.testing.assert_array_equal(after, before, strict=True)
+
+
+def test_pickled_overridden_scenario_keeps_the_override(everything: Scenario) -> None:
+    fixed = everything.with_overrides({"contagion": 1.5})
+    copy = pickle.loads(pickle.dumps(fixed))
+    a = simulate_chunk(fixed, "vector", seed=6, chunk=0, start=0, n=200)
+    b = simulate_chunk(copy, "vector", seed=6, chunk=0, start=0, n=200)
+    np.testing.assert_array_equal(a, b, strict=True)
+    c = simulate_chunk(everything, "vector", seed=6, chunk=0, start=0, n=200)
+    assert not np.array_equal(a, c)
+
+
+def test_pickled_loaded_file_scenario(everything_file: Path) -> None:
+    sc = steppe.load(everything_file)
+    copy = pickle.loads(pickle.dumps(sc))
+    assert copy.file == sc.file
+    assert copy.sha256 == sc.sha256
+    assert copy.locate(("events", "shock", "hazard")) == sc.locate(("events", "shock", "hazard"))
+    np.testing.assert_array_equal(
+        simulate_chunk(copy, "simpy", seed=1, chunk=0, start=0, n=10),
+        simulate_chunk(sc, "simpy", seed=1, chunk=0, start=0, n=10),
+        strict=True,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# 8. the CLI's --engine and what the manifest records
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("choice", "used"), [("simpy", "simpy"), ("vector", "vector"), ("auto", "vector")]
+)
+def test_cli_engine_choice_is_recorded(
+    choice: str,
+    used: EngineName,
+    everything_file: Path,
+    tmp_path: Path,
+    small_chunks: dict[EngineName, int],
+) -> None:
+    args = ("-n", "120", "--seed", "2", "--engine", choice, "--workers", "2")
+    out = cli_run(everything_file, tmp_path / choice, *args)
+    summary, manifest, samples = read_result_folder(out)
+    assert summary["engine"] == used
+    assert manifest["engine"] == used
+    # the manifest records the workers used: no more than there are chunks
+    assert manifest["workers"] == min(2, -(-120 // small_chunks[used]))
+    assert manifest["chunk_size"] == small_chunks[used]
+    assert summary["replications"] == manifest["replications"] == 120
+    assert len(samples) == 120
+    assert set(summary["outcomes"]) == set(samples.columns)
+
+
+def test_cli_default_engine_and_workers(everything_file: Path, tmp_path: Path) -> None:
+    out = cli_run(everything_file, tmp_path / "defaults", "-n", "50", "--json")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["engine"] == "vector"
+    # all cores by default, but no more workers than chunks: 50 replications are one chunk
+    assert manifest["workers"] == min(available_workers(), 1)
+    assert manifest["chunk_size"] == steppe.engines.CHUNK_SIZE["vector"] == 50_000
+
+
+def test_cli_engines_agree_in_law(everything_file: Path, tmp_path: Path) -> None:
+    """Both engines run the same scenario; a loose check that they answer the same question."""
+    res: dict[str, Any] = {}
+    for engine in ("simpy", "vector"):
+        out = cli_run(everything_file, tmp_path / engine, "-n", "400", "--engine", engine)
+        res[engine] = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    for name in ("uz_by_2027", "rail_done"):
+        a, b = res["simpy"]["outcomes"][name], res["vector"]["outcomes"][name]
+        assert abs(a["p"] - b["p"]) < 5 * math.hypot(a["se"], b["se"]) + 1e-9, name
