@@ -113,7 +113,7 @@ def run(
         do not depend on it.
     keep_samples
         Keep every replication's samples in ``samples``; by default only the first
-        1,000,000 are kept (all of them for smaller runs).
+        250,000 are kept (all of them for smaller runs).
     progress
         Called with the number of replications completed since the last call.
 
@@ -166,7 +166,7 @@ def run(
         sc, seed=s, replications=n, engine=used, wall=wall, overrides=overrides, workers=procs
     )
     raw = acc.samples()
-    samples = pd.DataFrame({o.name: raw[:, o.index] for o in sc.outcomes})
+    samples = pd.DataFrame(raw, columns=[o.name for o in sc.outcomes], copy=False)
     samples.index.name = "replication"
     return RunResult(scenario=sc, summary=summary, manifest=manifest, samples=samples)
 

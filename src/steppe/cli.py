@@ -190,7 +190,7 @@ def main() -> None:
 @click.option(
     "--keep-samples",
     is_flag=True,
-    help="Write every replication to samples.parquet (default: the first 1,000,000).",
+    help="Write every replication to samples.parquet (default: the first 250,000).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def run_cmd(

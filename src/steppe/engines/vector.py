@@ -127,6 +127,7 @@ class _Chunk:
         self.ends: dict[int, np.ndarray] = {
             e.index: np.full((1, r), np.inf) for e in sc.events if e.duration is not None
         }
+        self.ends_min = {index: np.full(r, np.inf) for index in self.ends}  # earliest end
         # projects: work left at the last booking, current pace, completion time
         self.work = np.zeros((nproj, r))
         self.pace = np.zeros((nproj, r))
@@ -278,8 +279,8 @@ class _Chunk:
 
     def update_next_change(self, sel: np.ndarray) -> None:
         best = np.full(len(sel), np.inf)
-        for ends in self.ends.values():
-            np.minimum(best, ends[:, sel].min(axis=0), out=best)
+        for first in self.ends_min.values():
+            np.minimum(best, first[sel], out=best)
         for k in range(len(self.sc.projects)):
             np.minimum(best, self.done_at[k, sel], out=best)
         self.next_change[sel] = best
@@ -461,12 +462,13 @@ class _Chunk:
         if det.size:
             now = self.now[det]
             for e_index, ends in self.ends.items():
-                sub = ends[:, det]
-                col = sub.argmin(axis=0)
-                hit = sub[col, np.arange(det.size)] <= now
+                first = self.ends_min[e_index]
+                hit = first[det] <= now
                 if hit.any():
                     rows = det[hit]
-                    ends[col[hit], rows] = np.inf
+                    col = ends[:, rows].argmin(axis=0)
+                    ends[col, rows] = np.inf
+                    first[rows] = ends[:, rows].min(axis=0)
                     self.a[e_index, rows] -= 1.0
                     keys.add(("a", e_index))
             for k in range(len(self.sc.projects)):
@@ -525,7 +527,10 @@ class _Chunk:
                 self.ends[index] = ends
                 free = np.isinf(ends[:, rows])
             slot = free.argmax(axis=0)
-            ends[slot, rows] = self.now[rows] + d
+            finish = self.now[rows] + d
+            ends[slot, rows] = finish
+            first = self.ends_min[index]
+            first[rows] = np.minimum(first[rows], finish)
 
     def start_stage(self, k: int, rows: np.ndarray) -> None:
         """Draw the work of each replication's current stage of project ``k``."""

@@ -51,7 +51,7 @@ from steppe.results.stats import (
 __all__ = ["QUANTILE_SAMPLE", "Accumulator"]
 
 #: Replications whose samples are kept for quantiles of distribution outcomes.
-QUANTILE_SAMPLE = 1_000_000
+QUANTILE_SAMPLE = 250_000
 _Z95 = 1.959963984540054
 
 
