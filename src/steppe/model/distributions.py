@@ -77,7 +77,11 @@ class DistributionBase(Strict):
         """
         if self.truncate is not None:
             return self.ppf(_open_uniform(rng, size))
-        return np.asarray(self._cached().rvs(size=size, random_state=rng), dtype=np.float64)
+        return np.asarray(self._draw(rng, size), dtype=np.float64)
+
+    def _draw(self, rng: np.random.Generator, size: int) -> Any:
+        """Draws with NumPy's generator methods (same law as :meth:`frozen`)."""
+        return self._cached().rvs(size=size, random_state=rng)
 
     @model_validator(mode="after")
     def _check_truncate(self) -> DistributionBase:
@@ -109,9 +113,10 @@ def _ci90(ci90: Pair | None, positive: bool = False) -> Pair:
 
 def _exactly_one(spec: Strict, *groups: tuple[str, ...]) -> None:
     given = [g for g in groups if all(getattr(spec, k) is not None for k in g)]
-    partial = [k for g in groups for k in g if getattr(spec, k) is not None]
+    keys = dict.fromkeys(k for g in groups for k in g)  # ordered, without repeats
+    partial = [k for k in keys if getattr(spec, k) is not None]
     names = " or ".join("+".join(g) for g in groups)
-    if len(given) != 1 or len(partial) != len(given[0]):
+    if len(given) != 1 or set(partial) != set(given[0]):
         found = ", ".join(partial) or "none"
         raise ValueError(f"give exactly one of {names} (found: {found})")
 
@@ -134,6 +139,10 @@ class Normal(DistributionBase):
     def frozen(self) -> Any:
         mean, sd = self.params()
         return stats.norm(loc=mean, scale=sd)
+
+    def _draw(self, rng: np.random.Generator, size: int) -> Any:
+        mean, sd = self.params()
+        return rng.normal(mean, sd, size)
 
     @model_validator(mode="after")
     def _check(self) -> Normal:
@@ -162,6 +171,10 @@ class Lognormal(DistributionBase):
     def frozen(self) -> Any:
         mu, sigma = self.params()
         return stats.lognorm(s=sigma, scale=math.exp(mu))
+
+    def _draw(self, rng: np.random.Generator, size: int) -> Any:
+        mu, sigma = self.params()
+        return rng.lognormal(mu, sigma, size)
 
     @model_validator(mode="after")
     def _check(self) -> Lognormal:
@@ -192,6 +205,10 @@ class Uniform(DistributionBase):
         low, high = self.params()
         return stats.uniform(loc=low, scale=high - low)
 
+    def _draw(self, rng: np.random.Generator, size: int) -> Any:
+        low, high = self.params()
+        return rng.uniform(low, high, size)
+
     @model_validator(mode="after")
     def _check(self) -> Uniform:
         _exactly_one(self, ("low", "high"), ("ci90",))
@@ -210,6 +227,9 @@ class Triangular(DistributionBase):
     def frozen(self) -> Any:
         width = self.max - self.min
         return stats.triang(c=(self.mode - self.min) / width, loc=self.min, scale=width)
+
+    def _draw(self, rng: np.random.Generator, size: int) -> Any:
+        return rng.triangular(self.min, self.mode, self.max, size)
 
     @model_validator(mode="after")
     def _check(self) -> Triangular:
@@ -234,6 +254,12 @@ class Pert(Triangular):
         b = 1 + self.lambda_ * (self.max - self.mode) / width
         return stats.beta(a, b, loc=self.min, scale=width)
 
+    def _draw(self, rng: np.random.Generator, size: int) -> Any:
+        width = self.max - self.min
+        a = 1 + self.lambda_ * (self.mode - self.min) / width
+        b = 1 + self.lambda_ * (self.max - self.mode) / width
+        return self.min + width * rng.beta(a, b, size)
+
 
 class Beta(DistributionBase):
     """Beta(``alpha``, ``beta``), scaled to ``[low, high]`` (default ``[0, 1]``)."""
@@ -246,6 +272,9 @@ class Beta(DistributionBase):
 
     def frozen(self) -> Any:
         return stats.beta(self.alpha, self.beta, loc=self.low, scale=self.high - self.low)
+
+    def _draw(self, rng: np.random.Generator, size: int) -> Any:
+        return self.low + (self.high - self.low) * rng.beta(self.alpha, self.beta, size)
 
     @model_validator(mode="after")
     def _check(self) -> Beta:
@@ -283,6 +312,10 @@ class Gamma(DistributionBase):
         k, theta = self.params()
         return stats.gamma(k, scale=theta)
 
+    def _draw(self, rng: np.random.Generator, size: int) -> Any:
+        k, theta = self.params()
+        return rng.gamma(k, theta, size)
+
     @model_validator(mode="after")
     def _check(self) -> Gamma:
         _exactly_one(self, ("shape", "scale"), ("ci90",))
@@ -311,6 +344,10 @@ class Weibull(DistributionBase):
         k, lam = self.params()
         return stats.weibull_min(k, scale=lam)
 
+    def _draw(self, rng: np.random.Generator, size: int) -> Any:
+        k, lam = self.params()
+        return lam * rng.weibull(k, size)
+
     @model_validator(mode="after")
     def _check(self) -> Weibull:
         _exactly_one(self, ("shape", "scale"), ("ci90",))
@@ -328,6 +365,11 @@ class Exponential(DistributionBase):
     def frozen(self) -> Any:
         mean = self.mean if self.mean is not None else 1.0 / (self.rate or 1.0)
         return stats.expon(scale=mean)
+
+    def _draw(self, rng: np.random.Generator, size: int) -> Any:
+        return rng.exponential(
+            self.mean if self.mean is not None else 1.0 / (self.rate or 1.0), size
+        )
 
     @model_validator(mode="after")
     def _check(self) -> Exponential:
