@@ -877,3 +877,12 @@ def test_property_mutated_scenarios_raise_only_scenario_errors(
 ) -> None:
     """One value of a valid scenario replaced by random data: refused cleanly, or valid."""
     _load_or_scenario_error(yaml.safe_dump(_replace(SMOKE_DATA, path, new)))
+
+
+@pytest.mark.parametrize("engine", RUN_ENGINES)
+def test_hazard_of_an_event_that_can_no_longer_occur_is_not_checked(engine: str) -> None:
+    # After a one-shot event occurs it leaves the race (docs/engine.md §3), so its hazard
+    # is not evaluated: a value that would be negative then is no error, in either engine.
+    text = edit(HAZARD, "    hazard: 50 - 100 * occurred(uz_delists)")
+    res = steppe.run(steppe.loads(text, file=FILE), replications=200, seed=1, engine=engine)  # type: ignore[arg-type]
+    assert len(res.samples) == 200

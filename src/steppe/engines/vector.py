@@ -49,6 +49,7 @@ from steppe.model.scenario import CompiledModel, Scenario, state_reads
 __all__ = ["chunk_rng", "simulate_vector"]
 
 _CHUNK_STREAM = 2
+_MUST = "(must be a finite number >= 0)"
 Path = tuple[str | int, ...]
 
 
@@ -203,7 +204,7 @@ class _Chunk:
         v = _full(fn(ns), len(sel))
         ok = (v >= 0) & (v < np.inf)
         if not ok.all():
-            raise self.fail(path, f"{what} (must be a finite number >= 0)", ~ok, v, sel)
+            raise self.fail(path, f"{what} {_MUST}", ~ok, v, sel)
         return v
 
     def draw_durations(self, dist: Any, fn: Any, sel: np.ndarray, path: Path) -> np.ndarray:
@@ -242,26 +243,39 @@ class _Chunk:
         else:
             slots = [j for j, reads in enumerate(self.slot_reads) if reads & keys]
             projects = [k for k, reads in enumerate(self.pace_reads) if reads & keys]
+        m = len(sel)
         for j in slots:
             is_event, index, fn, _ticks, path = self.slots[j]
-            h = self.nonneg(fn, ns, sel, path, "the hazard")
+            h = _full(fn(ns), m)
+            # Only live competitors are evaluated in the reference engine: mask first.
             if is_event:
                 live = (ns.n[index] == 0) if not self.sc.events[index].recurring else None
             else:
                 live = (ns.done[index] == 0) & (ns.c[index] == 0)
             if live is not None:
                 h = np.where(live, h, 0.0)
+            if not h.min() >= 0:  # a negative value or NaN (one pass instead of three)
+                raise self.fail(path, f"the hazard {_MUST}", ~(h >= 0), h, sel)
             if everyone:
                 self.hz[j] = h
             else:
                 self.hz[j, sel] = h
         if slots:
-            self.total[sel] = self.hz[:, sel].sum(axis=0) if not everyone else self.hz.sum(0)
+            total = self.hz[:, sel].sum(axis=0) if not everyone else self.hz.sum(0)
+            if not np.isfinite(total).all():  # some intensity is +inf
+                for j in slots:
+                    row = self.hz[j] if everyone else self.hz[j, sel]
+                    if np.isinf(row).any():
+                        path = self.slots[j][4]
+                        raise self.fail(path, f"the hazard {_MUST}", np.isinf(row), row, sel)
+            self.total[sel] = total
         for k in projects:
             p = self.sc.projects[k]
-            pace = self.nonneg(
-                self.cm.pace[k].fn, ns, sel, ("projects", p.name, "pace"), "the pace"
-            )
+            running = (ns.done[k] == 0) & (ns.c[k] == 0)
+            pace = np.where(running, _full(self.cm.pace[k].fn(ns), m), 0.0)
+            ok = (pace >= 0) & (pace < np.inf)
+            if not ok.all():
+                raise self.fail(("projects", p.name, "pace"), f"the pace {_MUST}", ~ok, pace, sel)
             self.replan(k, sel, pace)
         if projects or keys is None or any(f == "a" for f, _ in keys):
             self.update_next_change(sel)
