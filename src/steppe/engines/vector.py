@@ -44,7 +44,8 @@ from steppe.engines.common import (
     where,
 )
 from steppe.errors import SimulationError
-from steppe.model.scenario import CompiledModel, Scenario, state_reads
+from steppe.model.deps import state_reads
+from steppe.model.scenario import CompiledModel, Scenario
 
 __all__ = ["chunk_rng", "simulate_vector"]
 

@@ -7,7 +7,6 @@ errors raised here, which carry YAML paths.
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import math
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ import numpy as np
 
 from steppe.errors import ExpressionError, PathPart, ScenarioError, format_path
 from steppe.model.base import suggest
+from steppe.model.deps import reads_clock
 from steppe.model.distributions import DistributionBase
 from steppe.model.expr import (
     Compiled,
@@ -461,63 +461,15 @@ def _build(
 
     outcomes: list[OutcomeModel] = []
     for i, (name, o) in enumerate(spec.outcomes.items()):
+        form, kind, date_key = _OUTCOME_FORMS[type(o)]
         path = ("outcomes", name)
-        if isinstance(o, ProbabilityOutcome):
-            day = o.by or spec.horizon
-            t = _check_date(day, tl, (*path, "by"))
-            model = OutcomeModel(
-                name,
-                i,
-                "probability",
-                "probability",
-                _parse(o.probability, (*path, "probability")),
-                t,
-                day,
-                o.title,
-                o.unit,
-            )
-        elif isinstance(o, ValueOutcome):
-            day = o.at or spec.horizon
-            t = _check_date(day, tl, (*path, "at"))
-            model = OutcomeModel(
-                name,
-                i,
-                "distribution",
-                "value",
-                _parse(o.value, (*path, "value")),
-                t,
-                day,
-                o.title,
-                o.unit,
-            )
-        elif isinstance(o, TimeToOutcome):
-            model = OutcomeModel(
-                name,
-                i,
-                "time_to_event",
-                "time_to",
-                _parse(o.time_to, (*path, "time_to")),
-                None,
-                None,
-                o.title,
-                o.unit,
-            )
-        else:
-            assert isinstance(o, CombineOutcome)
-            day = o.by or spec.horizon
-            t = _check_date(day, tl, (*path, "by"))
-            model = OutcomeModel(
-                name,
-                i,
-                "probability",
-                "combine",
-                _parse(o.combine, (*path, "combine")),
-                t,
-                day,
-                o.title,
-                o.unit,
-            )
-        outcomes.append(model)
+        when: dt.date | None = None
+        t: float | None = None
+        if date_key is not None:
+            when = getattr(o, date_key) or spec.horizon
+            t = _check_date(when, tl, (*path, date_key))
+        expr = _parse(getattr(o, form), (*path, form))
+        outcomes.append(OutcomeModel(name, i, kind, form, expr, t, when, o.title, o.unit))
     outcome_symbols = {o.name: Symbol("outcome", o.index) for o in outcomes}
     odeps = {
         o.name: (set(o.expr.names) & set(outcome_symbols)) if o.form == "combine" else set()
@@ -547,6 +499,15 @@ def _build(
     )
     scenario.compiled("scalar")  # binds every name now, so errors surface at load time
     return scenario
+
+
+#: Outcome spec class -> (form: also the key holding its expression, kind, date key).
+_OUTCOME_FORMS: dict[type, tuple[Any, OutcomeKind, str | None]] = {
+    ProbabilityOutcome: ("probability", "probability", "by"),
+    ValueOutcome: ("value", "distribution", "at"),
+    TimeToOutcome: ("time_to", "time_to_event", None),
+    CombineOutcome: ("combine", "probability", "by"),
+}
 
 
 def _duration(value: Any, path: Path) -> DurationModel | None:
@@ -615,48 +576,6 @@ def _compile_all(sc: Scenario, mode: Literal["scalar", "vector"]) -> CompiledMod
     )
     compiled.hoisted = hoist.evaluators(mode)
     return compiled
-
-
-_STATE_KEY = {
-    "count": "n",
-    "occurred": "n",
-    "n_occurred": "n",
-    "any_occurred": "n",
-    "all_occurred": "n",
-    "active": "a",
-    "stage": "g",
-    "completed": "done",
-    "cancelled": "c",
-}
-
-
-def state_reads(expr: Expression, symbols: Mapping[str, Symbol]) -> frozenset[tuple[str, int]]:
-    """The parts of the state ``expr`` reads, as keys ``(field, index)``.
-
-    Fields are those of :class:`steppe.engines.common.Namespace`: ``("s", i)`` for series
-    ``i``, ``("t", 0)`` for the tick time, ``("n", e)``/``("a", e)`` for event ``e``'s count
-    and active durations, ``("g", p)``/``("done", p)``/``("c", p)`` for project ``p``.
-    """
-    out: set[tuple[str, int]] = set()
-    for node in ast.walk(expr.tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            fld = _STATE_KEY.get(node.func.id)
-            if fld is not None:
-                for arg in node.args:
-                    if isinstance(arg, ast.Name) and arg.id in symbols:
-                        out.add((fld, symbols[arg.id].index))
-        elif isinstance(node, ast.Name):
-            sym = symbols.get(node.id)
-            if sym is not None and sym.kind == "series":
-                out.add(("s", sym.index))
-            elif sym is not None and sym.kind == "time":
-                out.add(("t", 0))
-    return frozenset(out)
-
-
-def reads_clock(expr: Expression, symbols: Mapping[str, Symbol]) -> bool:
-    """Whether ``expr`` reads a series value or the tick time ``t``."""
-    return any(field in ("s", "t") for field, _ in state_reads(expr, symbols))
 
 
 def _rebuild(
