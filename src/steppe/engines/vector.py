@@ -78,6 +78,14 @@ def _full(x: Any, m: int) -> np.ndarray:
     return arr if arr.shape == (m,) else np.broadcast_to(arr, (m,)).copy()
 
 
+def _all_finite(x: np.ndarray) -> bool:
+    """Whether every element is finite: one pass (the sum) unless it fails."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(x)):
+            return True
+    return bool(np.isfinite(x).all())  # the sum may overflow on large finite values
+
+
 class _Rows:
     """Rows of a 2-D state array restricted to some replications, cut on first use."""
 
@@ -283,10 +291,9 @@ class _Chunk:
 
     def replan(self, k: int, sel: np.ndarray, pace: np.ndarray) -> None:
         """Book the work done so far at the old pace, then reschedule at ``pace``."""
+        # ``pace`` is already 0 where the project is not running (see :meth:`refresh`).
         now = self.now[sel]
-        running = (self.done[k, sel] == 0) & (self.c[k, sel] == 0)
         work = np.maximum(0.0, self.work[k, sel] - self.pace[k, sel] * (now - self.booked[k, sel]))
-        pace = np.where(running, pace, 0.0)
         self.work[k, sel] = work
         self.booked[k, sel] = now
         self.pace[k, sel] = pace
@@ -387,16 +394,14 @@ class _Chunk:
         incs = []
         for s in sc.series:
             mu = _full(cm.drift[s.index].fn(ns), r)
-            bad = ~np.isfinite(mu)
-            if bad.any():
+            if not _all_finite(mu):
+                bad = ~np.isfinite(mu)
                 raise self.fail(("series", s.name, "drift"), "the drift", bad, mu, self.everyone)
-            sig = self.nonneg(
-                cm.volatility[s.index].fn,
-                ns,
-                self.everyone,
-                ("series", s.name, "volatility"),
-                "the volatility",
-            )
+            sig = _full(cm.volatility[s.index].fn(ns), r)
+            if not (sig.min() >= 0 and _all_finite(sig)):
+                bad = ~((sig >= 0) & (sig < np.inf))
+                path = ("series", s.name, "volatility")
+                raise self.fail(path, f"the volatility {_MUST}", bad, sig, self.everyone)
             inc = mu * dt
             if np.any(sig > 0):
                 inc += sig * (math.sqrt(dt) * self.rng.standard_normal(r))
@@ -409,8 +414,8 @@ class _Chunk:
                 row += inc
                 if s.floor is not None:
                     np.maximum(row, s.floor, out=row)
-            bad = ~np.isfinite(row)
-            if bad.any():
+            if not _all_finite(row):
+                bad = ~np.isfinite(row)
                 raise self.fail(
                     ("series", s.name), "the series (overflow)", bad, row, self.everyone
                 )
