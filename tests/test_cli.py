@@ -23,55 +23,7 @@ import steppe
 from steppe.cli import main
 
 #: The working example scenario (a copy of the smoke test used while building steppe).
-SMOKE = """\
-name: smoke
-title: smoke test
-start: 2024-01-01
-horizon: 2030-12-31
-replications: 200
-seed: 7
-actors:
-  KZ: {name: Kazakhstan, attributes: {borders_afghanistan: false}}
-  UZ: {name: Uzbekistan, attributes: {borders_afghanistan: true}}
-parameters:
-  base: {dist: lognormal, ci90: [0.02, 0.2]}
-  contagion: {dist: uniform, low: 0, high: 2}
-  shock_rate: 0.5
-  kz_growth: {dist: normal, mean: 0.15, sd: 0.05}
-  dbl: {expr: "base * 2"}
-events:
-  kz_delists: {history: [2023-12-29]}
-  uz_delists:
-    actor: UZ
-    hazard: "base * (1 + contagion * occurred(kz_delists)) * (0.3 if UZ.borders_afghanistan \
-else 1) * (0.2 if active(shock) else 1)"
-  shock:
-    recurring: true
-    hazard: shock_rate
-    duration: {dist: lognormal, ci90: [0.1, 1.0]}
-projects:
-  railway:
-    stages:
-      - {name: feasibility, duration: {dist: pert, min: 0.5, mode: 1, max: 3}}
-      - {name: construction, duration: {dist: pert, min: 3, mode: 5, max: 9}}
-    pace: "0.5 if active(shock) else 1"
-    cancel_hazard: "0.02 + 0.1 * active(shock)"
-series:
-  kz_trade:
-    unit: USD million
-    initial: 987.9
-    drift: "kz_growth - 0.3 * active(shock) + 0.1*completed(railway)"
-    volatility: 0.15
-    jumps: [{event: uz_delists, factor: 1.05}]
-outcomes:
-  uz_by_2027: {probability: occurred(uz_delists), by: 2027-12-31}
-  uz_time: {time_to: occurred(uz_delists)}
-  trade_2027: {value: kz_trade, at: 2027-12-31, unit: USD million}
-  trade_3b: {time_to: kz_trade >= 3000}
-  shocks: {value: count(shock)}
-  rail_done: {probability: completed(railway)}
-  both: {combine: uz_by_2027 and trade_3b}
-"""
+SMOKE = (Path(__file__).parent / "data" / "smoke.yaml").read_text(encoding="utf-8")
 
 KINDS = {
     "uz_by_2027": "probability",
