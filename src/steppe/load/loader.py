@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from steppe.errors import LimitError, PathPart, ScenarioError
+from steppe.load.extends import resolve_extends
 from steppe.load.yamlsafe import Located, parse_yaml
 from steppe.model.base import suggest
 from steppe.model.scenario import Scenario
@@ -45,24 +46,38 @@ def load(path: str | Path) -> Scenario:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"the file is not UTF-8 text ({exc.reason})", file=str(p)) from None
-    return loads(text, file=str(p), sha256=hashlib.sha256(raw).hexdigest())
+    return _load_text(text, file=str(p), raw=raw)
 
 
 def loads(text: str, *, file: str = "<string>", sha256: str | None = None) -> Scenario:
-    """Like :func:`load`, from a string."""
-    located = parse_yaml(text, file=file)
+    """Like :func:`load`, from a string.
+
+    A relative ``extends:`` is resolved against the folder of ``file``. ``sha256``, when
+    given, is used as is; otherwise it is computed as in :func:`load`.
+    """
+    return _load_text(text, file=file, raw=text.encode("utf-8"), sha256=sha256)
+
+
+def _load_text(text: str, *, file: str, raw: bytes, sha256: str | None = None) -> Scenario:
+    """Parse, merge onto any parents, validate and compile.
+
+    The checksum covers the file and all the files it extends: the SHA-256 of their bytes
+    concatenated, the file itself first, then its parent, grandparent, ...
+    """
+    located, ancestors = resolve_extends(parse_yaml(text, file=file))
     if sha256 is None:
-        sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        sha256 = hashlib.sha256(raw + ancestors).hexdigest()
     try:
         spec = ScenarioSpec.model_validate(located.data)
     except ValidationError as exc:
         raise _from_pydantic(exc, located) from None
+    # Scenario positions carry a single file: keep those of values this file supplied.
+    own = {p: m for p, m in located.marks.items() if located.files.get(p, file) == file}
     try:
-        return Scenario.from_spec(spec, file=file, sha256=sha256, positions=located.marks)
+        return Scenario.from_spec(spec, file=file, sha256=sha256, positions=own)
     except ScenarioError as exc:
-        pos = located.position(exc.path)
-        line, col = pos if pos else (None, None)
-        raise exc.located(file=file, line=line, column=col) from None
+        where, line, col = located.where(exc.path)
+        raise exc.located(file=where, line=line, column=col) from None
 
 
 def validate_files(paths: Iterable[str | Path]) -> list[ScenarioError]:

@@ -38,6 +38,7 @@ class Located:
     file: str
     marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
     key_marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    files: dict[Path, str] = field(default_factory=dict)
 
     def position(self, path: Path, *, key: bool = False) -> tuple[int, int] | None:
         """The line and column of ``path``, or of its closest ancestor that has one."""
@@ -52,11 +53,23 @@ class Located:
                 return None
             p = p[:-1]
 
+    def where(self, path: Path, *, key: bool = False) -> tuple[str, int | None, int | None]:
+        """The file, line and column of ``path``, or of its closest ancestor that has one."""
+        table = self.key_marks if key else self.marks
+        p = tuple(path)
+        while True:
+            if p in table:
+                return self.files.get(p, self.file), *table[p]
+            if key and p in self.marks:
+                return self.files.get(p, self.file), *self.marks[p]
+            if not p:
+                return self.file, None, None
+            p = p[:-1]
+
     def error(self, message: str, path: Path, *, key: bool = False) -> ScenarioError:
         """A :class:`ScenarioError` located at ``path`` in this document."""
-        pos = self.position(path, key=key)
-        line, col = pos if pos else (None, None)
-        return ScenarioError(message, path=path, file=self.file, line=line, column=col)
+        file, line, col = self.where(path, key=key)
+        return ScenarioError(message, path=path, file=file, line=line, column=col)
 
 
 def _mark(node: yaml.Node) -> tuple[int, int]:
