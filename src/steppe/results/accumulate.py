@@ -36,12 +36,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats as sps
 
 from steppe.model.scenario import OutcomeModel
 from steppe.model.timeline import DAYS_PER_YEAR, Timeline
 from steppe.results.stats import (
     QUANTILE_LEVELS,
+    interval_ranks,
+    order_rank,
     summarize_distribution,
     summarize_probability,
     summarize_time_to_event,
@@ -241,11 +242,8 @@ class Accumulator:
         intervals: dict[str, list[str | None]] = {}
         for q in QUANTILE_LEVELS:
             key = f"{q:g}"
-            k = min(n, max(1, math.ceil(q * n * (1.0 - 1e-12))))
-            quantiles[key] = order_stat(k)
-            lo = int(sps.binom.ppf(0.025, n, q))
-            hi = int(sps.binom.ppf(0.975, n, q)) + 1
-            lo, hi = min(max(lo, 1), n), min(max(hi, 1), n)
+            quantiles[key] = order_stat(order_rank(q, n))
+            lo, hi = interval_ranks(n, q)
             intervals[key] = [order_stat(lo), order_stat(hi)]
         return {
             "kind": "time_to_event",

@@ -24,6 +24,8 @@ from steppe.model.timeline import Timeline
 
 __all__ = [
     "QUANTILE_LEVELS",
+    "interval_ranks",
+    "order_rank",
     "quantile",
     "quantile_interval",
     "summarize_distribution",
@@ -60,8 +62,8 @@ def _check_level(q: float, *, open_interval: bool) -> None:
         raise ValueError(f"q must satisfy {allowed} (got {q!r})")
 
 
-def _order_index(q: float, n: int) -> int:
-    """1-based index ``ceil(q * n)`` of the inverted-cdf quantile, at least 1."""
+def order_rank(q: float, n: int) -> int:
+    """1-based rank ``ceil(q * n)`` of the inverted-cdf ``q``-quantile among ``n``, at least 1."""
     return min(n, max(1, math.ceil(q * n * (1.0 - _REL_TOL))))
 
 
@@ -135,7 +137,7 @@ def quantile(x: npt.ArrayLike, q: float) -> float:
     """
     arr = _as_sample(x, "x")
     _check_level(q, open_interval=False)
-    k = _order_index(q, arr.size) - 1
+    k = order_rank(q, arr.size) - 1
     return float(np.partition(arr, k)[k])
 
 
@@ -183,12 +185,19 @@ def quantile_interval(
         raise ValueError(f"confidence must satisfy 0 < confidence < 1 (got {confidence!r})")
     if not bool(np.all(arr[1:] >= arr[:-1])):
         raise ValueError("x_sorted must be sorted in ascending order and hold no NaN")
-    n = arr.size
+    lo, hi = interval_ranks(arr.size, q, confidence=confidence)
+    return float(arr[lo - 1]), float(arr[hi - 1])
+
+
+def interval_ranks(n: int, q: float, *, confidence: float = 0.95) -> tuple[int, int]:
+    """1-based ranks ``(l, u)`` of the order statistics bounding the ``q``-quantile.
+
+    See :func:`quantile_interval` for the rule; shared with the streaming summaries.
+    """
     alpha = 1.0 - confidence
     lo = int(stats.binom.ppf(alpha / 2.0, n, q))
     hi = int(stats.binom.ppf(1.0 - alpha / 2.0, n, q)) + 1
-    lo, hi = min(max(lo, 1), n), min(max(hi, 1), n)
-    return float(arr[lo - 1]), float(arr[hi - 1])
+    return min(max(lo, 1), n), min(max(hi, 1), n)
 
 
 def _proportion(successes: int, n: int) -> tuple[float, float, list[float]]:
@@ -202,7 +211,7 @@ def _quantile_table(
 ) -> tuple[dict[str, _T], dict[str, list[_T]]]:
     """Quantiles and their 95% intervals at :data:`QUANTILE_LEVELS` of a sorted sample."""
     n = int(arr.size)
-    values = {_level_key(q): show(float(arr[_order_index(q, n) - 1])) for q in QUANTILE_LEVELS}
+    values = {_level_key(q): show(float(arr[order_rank(q, n) - 1])) for q in QUANTILE_LEVELS}
     intervals = {
         _level_key(q): [show(v) for v in quantile_interval(arr, q)] for q in QUANTILE_LEVELS
     }
