@@ -7,11 +7,16 @@ Run from the repository root::
 
 It prints, for one scenario (default ``scenarios/baseline.yaml``):
 
-1. replications per second of the SimPy engine and of the vector engine, one worker each,
-   and their ratio;
-2. the wall time of 1,000,000 replications with the vector engine on all cores;
+1. replications per second of the SimPy, vector and compiled engines, one worker each, and
+   the ratios of the fast engines to SimPy;
+2. the wall time of 1,000,000 replications with the compiled engine on all cores, as
+   ``steppe.run`` does it (parameter draws, engine, summaries), without and with the traces
+   that reports draw (``traces=True``, the default of ``steppe run``);
 3. the wall time and peak resident memory (this process and its workers) of a large run
-   (default 10,000,000 replications, vector engine, all cores), in a fresh subprocess.
+   (default 10,000,000 replications, compiled engine, all cores), in a fresh subprocess.
+
+The compiled engine's kernel is compiled (or loaded from its cache) before anything is
+timed: compilation happens once per scenario structure and machine.
 
 Not part of the test suite: a benchmark reports numbers, it asserts nothing.
 """
@@ -33,7 +38,8 @@ import json, resource, sys, time
 import steppe
 sc = steppe.load(sys.argv[1])
 began = time.perf_counter()
-steppe.run(sc, replications=int(sys.argv[2]), seed=1, engine="vector", workers=None)
+steppe.run(sc, replications=int(sys.argv[2]), seed=1, engine="compiled", workers=None,
+           traces=False)
 wall = time.perf_counter() - began
 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -41,10 +47,19 @@ print(json.dumps({"wall": wall, "self_kib": own, "worker_kib": kids}))
 """
 
 
-def rate(sc: steppe.Scenario, engine: str, n: int, workers: int) -> tuple[float, float]:
+def rate(
+    sc: steppe.Scenario, engine: str, n: int, workers: int, *, traces: bool = False
+) -> tuple[float, float]:
     """(replications per second, wall seconds) of one run."""
     began = time.perf_counter()
-    steppe.run(sc, replications=n, seed=12345, engine=engine, workers=workers)  # type: ignore[arg-type]
+    steppe.run(
+        sc,
+        replications=n,
+        seed=12345,
+        engine=engine,
+        workers=workers,
+        traces=traces,  # type: ignore[arg-type]
+    )
     wall = time.perf_counter() - began
     return n / wall, wall
 
@@ -54,40 +69,49 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("scenario", nargs="?", default="scenarios/baseline.yaml", type=Path)
     ap.add_argument("--simpy-n", type=int, default=2_000, help="SimPy replications")
     ap.add_argument("--vector-n", type=int, default=200_000, help="vector replications")
+    ap.add_argument("--compiled-n", type=int, default=500_000, help="compiled replications")
     ap.add_argument("--million", type=int, default=1_000_000, help="all-core run size")
     ap.add_argument("--big", type=int, default=10_000_000, help="memory run size (0: skip)")
     args = ap.parse_args(argv)
 
     sc = steppe.load(args.scenario)
     cores = available_workers()
-    steppe.run(sc, replications=200, seed=1, engine="simpy")  # warm-up: imports, compiling
-    steppe.run(sc, replications=2_000, seed=1, engine="vector")
+    # warm-up: imports, the compiled engine's kernel (and the traced scenario's kernel)
+    steppe.run(sc, replications=200, seed=1, engine="simpy", traces=False)
+    steppe.run(sc, replications=2_000, seed=1, engine="vector", traces=False)
+    steppe.run(sc, replications=2_000, seed=1, engine="compiled", traces=False)
+    steppe.run(sc, replications=2_000, seed=1, engine="compiled", traces=True)
 
     simpy_rate, _ = rate(sc, "simpy", args.simpy_n, 1)
     vector_rate, _ = rate(sc, "vector", args.vector_n, 1)
-    _, million_wall = rate(sc, "vector", args.million, cores)
+    compiled_rate, _ = rate(sc, "compiled", args.compiled_n, 1)
+    _, million_wall = rate(sc, "compiled", args.million, cores)
+    _, million_traced = rate(sc, "compiled", args.million, cores, traces=True)
 
     print(
         f"scenario: {args.scenario} ({len(sc.events)} events, {len(sc.projects)} projects, "
         f"{len(sc.series)} series, {len(sc.outcomes)} outcomes, {len(sc.ticks)} ticks)"
     )
-    print(f"{'measurement':<44}{'value':>16}")
-    print(f"{'simpy, 1 worker (replications/s)':<44}{simpy_rate:>16,.0f}")
-    print(f"{'vector, 1 worker (replications/s)':<44}{vector_rate:>16,.0f}")
-    print(f"{'ratio vector / simpy':<44}{vector_rate / simpy_rate:>16,.0f}")
-    label = f"vector, {args.million:,} reps, {cores} workers (s)"
-    print(f"{label:<44}{million_wall:>16.2f}")
-    print(f"{'vector, all cores (replications/s)':<44}{args.million / million_wall:>16,.0f}")
+    print(f"{'measurement':<48}{'value':>14}")
+    print(f"{'simpy, 1 worker (replications/s)':<48}{simpy_rate:>14,.0f}")
+    print(f"{'vector, 1 worker (replications/s)':<48}{vector_rate:>14,.0f}")
+    print(f"{'compiled, 1 worker (replications/s)':<48}{compiled_rate:>14,.0f}")
+    print(f"{'ratio vector / simpy':<48}{vector_rate / simpy_rate:>14,.0f}")
+    print(f"{'ratio compiled / simpy':<48}{compiled_rate / simpy_rate:>14,.0f}")
+    label = f"compiled, {args.million:,} reps, {cores} workers (s)"
+    print(f"{label:<48}{million_wall:>14.2f}")
+    print(f"{'  the same with traces, as steppe run does (s)':<48}{million_traced:>14.2f}")
+    print(f"{'compiled, all cores (replications/s)':<48}{args.million / million_wall:>14,.0f}")
     if args.big:
         proc = subprocess.run(
             [sys.executable, "-c", BIG_RUN, str(args.scenario), str(args.big)],
             check=True, capture_output=True, text=True,
         )  # fmt: skip
         big = json.loads(proc.stdout.strip().splitlines()[-1])
-        label = f"vector, {args.big:,} reps, {cores} workers (s)"
-        print(f"{label:<44}{big['wall']:>16.1f}")
-        print(f"{'  peak RSS, main process (MiB)':<44}{big['self_kib'] / 1024:>16,.0f}")
-        print(f"{'  peak RSS, largest worker (MiB)':<44}{big['worker_kib'] / 1024:>16,.0f}")
+        label = f"compiled, {args.big:,} reps, {cores} workers (s)"
+        print(f"{label:<48}{big['wall']:>14.1f}")
+        print(f"{'  peak RSS, main process (MiB)':<48}{big['self_kib'] / 1024:>14,.0f}")
+        print(f"{'  peak RSS, largest worker (MiB)':<48}{big['worker_kib'] / 1024:>14,.0f}")
     return 0
 
 

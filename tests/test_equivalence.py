@@ -65,6 +65,7 @@ from scipy import stats
 
 import steppe
 from steppe.engines.des import simulate_des
+from steppe.engines.kernel import simulate_kernel
 from steppe.engines.vector import simulate_vector
 from steppe.model.scenario import OutcomeModel, Scenario
 
@@ -107,6 +108,17 @@ def run_vector(sc: Scenario, *, seed: int, n: int, chunks: int = 2) -> np.ndarra
     size = math.ceil(n / chunks)
     parts = [
         simulate_vector(sc, seed=seed, chunk=c, start=c * size, n=min(size, n - c * size))
+        for c in range(chunks)
+        if c * size < n
+    ]
+    return np.concatenate(parts, axis=0)
+
+
+def run_compiled(sc: Scenario, *, seed: int, n: int, chunks: int = 2) -> np.ndarray:
+    """``n`` replications of the compiled engine in ``chunks`` chunks."""
+    size = math.ceil(n / chunks)
+    parts = [
+        simulate_kernel(sc, seed=seed, chunk=c, start=c * size, n=min(size, n - c * size))
         for c in range(chunks)
         if c * size < n
     ]
@@ -172,6 +184,8 @@ class Comparisons:
     family: str
     alpha: float = ALPHA_FAMILY
     items: list[Comparison] = field(default_factory=list)
+    #: The engine compared with SimPy by the comparisons being added.
+    other: str = "vector"
 
     # -- the tests -----------------------------------------------------------------------
 
@@ -185,7 +199,11 @@ class Comparisons:
         z = 0.0 if se == 0.0 else (p1 - p2) / se  # se == 0: both all 0 or all 1
         self.items.append(
             Comparison(
-                name, "2-prop z", f"simpy {p1:.4f} vs vector {p2:.4f}", f"z={z:+.2f}", _z_pvalue(z)
+                name,
+                "2-prop z",
+                f"simpy {p1:.4f} vs {self.other} {p2:.4f}",
+                f"z={z:+.2f}",
+                _z_pvalue(z),
             )
         )
 
@@ -204,7 +222,7 @@ class Comparisons:
             Comparison(
                 name,
                 "Welch z",
-                f"simpy {m1:.5g} vs vector {m2:.5g} (se {se:.3g})",
+                f"simpy {m1:.5g} vs {self.other} {m2:.5g} (se {se:.3g})",
                 f"z={z:+.2f}",
                 p,
             )
@@ -217,7 +235,7 @@ class Comparisons:
             Comparison(
                 name,
                 "KS",
-                f"medians simpy {np.median(x):.5g} vs vector {np.median(y):.5g}",
+                f"medians simpy {np.median(x):.5g} vs {self.other} {np.median(y):.5g}",
                 f"D={res.statistic:.4f}",
                 float(res.pvalue),
             )
@@ -257,7 +275,7 @@ class Comparisons:
             Comparison(
                 name,
                 "chi2 homog.",
-                f"shares simpy/vector {top}{' ...' if values.size > 6 else ''}",
+                f"shares simpy/{self.other} {top}{' ...' if values.size > 6 else ''}",
                 f"chi2={stat:.2f} (dof {dof})",
                 p,
             )
@@ -339,10 +357,18 @@ def compare(
     n_des: int = N_DES,
     n_vec: int = N_VEC,
 ) -> Comparisons:
-    """Run ``sc`` in both engines and compare every outcome; return the comparisons."""
+    """Run ``sc`` in SimPy, vector and compiled engines and compare every outcome of each
+    fast engine with SimPy's; return the comparisons (one family, both engines)."""
     des, vec = run_both(sc, seed=seed, n_des=n_des, n_vec=n_vec)
     comp = Comparisons(family)
     comp.scenario(sc, des, vec)
+    fast = run_compiled(sc, seed=seed + 2, n=n_vec)
+    check_layout(sc, fast, n_vec, "compiled")
+    comp.other = "compiled"
+    before = len(comp.items)
+    comp.scenario(sc, des, fast)
+    for item in comp.items[before:]:
+        item.name = f"{item.name} [compiled]"
     return comp
 
 

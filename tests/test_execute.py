@@ -60,9 +60,9 @@ outcomes:
 """
 
 #: Small chunks so that a few thousand replications span several chunks.
-SMALL_CHUNKS: dict[EngineName, int] = {"simpy": 50, "vector": 1000}
-#: Replications per engine in the multi-chunk runs: 5 SimPy chunks, 6 vector chunks.
-MULTI: dict[EngineName, int] = {"simpy": 230, "vector": 5500}
+SMALL_CHUNKS: dict[EngineName, int] = {"simpy": 50, "vector": 1000, "compiled": 1000}
+#: Replications per engine in the multi-chunk runs: 5 SimPy chunks, 6 vector or compiled chunks.
+MULTI: dict[EngineName, int] = {"simpy": 230, "vector": 5500, "compiled": 5500}
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def cli_run(scenario: Path, out: Path, *args: str) -> Path:
 # ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("engine", ["vector", "simpy"])
+@pytest.mark.parametrize("engine", ["vector", "compiled", "simpy"])
 def test_cli_summary_bytes_do_not_depend_on_workers(
     engine: EngineName, everything_file: Path, tmp_path: Path, small_chunks: dict[EngineName, int]
 ) -> None:
@@ -132,7 +132,7 @@ def test_cli_summary_bytes_do_not_depend_on_workers(
         pd.testing.assert_frame_equal(samples_w, samples, check_exact=True)
 
 
-@pytest.mark.parametrize("engine", ["vector", "simpy"])
+@pytest.mark.parametrize("engine", ["vector", "compiled", "simpy"])
 def test_api_results_do_not_depend_on_workers(
     engine: EngineName, everything: Scenario, small_chunks: dict[EngineName, int]
 ) -> None:
@@ -499,7 +499,7 @@ def test_cli_keep_samples(
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-@pytest.mark.parametrize("engine", ["vector", "simpy"])
+@pytest.mark.parametrize("engine", ["vector", "compiled", "simpy"])
 def test_progress_adds_up_to_the_replications(
     everything: Scenario, engine: EngineName, workers: int, small_chunks: dict[EngineName, int]
 ) -> None:
@@ -528,7 +528,7 @@ def test_execute_progress_is_optional(
     assert acc.n == 60
 
 
-@pytest.mark.parametrize("engine", ["vector", "simpy"])
+@pytest.mark.parametrize("engine", ["vector", "compiled", "simpy"])
 def test_worker_errors_reach_the_caller(
     scenario_from_yaml: ScenarioFactory, engine: EngineName, small_chunks: dict[EngineName, int]
 ) -> None:
@@ -548,7 +548,7 @@ def test_worker_errors_reach_the_caller(
 # ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("engine", ["vector", "simpy"])
+@pytest.mark.parametrize("engine", ["vector", "compiled", "simpy"])
 def test_pickled_scenario_gives_identical_samples(everything: Scenario, engine: EngineName) -> None:
     before = simulate_chunk(everything, engine, seed=6, chunk=2, start=80, n=40)
     assert everything._compiled  # compiled closures are cached, and must not get in the way

@@ -17,6 +17,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 import numpy as np
 
 from steppe.engines import CHUNK_SIZE, EngineName, simulate_chunk
+from steppe.engines.common import Fixed
+from steppe.engines.kernel import warm_up
 from steppe.model.scenario import Scenario
 from steppe.results.accumulate import Accumulator
 
@@ -48,6 +50,7 @@ def execute(
     workers: int = 1,
     keep_samples: bool = False,
     progress: Progress | None = None,
+    fixed: Fixed | None = None,
 ) -> Accumulator:
     """Run ``replications`` replications and return their merged summaries.
 
@@ -60,13 +63,21 @@ def execute(
         :data:`~steppe.results.accumulate.QUANTILE_SAMPLE`).
     progress
         Called with the number of replications finished, as chunks finish.
+    fixed
+        Parameter values by index that replace their draws (see
+        :func:`~steppe.engines.common.draw_parameters`).
     """
     acc = Accumulator(scenario.outcomes, scenario.timeline, keep_samples=keep_samples)
     plan = list(chunks(replications, CHUNK_SIZE[engine]))
     workers = max(1, min(workers, len(plan)))
+    if engine == "compiled":
+        warm_up(scenario)  # compile (or load) the kernel once, before workers fork
     if workers == 1:
         for c, start, n in plan:
-            acc.add(start, simulate_chunk(scenario, engine, seed=seed, chunk=c, start=start, n=n))
+            samples = simulate_chunk(
+                scenario, engine, seed=seed, chunk=c, start=start, n=n, fixed=fixed
+            )
+            acc.add(start, samples)
             if progress is not None:
                 progress(n)
         return acc
@@ -81,8 +92,9 @@ def execute(
             if item is not None:
                 c, start, n = item
                 fut = pool.submit(
-                    simulate_chunk, scenario, engine, seed=seed, chunk=c, start=start, n=n
-                )
+                    simulate_chunk, scenario, engine, seed=seed, chunk=c, start=start, n=n,
+                    fixed=fixed,
+                )  # fmt: skip
                 running[fut] = (start, n)
 
         for _ in range(2 * workers):  # bounded: at most 2 chunks in flight per worker

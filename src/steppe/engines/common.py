@@ -20,6 +20,7 @@ global RNG state is never touched.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ from steppe.model.scenario import CompiledModel, OutcomeModel, Scenario
 
 __all__ = [
     "MAX_CHANGES",
+    "Fixed",
     "Namespace",
     "Slot",
     "combine_outcomes",
@@ -39,6 +41,9 @@ __all__ = [
     "too_many_changes",
     "where",
 ]
+
+#: Parameter values fixed for a run, by parameter index (see :func:`draw_parameters`).
+Fixed = Mapping[int, float]
 
 _PARAM_STREAM = 0
 _REPLICATION_STREAM = 1
@@ -127,37 +132,45 @@ def too_many_changes(scenario: Scenario, replication: int, t: float) -> Simulati
     )
 
 
-def draw_parameters(scenario: Scenario, seed: int, start: int, n: int) -> np.ndarray:
+def draw_parameters(
+    scenario: Scenario, seed: int, start: int, n: int, fixed: Fixed | None = None
+) -> np.ndarray:
     """Parameter values for replications ``[start, start + n)``: shape ``(n, n_params)``.
+
+    ``fixed`` maps parameter indices to values that replace their draws (derived
+    parameters are then computed from them): the same numbers as a scenario in which those
+    parameters are fixed (:meth:`~steppe.model.scenario.Scenario.with_overrides`), without
+    building that scenario -- sweeps run many points this way.
 
     Raises
     ------
     SimulationError
         If a derived parameter evaluates to NaN or an infinite value.
     """
-    out = np.empty((n, len(scenario.params)), dtype=np.float64)
+    # One row per parameter (contiguous while it is filled); returned transposed.
+    out = np.empty((len(scenario.params), n), dtype=np.float64)
     for p in scenario.params:
-        if p.dist is not None:
-            out[:, p.index] = p.dist.ppf(parameter_uniforms(seed, p.name, start, n))
+        if fixed is not None and p.index in fixed:
+            out[p.index] = fixed[p.index]
+        elif p.dist is not None:
+            out[p.index] = p.dist.ppf(parameter_uniforms(seed, p.name, start, n))
         elif p.value is not None:
-            out[:, p.index] = p.value
+            out[p.index] = p.value
     compiled = scenario.compiled("vector")
-    cols = [out[:, j] for j in range(out.shape[1])]
-    ns = Namespace(p=cols)
+    ns = Namespace(p=out)
     with np.errstate(all="ignore"):
         for index, fn in compiled.derived:
-            value = np.broadcast_to(np.asarray(fn(ns), dtype=np.float64), (n,))
-            out[:, index] = value
-            cols[index] = out[:, index]
-    bad = ~np.isfinite(out)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
+            out[index] = np.broadcast_to(np.asarray(fn(ns), dtype=np.float64), (n,))
+    with np.errstate(all="ignore"):
+        fine = bool(np.isfinite(out.sum())) or bool(np.isfinite(out).all())
+    if not fine:
+        row, col = np.argwhere(~np.isfinite(out.T))[0]  # the first replication with one
         p = scenario.params[col]
         raise SimulationError(
             f"{where(scenario, ('parameters', p.name))}: parameter {p.name!r} is "
-            f"{out[row, col]} in replication {start + row}; parameters must be finite numbers"
+            f"{out[col, row]} in replication {start + row}; parameters must be finite numbers"
         )
-    return out
+    return out.T
 
 
 def combine_outcomes(scenario: Scenario, samples: np.ndarray) -> None:

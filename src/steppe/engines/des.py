@@ -29,6 +29,7 @@ from simpy.events import URGENT
 
 from steppe.engines.common import (
     MAX_CHANGES,
+    Fixed,
     Namespace,
     Slot,
     combine_outcomes,
@@ -53,6 +54,7 @@ def simulate_des(
     start: int = 0,
     n: int,
     progress: Callable[[int], None] | None = None,
+    fixed: Fixed | None = None,
 ) -> np.ndarray:
     """Run replications ``[start, start + n)`` and return their outcome samples.
 
@@ -62,7 +64,7 @@ def simulate_des(
         Shape ``(n, len(scenario.outcomes))``. Probability outcomes are 0/1, values are
         numbers, times to event are model years (``inf`` when not reached by the horizon).
     """
-    params = draw_parameters(scenario, seed, start, n)
+    params = draw_parameters(scenario, seed, start, n, fixed)
     compiled = scenario.compiled("scalar")
     out = np.empty((n, len(scenario.outcomes)), dtype=np.float64)
     for k in range(n):

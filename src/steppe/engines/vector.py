@@ -35,6 +35,7 @@ import numpy as np
 
 from steppe.engines.common import (
     MAX_CHANGES,
+    Fixed,
     Namespace,
     Slot,
     combine_outcomes,
@@ -60,12 +61,14 @@ def chunk_rng(seed: int, chunk: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(ss))
 
 
-def simulate_vector(scenario: Scenario, *, seed: int, chunk: int, start: int, n: int) -> np.ndarray:
+def simulate_vector(
+    scenario: Scenario, *, seed: int, chunk: int, start: int, n: int, fixed: Fixed | None = None
+) -> np.ndarray:
     """Run replications ``[start, start + n)`` as chunk ``chunk``; return their samples.
 
     The result has the layout of :func:`steppe.engines.des.simulate_des`.
     """
-    params = draw_parameters(scenario, seed, start, n)
+    params = draw_parameters(scenario, seed, start, n, fixed)
     with np.errstate(all="ignore"):
         out = _Chunk(scenario, params, chunk_rng(seed, chunk), start).run()
     combine_outcomes(scenario, out)

@@ -15,11 +15,11 @@ percentiles fix the parameters: normal, lognormal, uniform, gamma and Weibull.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 import numpy as np
 from pydantic import Field, PrivateAttr, model_validator
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from steppe.model.base import Strict
 
@@ -33,6 +33,7 @@ __all__ = [
     "Lognormal",
     "Normal",
     "Pert",
+    "Sampler",
     "Triangular",
     "Uniform",
     "Weibull",
@@ -40,6 +41,19 @@ __all__ = [
 
 Z95 = float(stats.norm.ppf(0.95))  # 1.6448536...
 Pair = tuple[float, float]
+
+
+class Sampler(NamedTuple):
+    """How a family is drawn with a generator: ``loc + scale * rng.<method>(*args)``.
+
+    Engines that draw durations during a run (NumPy's generator in the vectorized engine,
+    Numba's implementation of the same methods in the compiled engine) share this recipe.
+    """
+
+    method: str
+    args: tuple[float, ...]
+    loc: float = 0.0
+    scale: float = 1.0
 
 
 class DistributionBase(Strict):
@@ -67,7 +81,12 @@ class DistributionBase(Strict):
             flo, fhi = dist.cdf(lo), dist.cdf(hi)
             u = flo + u * (fhi - flo)
             return np.asarray(np.clip(dist.ppf(u), lo, hi), dtype=np.float64)
-        return np.asarray(dist.ppf(u), dtype=np.float64)
+        return np.asarray(self._ppf(u), dtype=np.float64)
+
+    def _ppf(self, u: np.ndarray) -> Any:
+        """The inverse CDF of the untruncated law (families with a closed form override
+        this: scipy's generic ``ppf`` spends most of its time checking arguments)."""
+        return self._cached().ppf(u)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """``size`` independent draws using ``rng`` (fast; not by inversion).
@@ -79,9 +98,16 @@ class DistributionBase(Strict):
             return self.ppf(_open_uniform(rng, size))
         return np.asarray(self._draw(rng, size), dtype=np.float64)
 
+    def sampler(self) -> Sampler:
+        """The generator method and arguments that draw this family (same law as
+        :meth:`frozen`, before truncation)."""
+        raise NotImplementedError
+
     def _draw(self, rng: np.random.Generator, size: int) -> Any:
         """Draws with NumPy's generator methods (same law as :meth:`frozen`)."""
-        return self._cached().rvs(size=size, random_state=rng)
+        sm = self.sampler()
+        x = getattr(rng, sm.method)(*sm.args, size)
+        return x if (sm.loc, sm.scale) == (0.0, 1.0) else sm.loc + sm.scale * x
 
     @model_validator(mode="after")
     def _check_truncate(self) -> DistributionBase:
@@ -140,9 +166,12 @@ class Normal(DistributionBase):
         mean, sd = self.params()
         return stats.norm(loc=mean, scale=sd)
 
-    def _draw(self, rng: np.random.Generator, size: int) -> Any:
+    def _ppf(self, u: np.ndarray) -> Any:
         mean, sd = self.params()
-        return rng.normal(mean, sd, size)
+        return mean + sd * special.ndtri(u)
+
+    def sampler(self) -> Sampler:
+        return Sampler("normal", self.params())
 
     @model_validator(mode="after")
     def _check(self) -> Normal:
@@ -172,9 +201,12 @@ class Lognormal(DistributionBase):
         mu, sigma = self.params()
         return stats.lognorm(s=sigma, scale=math.exp(mu))
 
-    def _draw(self, rng: np.random.Generator, size: int) -> Any:
+    def _ppf(self, u: np.ndarray) -> Any:
         mu, sigma = self.params()
-        return rng.lognormal(mu, sigma, size)
+        return np.exp(mu + sigma * special.ndtri(u))
+
+    def sampler(self) -> Sampler:
+        return Sampler("lognormal", self.params())
 
     @model_validator(mode="after")
     def _check(self) -> Lognormal:
@@ -205,9 +237,12 @@ class Uniform(DistributionBase):
         low, high = self.params()
         return stats.uniform(loc=low, scale=high - low)
 
-    def _draw(self, rng: np.random.Generator, size: int) -> Any:
+    def _ppf(self, u: np.ndarray) -> Any:
         low, high = self.params()
-        return rng.uniform(low, high, size)
+        return low + (high - low) * u
+
+    def sampler(self) -> Sampler:
+        return Sampler("uniform", self.params())
 
     @model_validator(mode="after")
     def _check(self) -> Uniform:
@@ -228,8 +263,8 @@ class Triangular(DistributionBase):
         width = self.max - self.min
         return stats.triang(c=(self.mode - self.min) / width, loc=self.min, scale=width)
 
-    def _draw(self, rng: np.random.Generator, size: int) -> Any:
-        return rng.triangular(self.min, self.mode, self.max, size)
+    def sampler(self) -> Sampler:
+        return Sampler("triangular", (self.min, self.mode, self.max))
 
     @model_validator(mode="after")
     def _check(self) -> Triangular:
@@ -254,11 +289,11 @@ class Pert(Triangular):
         b = 1 + self.lambda_ * (self.max - self.mode) / width
         return stats.beta(a, b, loc=self.min, scale=width)
 
-    def _draw(self, rng: np.random.Generator, size: int) -> Any:
+    def sampler(self) -> Sampler:
         width = self.max - self.min
         a = 1 + self.lambda_ * (self.mode - self.min) / width
         b = 1 + self.lambda_ * (self.max - self.mode) / width
-        return self.min + width * rng.beta(a, b, size)
+        return Sampler("beta", (a, b), self.min, width)
 
 
 class Beta(DistributionBase):
@@ -273,8 +308,8 @@ class Beta(DistributionBase):
     def frozen(self) -> Any:
         return stats.beta(self.alpha, self.beta, loc=self.low, scale=self.high - self.low)
 
-    def _draw(self, rng: np.random.Generator, size: int) -> Any:
-        return self.low + (self.high - self.low) * rng.beta(self.alpha, self.beta, size)
+    def sampler(self) -> Sampler:
+        return Sampler("beta", (self.alpha, self.beta), self.low, self.high - self.low)
 
     @model_validator(mode="after")
     def _check(self) -> Beta:
@@ -312,9 +347,8 @@ class Gamma(DistributionBase):
         k, theta = self.params()
         return stats.gamma(k, scale=theta)
 
-    def _draw(self, rng: np.random.Generator, size: int) -> Any:
-        k, theta = self.params()
-        return rng.gamma(k, theta, size)
+    def sampler(self) -> Sampler:
+        return Sampler("gamma", self.params())
 
     @model_validator(mode="after")
     def _check(self) -> Gamma:
@@ -344,9 +378,9 @@ class Weibull(DistributionBase):
         k, lam = self.params()
         return stats.weibull_min(k, scale=lam)
 
-    def _draw(self, rng: np.random.Generator, size: int) -> Any:
+    def sampler(self) -> Sampler:
         k, lam = self.params()
-        return lam * rng.weibull(k, size)
+        return Sampler("weibull", (k,), 0.0, lam)
 
     @model_validator(mode="after")
     def _check(self) -> Weibull:
@@ -366,9 +400,9 @@ class Exponential(DistributionBase):
         mean = self.mean if self.mean is not None else 1.0 / (self.rate or 1.0)
         return stats.expon(scale=mean)
 
-    def _draw(self, rng: np.random.Generator, size: int) -> Any:
-        return rng.exponential(
-            self.mean if self.mean is not None else 1.0 / (self.rate or 1.0), size
+    def sampler(self) -> Sampler:
+        return Sampler(
+            "exponential", (self.mean if self.mean is not None else 1.0 / (self.rate or 1.0),)
         )
 
     @model_validator(mode="after")

@@ -281,6 +281,9 @@ class Compiled:
     mode: Mode
     fn: Evaluator = field(repr=False, compare=False)
     constant: float | None = None
+    #: The checked, folded (and hoisted) intermediate representation the closure was built
+    #: from; code generators (the compiled engine) read it.
+    ir: Node = field(default=("const", 0.0), repr=False, compare=False)
 
     def __call__(self, ns: Any) -> Any:
         return self.fn(ns)
@@ -380,7 +383,7 @@ def compile_expression(
     ops = SCALAR if mode == "scalar" else VECTOR
     fn = _build(ir, ops)
     constant = float(ir[1]) if ir[0] == "const" else None
-    return Compiled(expression=expression, mode=mode, fn=fn, constant=constant)
+    return Compiled(expression=expression, mode=mode, fn=fn, constant=constant, ir=ir)
 
 
 def _lower(node: ast.expr, expr: Expression, symbols: Mapping[str, Symbol], ctx: str) -> Node:

@@ -1,0 +1,443 @@
+"""Generate the source of a scenario's compiled kernel from its checked expressions.
+
+The compiled engine runs each replication's next-event loop in machine code (Numba). The
+loop itself is fixed (``loop.py.in``); what differs between scenarios is a handful of small
+functions — all hazards, all paces, the series' drifts and volatilities, jumps, durations,
+``time_to`` checks, observations — generated here from the intermediate representation of
+:mod:`steppe.model.expr`, which the loader has already checked against its allow-list.
+
+What reaches the generated source
+---------------------------------
+Only text written in this module: fixed templates, Python keywords and operators, names of
+the kernel's own helpers, and **integers** (offsets into the state, counts, branch numbers).
+Numbers of the scenario (constants, distribution parameters, floors) are passed in the array
+``K`` and read as ``K[i]``; names, titles and expression text never appear. So a scenario
+cannot put code into the kernel, and scenarios that differ only in their numbers share one
+compiled kernel (the source, hence its cache key, is the same).
+
+State layout
+------------
+A replication's whole state lives in one float array ``w`` (parameters, hoisted values,
+series, event counts, active durations, stages, completed and cancelled flags, then scratch
+space: intensities, drifts, volatilities, new paces, which paces were re-evaluated, the value
+that failed a check). Generated functions take ``w`` and a few scalars, so a call passes
+three arrays instead of a dozen: cheap enough to make at every tick.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from steppe.model.distributions import Choice, DistributionBase
+from steppe.model.expr import Node
+from steppe.model.scenario import CompiledModel, Scenario
+
+__all__ = [
+    "FIELDS",
+    "KernelSource",
+    "expression_module",
+    "generate",
+    "layout",
+    "observation_groups",
+    "stage_codes",
+    "unsupported",
+]
+
+#: Truncated distributions are drawn in the kernel by rejection; below this probability mass
+#: of the kept range, the compiled engine declines the scenario (``auto`` uses ``vector``).
+MIN_TRUNCATED_MASS = 1e-3
+_TEMPLATE = Path(__file__).with_name("loop.py.in")
+#: The blocks of the state array ``w``, in order (see the module docstring).
+FIELDS = ("p", "h", "s", "n", "a", "g", "dn", "c", "hz", "mu", "sig", "np", "upd", "err")
+_METHODS = {
+    "normal": 2,
+    "lognormal": 2,
+    "uniform": 2,
+    "triangular": 3,
+    "beta": 2,
+    "gamma": 2,
+    "weibull": 1,
+    "exponential": 1,
+}
+_HEADER = "@njit(_nrt=False, **_OPTS)"
+_IN3 = " " * 12  # three levels of indentation
+
+
+@dataclass
+class KernelSource:
+    """The generated module source and the constants it reads."""
+
+    text: str
+    constants: list[float] = field(default_factory=list)
+
+
+def layout(sc: Scenario, n_hoisted: int) -> dict[str, int]:
+    """Offsets of the blocks of ``w`` (and ``"size"``, its length)."""
+    n_slots = sum(e.hazard is not None for e in sc.events) + len(sc.projects)
+    sizes = {
+        "p": len(sc.params),
+        "h": n_hoisted,
+        "s": len(sc.series),
+        "n": len(sc.events),
+        "a": len(sc.events),
+        "g": len(sc.projects),
+        "dn": len(sc.projects),
+        "c": len(sc.projects),
+        "hz": n_slots,
+        "mu": len(sc.series),
+        "sig": len(sc.series),
+        "np": len(sc.projects),
+        "upd": len(sc.projects),
+        "err": 1,
+    }
+    out, at = {}, 0
+    for name in FIELDS:
+        out[name] = at
+        at += sizes[name]
+    out["size"] = at
+    return out
+
+
+class _Gen:
+    """Emits expressions over ``w``; collects the constants they read into ``K``."""
+
+    def __init__(self, offsets: dict[str, int]) -> None:
+        self.off = offsets
+        self.K: list[float] = []
+
+    def w(self, fld: str, i: int) -> str:
+        return f"w[{self.off[fld] + i}]"
+
+    def const(self, value: float) -> str:
+        self.K.append(float(value))
+        return f"K[{len(self.K) - 1}]"
+
+    def expr(self, ir: Node) -> str:
+        tag = ir[0]
+        if tag == "const":
+            return self.const(ir[1])
+        if tag == "slot":
+            fld, idx = ir[1], int(ir[2])
+            if fld == "t":
+                return "t"
+            if fld not in ("p", "s", "h"):
+                raise ValueError(f"slot {fld!r} is not available in the kernel")
+            return self.w(fld, idx)
+        if tag == "unary":
+            x = self.expr(ir[2])
+            if ir[1] == "not":
+                return f"(1.0 if {x} == 0.0 else 0.0)"
+            return f"({'-' if ir[1] == '-' else '+'}{x})"
+        if tag == "bin":
+            a, b = self.expr(ir[2]), self.expr(ir[3])
+            if ir[1] == "**":
+                return f"fpow({a}, {b})"
+            op = {"+": "+", "-": "-", "*": "*", "/": "/"}[ir[1]]
+            return f"({a} {op} {b})"
+        if tag == "cmp":
+            xs = [self.expr(x) for x in ir[2]]
+            tests = []
+            for i, name in enumerate(ir[1]):
+                op = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}[name]
+                tests.append(f"{xs[i]} {op} {xs[i + 1]}")
+            return f"(1.0 if ({' and '.join(tests)}) else 0.0)"
+        if tag == "bool":
+            xs = [f"{self.expr(x)} != 0.0" for x in ir[2]]
+            joiner = " and " if ir[1] == "and" else " or "
+            return f"(1.0 if ({joiner.join(xs)}) else 0.0)"
+        if tag == "if":
+            c, a, b = (self.expr(x) for x in ir[1:])
+            return f"({a} if {c} != 0.0 else {b})"
+        if tag == "call":
+            return self.call(ir[1], [self.expr(x) for x in ir[2]])
+        if tag == "state":
+            return self.state(ir[1], [int(i) for i in ir[2]])
+        raise ValueError(f"unknown IR node {tag!r}")
+
+    @staticmethod
+    def call(fname: str, xs: list[str]) -> str:
+        if fname in ("min", "max"):
+            out = xs[0]
+            for x in xs[1:]:
+                out = f"f{fname}2({out}, {x})"
+            return out
+        if fname == "clip":
+            return f"fmin2(fmax2({xs[0]}, {xs[1]}), {xs[2]})"
+        helper = {
+            "exp": "fexp",
+            "log": "flog",
+            "sqrt": "fsqrt",
+            "abs": "abs",
+            "floor": "np.floor",
+            "ceil": "np.ceil",
+        }[fname]
+        return f"{helper}({xs[0]})"
+
+    def state(self, fname: str, idxs: list[int]) -> str:
+        w = self.w
+        i0 = idxs[0]
+        single = {
+            "count": w("n", i0),
+            "occurred": f"(1.0 if {w('n', i0)} > 0.0 else 0.0)",
+            "active": f"(1.0 if {w('a', i0)} > 0.0 else 0.0)",
+            "stage": w("g", i0),
+            "completed": w("dn", i0),
+            "cancelled": w("c", i0),
+        }
+        if fname in single:
+            return single[fname]
+        total = " + ".join(f"(1.0 if {w('n', i)} > 0.0 else 0.0)" for i in idxs)
+        if fname == "n_occurred":
+            return f"({total})"
+        if fname == "any_occurred":
+            return f"(1.0 if ({total}) > 0.0 else 0.0)"
+        return f"(1.0 if ({total}) - {len(idxs) - 1}.0 > 0.0 else 0.0)"  # all_occurred
+
+    def draw(self, dist: DistributionBase) -> list[str]:
+        """Lines returning one draw of ``dist`` made with the kernel's ``rng``."""
+        if isinstance(dist, Choice):
+            cdf = dist.probabilities().cumsum()
+            cdf[-1] = 1.0
+            values = len(self.K)
+            self.K += [float(v) for v in dist.values]
+            cuts = len(self.K)
+            self.K += [float(x) for x in cdf]
+            return [f"return choice(rng, K, {values}, {cuts}, {len(dist.values)})"]
+        sm = dist.sampler()
+        if sm.method not in _METHODS or len(sm.args) != _METHODS[sm.method]:
+            raise ValueError(f"no kernel sampler for {sm.method!r}")
+        args = ", ".join(self.const(x) for x in sm.args)
+        draw = f"{self.const(sm.loc)} + {self.const(sm.scale)} * {sm.method}(rng, {args})"
+        if dist.truncate is None:
+            return [f"return {draw}"]
+        lo, hi = (self.const(x) for x in dist.truncate)
+        # Rejection keeps exactly the law of the draw restricted to [lo, hi].
+        return [
+            "while True:",
+            f"    x = {draw}",
+            f"    if x >= {lo} and x <= {hi}:",
+            "        return x",
+        ]
+
+    def check(self, value: str, ok: str, code: int, indent: str) -> list[str]:
+        """Store ``value`` in ``v``; if ``ok`` fails, record it and return ``code``."""
+        return [
+            f"{indent}v = {value}",
+            f"{indent}if not ({ok}):",
+            f"{indent}    {self.w('err', 0)} = v",
+            f"{indent}    return {code}",
+        ]
+
+
+_NONNEG = "v >= 0.0 and v < np.inf"
+_FINITE = "v - v == 0.0"
+
+
+def unsupported(sc: Scenario) -> str | None:
+    """Why the compiled engine cannot run ``sc`` (``None`` if it can)."""
+    dists: list[DistributionBase] = [
+        e.duration.dist for e in sc.events if e.duration is not None and e.duration.dist
+    ]
+    dists += [d.dist for p in sc.projects for d in p.durations if d.dist is not None]
+    for d in dists:
+        if d.truncate is not None:
+            frozen = d.frozen()
+            lo, hi = d.truncate
+            if not float(frozen.cdf(hi) - frozen.cdf(lo)) >= MIN_TRUNCATED_MASS:
+                return "a truncated duration keeps too little probability mass to draw by rejection"
+    return None
+
+
+def _dispatch(name: str, args: str, cases: list[tuple[int, list[str]]], tail: str) -> list[str]:
+    """A function whose body branches on its first argument ``i``."""
+    out = [_HEADER, f"def {name}(i, {args}):"]
+    for i, body in cases:
+        out.append(f"    if i == {i}:")
+        out += ["        " + b for b in body]
+    out.append(f"    {tail}")
+    return out
+
+
+def _race(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
+    """``hazards``: every competitor's intensity (at a tick only those reading the clock)."""
+    w = gen.w
+    body = [_HEADER, "def hazards(w, t, K, tick):"]
+    competitors: list[tuple[bool, str, Node]] = []
+    for ev, fn in zip(sc.events, cm.hazards, strict=True):
+        if fn is not None:
+            live = "True" if ev.recurring else f"{w('n', ev.index)} == 0.0"
+            competitors.append((cm.hazard_ticks[ev.index], live, fn.ir))
+    for pr in sc.projects:
+        live = f"{w('dn', pr.index)} == 0.0 and {w('c', pr.index)} == 0.0"
+        competitors.append((cm.cancel_ticks[pr.index], live, cm.cancel[pr.index].ir))
+    for j, (ticks, live, ir) in enumerate(competitors):
+        body += [f"    if {'True' if ticks else 'not tick'}:", f"        if {live}:"]
+        body += gen.check(gen.expr(ir), _NONNEG, j, "            ")
+        body += [
+            f"            {w('hz', j)} = v",
+            "        else:",
+            f"            {w('hz', j)} = 0.0",
+        ]
+    body.append("    return -1")
+    return body
+
+
+def _paces(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
+    """``paces``: new paces (0 unless running) and which were re-evaluated."""
+    w = gen.w
+    body = [_HEADER, "def paces(w, t, K, tick):"]
+    for pr in sc.projects:
+        k = pr.index
+        body += [
+            f"    {w('upd', k)} = {'1.0' if cm.pace_ticks[k] else '0.0 if tick else 1.0'}",
+            f"    if {w('upd', k)} != 0.0:",
+            f"        if {w('dn', k)} == 0.0 and {w('c', k)} == 0.0:",
+        ]
+        body += gen.check(gen.expr(cm.pace[k].ir), _NONNEG, k, "            ")
+        body += [
+            f"            {w('np', k)} = v",
+            "        else:",
+            f"            {w('np', k)} = 0.0",
+        ]
+    body.append("    return -1")
+    return body
+
+
+def _series(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[list[str]]:
+    """``moves`` (drift, volatility; error 2i or 2i+1) and ``initial`` values."""
+    w = gen.w
+    moves = [_HEADER, "def moves(w, t, K):"]
+    initial = [_HEADER, "def initial(w, t, K):"]
+    for se in sc.series:
+        i = se.index
+        moves += gen.check(gen.expr(cm.drift[i].ir), _FINITE, 2 * i, "    ")
+        moves.append(f"    {w('mu', i)} = v")
+        moves += gen.check(gen.expr(cm.volatility[i].ir), _NONNEG, 2 * i + 1, "    ")
+        moves.append(f"    {w('sig', i)} = v")
+        ok = "v > 0.0 and v < np.inf" if se.process == "log" else _FINITE
+        initial += gen.check(gen.expr(cm.initial[i].ir), ok, i, "    ")
+        initial.append(f"    {w('s', i)} = v")
+    moves.append("    return -1")
+    initial.append("    return -1")
+    return [moves, initial]
+
+
+def _jumps(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
+    """``jump``: event i's jumps, amounts first, then applied in order. Error codes: 2 *
+    series for a bad amount, 2 * series + 1 for an overflow."""
+    w = gen.w
+    cases = []
+    for ev in sc.events:
+        jumps = cm.jumps[ev.index]
+        if not jumps:
+            continue
+        lines = [f"amt{q} = {gen.expr(fn.ir)}" for q, (_, _, fn) in enumerate(jumps)]
+        for q, (si, mult, _) in enumerate(jumps):
+            x, a = w("s", si), f"amt{q}"
+            bad = f"not ({a} > 0.0 and {a} < np.inf)" if mult else f"{a} - {a} != 0.0"
+            lines += [f"if {bad}:", f"    {w('err', 0)} = {a}", f"    return {2 * si}"]
+            lines.append(f"{x} {'*' if mult else '+'}= {a}")
+            floor = sc.series[si].floor
+            if not mult and floor is not None:
+                lines.append(f"{x} = max({x}, {gen.const(floor)})")
+            lines += [f"if not ({x} - {x} == 0.0):", f"    {w('err', 0)} = {x}"]
+            lines.append(f"    return {2 * si + 1}")
+        lines.append("return -1")
+        cases.append((ev.index, lines))
+    return _dispatch("jump", "w, t, K", cases, "return -1")
+
+
+def _durations(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
+    """``duration``: event i's duration, or stage j of project k as ``stage_codes[k] + j``."""
+    cases = []
+    for ev in sc.events:
+        if ev.duration is None:
+            continue
+        if ev.duration.dist is not None:
+            cases.append((ev.index, gen.draw(ev.duration.dist)))
+        else:
+            cases.append((ev.index, [f"return {gen.expr(cm.event_durations[ev.index].ir)}"]))
+    bases = stage_codes(sc)
+    for pr in sc.projects:
+        for j, d in enumerate(pr.durations):
+            if d.dist is not None:
+                cases.append((bases[pr.index] + j, gen.draw(d.dist)))
+            else:
+                fn = cm.stage_durations[(pr.index, j)]
+                cases.append((bases[pr.index] + j, [f"return {gen.expr(fn.ir)}"]))
+    return _dispatch("duration", "rng, w, t, K", cases, "return np.nan")
+
+
+def _outcomes(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[list[str]]:
+    """``time_to`` (first time each condition holds) and ``observe`` (group i's outcomes)."""
+    time_to = [_HEADER, "def time_to(w, t, K, res, now, tick):"]
+    for o in sc.outcomes:
+        if o.form == "time_to":
+            cond = "True" if cm.outcome_ticks[o.index] else "not tick"
+            time_to += [
+                f"    if {cond} and res[{o.index}] != res[{o.index}]:",
+                f"        if {gen.expr(cm.outcomes[o.index].ir)} != 0.0:",
+                f"            res[{o.index}] = now",
+            ]
+    time_to.append("    return 0")
+    cases = []
+    for gi, (_, members) in enumerate(observation_groups(sc)):
+        lines: list[str] = []
+        for oi in members:
+            lines += gen.check(gen.expr(cm.outcomes[oi].ir), _FINITE, oi, "")
+            prob = sc.outcomes[oi].kind == "probability"
+            lines.append(f"res[{oi}] = 1.0 if v != 0.0 else 0.0" if prob else f"res[{oi}] = v")
+        lines.append("return -1")
+        cases.append((gi, lines))
+    return [time_to, _dispatch("observe", "w, t, K, res", cases, "return -1")]
+
+
+def generate(sc: Scenario) -> KernelSource:
+    """The kernel module source for ``sc`` (see the module docstring for what it contains)."""
+    cm: CompiledModel = sc.compiled("vector")
+    gen = _Gen(layout(sc, len(cm.hoisted)))
+    parts = [
+        _race(sc, cm, gen),
+        _paces(sc, cm, gen),
+        *_series(sc, cm, gen),
+        _jumps(sc, cm, gen),
+        _durations(sc, cm, gen),
+        *_outcomes(sc, cm, gen),
+    ]
+    generated = "\n\n\n".join("\n".join(p) for p in parts)
+    template = _TEMPLATE.read_text(encoding="utf-8")
+    return KernelSource(text=template.replace("# @GENERATED@", generated), constants=gen.K)
+
+
+def expression_module(irs: list[Node], offsets: dict[str, int]) -> KernelSource:
+    """A module whose ``evaluate(w, t, K, out)`` stores expression ``i`` in ``out[i]``.
+
+    It is generated exactly as the kernels' expressions are (same helpers, same layout of
+    ``w``), so tests can check the generator's arithmetic against the scalar mode.
+    """
+    gen = _Gen(offsets)
+    body = [_HEADER, "def evaluate(w, t, K, out):"]
+    body += [f"    out[{i}] = {gen.expr(ir)}" for i, ir in enumerate(irs)]
+    template = _TEMPLATE.read_text(encoding="utf-8")
+    head = template[: template.index("# @GENERATED@")]
+    return KernelSource(text=head + "\n".join(body) + "\n", constants=gen.K)
+
+
+def observation_groups(sc: Scenario) -> list[tuple[float, list[int]]]:
+    """The observation dates (model years) and the outcomes read at each, in time order."""
+    observe: dict[float, list[int]] = {}
+    for o in sc.outcomes:
+        if o.form in ("probability", "value"):
+            assert o.t is not None
+            observe.setdefault(o.t, []).append(o.index)
+    return sorted(observe.items())
+
+
+def stage_codes(sc: Scenario) -> list[int]:
+    """The ``duration`` branch of each project's first stage (stage ``j`` is ``base + j``)."""
+    bases, code = [], len(sc.events)
+    for pr in sc.projects:
+        bases.append(code)
+        code += len(pr.durations)
+    return bases
