@@ -151,7 +151,10 @@ def test_run_writes_the_result_folder(smoke: Path, tmp_path: Path) -> None:
         assert name in result.stdout
     assert f"results written to {out}" in result.stdout.replace("\n", "")
     assert sorted(p.name for p in out.iterdir()) == [
+        "figures",  # the report's PNGs (tests/test_report.py checks the report)
         "manifest.json",
+        "report.html",
+        "report.md",
         "samples.parquet",
         "summary.json",
     ]
@@ -283,11 +286,11 @@ def test_successful_run_uses_the_default_results_folder(
 def test_failed_run_leaves_an_earlier_result_untouched(smoke: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert invoke("run", smoke, "-n", "10", "--seed", "1", "--out", out).exit_code == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     path = write(tmp_path, "neg.yaml", NEGATIVE_HAZARD)
     result = invoke("run", path, "-n", "10", "--seed", "1", "--out", out)
     assert result.exit_code == 2
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
 def test_invalid_scenario_fails_and_writes_nothing(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ Every error steppe raises on purpose derives from :class:`SteppeError`::
     │   ├── ExpressionError(ScenarioError)           an expression is refused
     │   └── LimitError(ScenarioError)                a size or resource limit is exceeded
     ├── SimulationError(SteppeError, RuntimeError)   a run failed (e.g. a negative hazard)
+    ├── ComparisonError(SteppeError, ValueError)     inputs cannot be compared (outcomes differ)
     └── ResultError(SteppeError, OSError)            a result folder cannot be read or written
 
 A :class:`ScenarioError` knows *where* the problem is: the YAML path (a tuple of keys and
@@ -19,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "ComparisonError",
     "ExpressionError",
     "LimitError",
     "ResultError",
@@ -117,6 +119,10 @@ class LimitError(ScenarioError):
 
 class SimulationError(SteppeError, RuntimeError):
     """A run failed at run time, e.g. a hazard evaluated to a negative number or NaN."""
+
+
+class ComparisonError(SteppeError, ValueError):
+    """Scenarios or result folders cannot be compared, e.g. their outcomes do not match."""
 
 
 class ResultError(SteppeError, OSError):

@@ -165,12 +165,16 @@ class Accumulator:
             return np.empty((0, len(self.outcomes)))
         return np.concatenate(self._kept, axis=0)
 
-    def summaries(self) -> dict[str, dict[str, Any]]:
-        """Per-outcome summaries (the ``outcomes`` bodies of ``summary.json``)."""
+    def summaries(self, *, first: int | None = None) -> dict[str, dict[str, Any]]:
+        """Per-outcome summaries (the ``outcomes`` bodies of ``summary.json``).
+
+        ``first`` limits them to the first ``first`` outcomes (e.g. a scenario's own outcomes,
+        without the traces that :mod:`steppe.results.traces` appends).
+        """
         kept = self.samples()
         exact = self._kept_n == self._n
         out: dict[str, dict[str, Any]] = {}
-        for o in self.outcomes:
+        for o in self.outcomes[:first]:
             if exact:
                 col = kept[:, o.index]
                 if o.kind == "probability":

@@ -21,7 +21,7 @@ import math
 import os
 import secrets
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,14 @@ import pyarrow as pa
 
 from steppe.errors import ResultError
 
-__all__ = ["read_result_folder", "write_json_atomic", "write_result_folder"]
+__all__ = [
+    "read_result_folder",
+    "read_summary_manifest",
+    "replace_folder",
+    "write_json_atomic",
+    "write_result_folder",
+    "write_text_atomic",
+]
 
 SUMMARY = "summary.json"
 MANIFEST = "manifest.json"
@@ -104,6 +111,45 @@ def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
         raise ResultError(f"cannot write {path}: {exc}") from exc
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write UTF-8 ``text`` to ``path`` atomically (temporary file, then :func:`os.replace`).
+
+    Raises
+    ------
+    ResultError
+        If the file cannot be written; ``path`` is then unchanged and no temporary file
+        remains.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".tmp-{path.name}-{secrets.token_hex(6)}")
+    try:
+        _write_text(tmp, text)
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise ResultError(f"cannot write {path}: {exc}") from exc
+
+
+def replace_folder(tmp: Path, out_dir: Path) -> None:
+    """Move the complete folder ``tmp`` to ``out_dir``, replacing it (old one deleted).
+
+    ``tmp`` must be a sibling of ``out_dir`` (same file system). A reader sees the old or
+    the new folder, never a mix.
+
+    Raises
+    ------
+    ResultError
+        If the rename fails; an existing ``out_dir`` is then put back.
+    """
+    try:
+        _swap_into_place(Path(tmp), Path(out_dir))
+        _fsync_dir(Path(out_dir).parent)
+    except OSError as exc:
+        raise ResultError(f"cannot replace {out_dir}: {exc}") from exc
+
+
 def _is_replaceable(folder: Path) -> bool:
     """Whether an existing ``folder`` may be replaced: an empty folder or a result folder."""
     return folder.is_dir() and ((folder / MANIFEST).is_file() or not any(folder.iterdir()))
@@ -130,6 +176,7 @@ def write_result_folder(
     summary: Mapping[str, Any],
     manifest: Mapping[str, Any],
     samples: pd.DataFrame,
+    extra: Callable[[Path], object] | None = None,
 ) -> Path:
     """Write a result folder atomically, replacing any previous result there.
 
@@ -143,6 +190,9 @@ def write_result_folder(
         Written as ``summary.json`` and ``manifest.json`` (see :func:`write_json_atomic`).
     samples
         Written as ``samples.parquet`` with the pyarrow engine.
+    extra
+        Called with the temporary folder once the three files are in it, to add more files
+        (e.g. the report) that then appear together with them.
 
     Returns
     -------
@@ -174,6 +224,8 @@ def write_result_folder(
             _write_text(tmp / MANIFEST, manifest_text)
             samples.to_parquet(tmp / SAMPLES, engine="pyarrow")
             _fsync_file(tmp / SAMPLES)
+            if extra is not None:
+                extra(tmp)
             _fsync_dir(tmp)
             _swap_into_place(tmp, out_dir)
             _fsync_dir(parent)
@@ -214,6 +266,21 @@ def _read_samples(path: Path) -> pd.DataFrame:
         return pd.read_parquet(path, engine="pyarrow")
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise ResultError(f"{path}: cannot be read as Parquet: {exc}") from exc
+
+
+def read_summary_manifest(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read ``summary.json`` and ``manifest.json`` of a result folder (no samples needed).
+
+    Raises
+    ------
+    ResultError
+        As :func:`read_result_folder`.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        what = "does not exist" if not path.exists() else "is not a directory"
+        raise ResultError(f"{path}: {what} (expected a result folder)")
+    return _read_json(path / SUMMARY), _read_json(path / MANIFEST)
 
 
 def read_result_folder(path: Path) -> tuple[dict[str, Any], dict[str, Any], pd.DataFrame]:

@@ -1,0 +1,1 @@
+"""Analyses built on runs: comparisons of scenarios (:mod:`steppe.analysis.compare`)."""

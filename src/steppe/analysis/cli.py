@@ -1,0 +1,161 @@
+"""``steppe compare`` and ``steppe report``: registered on the ``steppe`` command group.
+
+Errors print as ``WHERE: error: ...`` on stderr with exit status 2, as for ``steppe run``.
+matplotlib is imported only when a report is written.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import cast
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from steppe.api import ENGINES, EngineChoice
+from steppe.errors import ScenarioError, SteppeError
+
+__all__ = ["compare_cmd", "comparison_table", "report_cmd"]
+
+EXIT_INPUT = 2
+
+
+def _fail(err: SteppeError) -> None:
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    for e in err.all() if isinstance(err, ScenarioError) else (err,):
+        console.print(str(e), markup=False)
+    sys.exit(EXIT_INPUT)
+
+
+def comparison_table(cmp: object) -> Table:
+    """A rich table of a :class:`~steppe.analysis.compare.Comparison`."""
+    from steppe.analysis.compare import Comparison
+    from steppe.report.comparison import comparison_rows  # no matplotlib at import
+
+    assert isinstance(cmp, Comparison)
+    header, rows = comparison_rows(cmp)
+    crn = "yes" if cmp.crn else "no"
+    table = Table(
+        title=f"{' vs '.join(cmp.scenarios)}: common random numbers: {crn}",
+        title_justify="left",
+        caption=f"{cmp.pairing}. Differences are from {cmp.scenarios[0]}; 'beyond noise': "
+        "the 95% interval of the difference excludes 0.",
+        caption_justify="left",
+    )
+    for i, h in enumerate(header):
+        table.add_column(escape(h), justify="right" if i >= 2 else "left", no_wrap=i < 2)
+    for row in rows:
+        table.add_row(*(escape(c) if c != "yes" else "[bold red]yes[/]" for c in row))
+    return table
+
+
+@click.command("compare")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-n",
+    "--replications",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Replications of every scenario (default: the first scenario's).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0, max=2**63 - 1),
+    default=None,
+    help="Seed of every scenario (default: the first scenario's).",
+)
+@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes to use (default: all cores).",
+)
+@click.option(
+    "--no-crn", is_flag=True, help="Run scenario k with seed+k and use independent intervals."
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Comparison folder (default: results/compare-A-vs-B).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print comparison.json instead of a table.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (and --json).")
+def compare_cmd(
+    inputs: tuple[Path, ...],
+    replications: int | None,
+    seed: int | None,
+    engine: str,
+    workers: int | None,
+    no_crn: bool,
+    out: Path | None,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Compare scenario files (run with common random numbers) or result folders.
+
+    Per outcome: each scenario's estimate, its difference from the first with a 95%
+    interval, and whether that is beyond Monte Carlo noise; then what differs in the
+    scenarios' assumptions. Writes comparison.json, report.html and report.md.
+    """
+    from steppe.analysis.compare import compare
+
+    try:
+        for p in inputs:
+            if not p.exists():
+                raise ScenarioError(f"no such file or folder: {p}", file=str(p))
+        cmp = compare(
+            *inputs,
+            replications=replications,
+            seed=seed,
+            engine=cast(EngineChoice, engine),
+            workers=workers,
+            crn=not no_crn,
+        )
+        folder = cmp.write(out)
+    except SteppeError as err:
+        _fail(err)
+        return
+    if as_json:
+        click.echo((folder / "comparison.json").read_text(encoding="utf-8"), nl=False)
+        return
+    if quiet:
+        return
+    console = Console(highlight=False)
+    if not console.is_terminal:  # piped: do not squeeze the table into 80 columns
+        console.width = max(console.width, 150)
+    console.print(comparison_table(cmp))
+    for name, changes in zip(cmp.scenarios[1:], cmp.changes[1:], strict=True):
+        console.print(f"\nWhat differs in {name} (from {cmp.scenarios[0]}):", markup=False)
+        if not changes:
+            console.print("  nothing in the resolved scenarios", markup=False)
+        for c in changes:
+            what = "; ".join(
+                f"{f}: {a or '-'} -> {b or '-'}"
+                for f, a, b in c.fields
+                if f.rsplit(".", 1)[-1] not in ("why", "source", "title")
+            )
+            console.print(
+                f"  {c.kind} {c.section}.{c.name}" + (f": {what}" if what else ""), markup=False
+            )
+    for note in cmp.change_notes:
+        console.print(f"  note: {note}", markup=False)
+    console.print(f"comparison written to {folder}", markup=False)
+
+
+@click.command("report")
+@click.argument("result_dir", type=click.Path(file_okay=False, path_type=Path))
+def report_cmd(result_dir: Path) -> None:
+    """Rebuild report.html, report.md and figures/ of RESULT_DIR from its JSON files."""
+    from steppe.report import write_report
+
+    try:
+        md = write_report(result_dir)
+    except SteppeError as err:
+        _fail(err)
+        return
+    click.echo(f"report written to {result_dir / 'report.html'} and {md}")

@@ -1,0 +1,82 @@
+"""Write reports into folders: ``report.html``, ``report.md`` and ``figures/*.png``.
+
+:func:`write_document` writes a built :class:`~steppe.report.document.Document` into a
+folder: the figures first (a new ``figures/`` folder built aside and swapped in), then
+``report.md`` and ``report.html``, each replaced atomically, so a reader never sees a
+half-written file. :func:`write_report` regenerates a result folder's report from its
+``summary.json`` and ``manifest.json`` alone (``steppe report RESULT_DIR``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from pathlib import Path
+
+from steppe.errors import ResultError
+from steppe.report.document import Document
+from steppe.report.html import render_html
+from steppe.report.markdown import render_markdown
+from steppe.report.run_report import run_document
+from steppe.results.io import read_summary_manifest, replace_folder, write_text_atomic
+
+__all__ = ["FIGURES", "HTML", "MARKDOWN", "write_document", "write_report"]
+
+HTML = "report.html"
+MARKDOWN = "report.md"
+FIGURES = "figures"
+
+
+def write_document(folder: Path, doc: Document, *, html: bool = True) -> None:
+    """Write ``doc`` as ``report.md`` + ``figures/`` (and ``report.html``) into ``folder``.
+
+    Raises
+    ------
+    ResultError
+        If a file cannot be written; files already replaced stay replaced, the others are
+        unchanged, and no temporary file remains.
+    """
+    folder = Path(folder)
+    tmp = folder / f".tmp-{FIGURES}-{secrets.token_hex(6)}"
+    try:
+        tmp.mkdir()
+        for fig in doc.figures():
+            (tmp / f"{fig.name}.png").write_bytes(fig.png)
+        replace_folder(tmp, folder / FIGURES)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, ResultError):
+            raise
+        raise ResultError(f"cannot write {folder / FIGURES}: {exc}") from exc
+    write_text_atomic(folder / MARKDOWN, render_markdown(doc, figure_dir=FIGURES))
+    if html:
+        write_text_atomic(folder / HTML, render_html(doc))
+
+
+def write_report(result_dir: Path, *, html: bool = True) -> Path:
+    """Regenerate the report of a result folder from its ``summary.json`` and manifest.
+
+    Parameters
+    ----------
+    result_dir
+        A folder written by ``steppe run`` (``samples.parquet`` is not needed).
+    html
+        Also write ``report.html``.
+
+    Returns
+    -------
+    Path
+        The path of ``report.md``.
+
+    Raises
+    ------
+    ResultError
+        If the folder's JSON files are missing or invalid, or a file cannot be written.
+    """
+    result_dir = Path(result_dir)
+    summary, manifest = read_summary_manifest(result_dir)
+    for key in ("scenario", "outcomes", "replications", "seed", "horizon"):
+        if key not in summary:
+            raise ResultError(f"{result_dir / 'summary.json'}: no {key!r}; not a steppe summary")
+    write_document(result_dir, run_document(summary, manifest), html=html)
+    return result_dir / MARKDOWN

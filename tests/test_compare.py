@@ -1,0 +1,210 @@
+"""``steppe compare``: paired intervals under common random numbers, semantic diffs, refusals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import steppe
+from steppe.analysis.semantic_diff import diff_specs
+from steppe.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+REVERSAL = ROOT / "scenarios" / "security_reversal.yaml"
+SMOKE = ROOT / "tests" / "data" / "smoke.yaml"
+
+#: A variant of the smoke scenario: a higher delisting base rate, a new parameter.
+SMOKE_VARIANT = """
+extends: smoke.yaml
+name: smoke_fast
+title: faster delisting
+description: the smoke scenario with a higher base rate
+parameters:
+  base: {dist: lognormal, ci90: [0.1, 0.6]}
+add:
+  parameters:
+    unused: {value: 1.0, why: test}
+"""
+
+
+@pytest.fixture
+def smoke_pair(tmp_path: Path) -> tuple[Path, Path]:
+    a = tmp_path / "smoke.yaml"
+    shutil.copy(SMOKE, a)
+    b = tmp_path / "smoke_fast.yaml"
+    b.write_text(SMOKE_VARIANT, encoding="utf-8")
+    return a, b
+
+
+def test_crn_interval_is_narrower_than_independent_runs() -> None:
+    # kz_trade_2030 (the mean of Kazakh trade at the horizon) is driven by parameters the two
+    # scenarios share: kz_growth_share, af_market_capacity, kz_trade_initial ... . Under CRN
+    # replication i of both scenarios draws the same values of them (per-name streams), so
+    # the two trade values are strongly positively correlated and
+    #   Var(B - A) = Var(A) + Var(B) - 2 Cov(A, B)
+    # is much smaller than Var(A) + Var(B), the variance of a difference of independent runs
+    # (security_reversal run with another seed). With 1,000 replications the paired s.e. is
+    # itself estimated to a few per cent, far less than the gap between the two widths
+    # (a factor of about 1.5 here), so the inequality does not hinge on the seed.
+    kw = {"replications": 1000, "seed": 2024}
+    crn = steppe.compare(BASELINE, REVERSAL, crn=True, **kw)  # type: ignore[arg-type]
+    ind = steppe.compare(BASELINE, REVERSAL, crn=False, **kw)  # type: ignore[arg-type]
+    assert crn.crn and not ind.crn
+    (c,) = [o for o in crn.outcomes if o.outcome == "kz_trade_2030"]
+    (i,) = [o for o in ind.outcomes if o.outcome == "kz_trade_2030"]
+    dc, di = c.differences[1], i.differences[1]
+    assert dc is not None and di is not None
+    assert dc.paired and not di.paired
+    width_crn = dc.ci95[1] - dc.ci95[0]
+    width_ind = di.ci95[1] - di.ci95[0]
+    assert width_crn < 0.8 * width_ind
+    assert dc.beyond_noise  # the reversal lowers trade: far beyond noise
+
+
+def test_a_scenario_compared_with_itself_differs_by_nothing() -> None:
+    cmp = steppe.compare(SMOKE, SMOKE, replications=200, seed=3)
+    assert cmp.scenarios == ("smoke", "smoke#2")
+    for o in cmp.outcomes:
+        d = o.differences[1]
+        assert d is not None
+        assert d.value == 0 and d.ci95 == (0.0, 0.0) and not d.beyond_noise
+    assert cmp.changes[1] == ()
+
+
+def test_independent_runs_of_one_scenario_are_mostly_within_noise() -> None:
+    # Two independent runs of the same scenario: each 95% interval of the difference covers
+    # the true difference 0 with probability about 0.95, so of the 7 outcomes we expect
+    # about 0.35 flags; 3 or more has probability below 0.5% (binomial), and the seeds are
+    # fixed.
+    cmp = steppe.compare(SMOKE, SMOKE, replications=400, seed=8, crn=False)
+    flags = [o.outcome for o in cmp.outcomes if o.differences[1].beyond_noise]  # type: ignore[union-attr]
+    assert len(flags) <= 2, flags
+
+
+def test_semantic_diff_of_security_reversal() -> None:
+    changes = diff_specs(steppe.load(BASELINE).spec, steppe.load(REVERSAL).spec)
+    got = {(c.section, c.name, c.kind) for c in changes}
+    assert got == {
+        ("parameters", "shock_rate", "changed"),
+        ("parameters", "shock_dampener", "changed"),
+        ("parameters", "shock_trade_drag", "changed"),
+        ("events", "shock", "changed"),
+    }
+    (rate,) = [c for c in changes if c.name == "shock_rate"]
+    assert rate.fields[0] == (
+        "distribution",
+        "lognormal(ci90=[0.15, 0.8])",
+        "lognormal(ci90=[0.4, 1.5])",
+    )
+    (shock,) = [c for c in changes if c.name == "shock"]
+    assert ("duration.ci90", "[0.25, 1.5]", "[0.5, 2.5]") in shock.fields
+
+
+def test_semantic_diff_lists_added_entries(smoke_pair: tuple[Path, Path]) -> None:
+    a, b = smoke_pair
+    changes = diff_specs(steppe.load(a).spec, steppe.load(b).spec)
+    assert {(c.section, c.name, c.kind) for c in changes} == {
+        ("parameters", "base", "changed"),
+        ("parameters", "unused", "added"),
+    }
+
+
+def test_cli_compare_prints_the_table_and_writes_the_report(
+    smoke_pair: tuple[Path, Path], tmp_path: Path
+) -> None:
+    a, b = smoke_pair
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(main, ["compare", str(a), str(b), "-n", "300", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "common random numbers: yes" in result.output
+    assert "beyond noise" in result.output
+    assert (
+        "changed parameters.base: distribution: lognormal(ci90=[0.02, 0.2]) -> "
+        "lognormal(ci90=[0.1, 0.6])" in result.output
+    )
+    assert "added parameters.unused" in result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "comparison.json",
+        "figures",
+        "report.html",
+        "report.md",
+    ]
+    doc = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
+    assert doc["crn"] is True and doc["scenarios"] == ["smoke", "smoke_fast"]
+    uz = doc["outcomes"]["uz_by_2027"]
+    assert uz["differences"]["smoke_fast"]["beyond_noise"] is True
+    assert uz["differences"]["smoke_fast"]["paired"] is True
+    figures = {p.name for p in (out / "figures").iterdir()}
+    assert {"probabilities.png", "differences.png", "series_kz_trade.png", "events.png"} <= figures
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "**common random numbers:** yes" in md
+
+
+def test_cli_compare_json(smoke_pair: tuple[Path, Path], tmp_path: Path) -> None:
+    a, b = smoke_pair
+    result = CliRunner().invoke(
+        main, ["compare", str(a), str(b), "-n", "100", "--json", "--out", str(tmp_path / "c")]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert set(doc["outcomes"]) == {
+        "uz_by_2027",
+        "uz_time",
+        "trade_2027",
+        "trade_3b",
+        "shocks",
+        "rail_done",
+        "both",
+    }
+    assert doc["runs"][0]["seed"] == doc["runs"][1]["seed"] == 7
+
+
+def test_result_folders_with_the_same_seed_are_paired(
+    smoke_pair: tuple[Path, Path], tmp_path: Path
+) -> None:
+    a, b = smoke_pair
+    fa = steppe.run(a, replications=200, seed=4).write(tmp_path / "a", report=False)
+    fb = steppe.run(b, replications=200, seed=4).write(tmp_path / "b", report=False)
+    folders = steppe.compare(fa, fb)
+    files = steppe.compare(a, b, replications=200, seed=4)
+    assert folders.crn and "paired" in folders.pairing
+    for of, os_ in zip(folders.outcomes, files.outcomes, strict=True):
+        assert of.differences[1] == os_.differences[1]
+    # Another seed: independent intervals.
+    fc = steppe.run(b, replications=200, seed=5).write(tmp_path / "c", report=False)
+    other = steppe.compare(fa, fc)
+    assert not other.crn and "independent" in other.pairing
+
+
+def test_result_folders_with_other_outcomes_are_refused(
+    smoke_pair: tuple[Path, Path], tmp_path: Path
+) -> None:
+    a, _ = smoke_pair
+    fa = steppe.run(a, replications=20, seed=1).write(tmp_path / "a", report=False)
+    text = a.read_text(encoding="utf-8").replace("  shocks: {value: count(shock)}\n", "")
+    text = text.replace("by: 2027-12-31", "by: 2028-12-31")
+    other = tmp_path / "other.yaml"
+    other.write_text(text, encoding="utf-8")
+    fb = steppe.run(other, replications=20, seed=1).write(tmp_path / "b", report=False)
+    result = CliRunner().invoke(main, ["compare", str(fa), str(fb), "--out", str(tmp_path / "c")])
+    assert result.exit_code == 2
+    assert (
+        "cannot compare: the outcomes differ (only in smoke: shocks; uz_by_2027: probability at "
+        "2027-12-31 in smoke, probability at 2028-12-31 in smoke#2)"
+    ) in result.output.replace("\n", "")
+    assert not (tmp_path / "c").exists()
+    with pytest.raises(steppe.ComparisonError, match="only in smoke: shocks"):
+        steppe.compare(fa, fb)
+
+
+def test_a_mix_of_files_and_folders_is_refused(smoke_pair: tuple[Path, Path]) -> None:
+    a, b = smoke_pair
+    with pytest.raises(steppe.ComparisonError, match="not a mix"):
+        steppe.compare(a, b.parent)
+    with pytest.raises(steppe.ComparisonError, match="at least two inputs"):
+        steppe.compare(a)
