@@ -10,18 +10,24 @@ def test_everything_in_all_exists() -> None:
 
 def test_public_api_is_pinned() -> None:
     assert set(steppe.__all__) == {
+        "Comparison",
+        "ComparisonError",
         "ExpressionError",
         "LimitError",
         "ResultError",
         "RunResult",
         "Scenario",
         "ScenarioError",
+        "SensitivityResult",
         "SimulationError",
         "SteppeError",
         "__version__",
+        "compare",
         "load",
         "loads",
         "run",
+        "sensitivity",
+        "sweep",
     }
 
 
@@ -32,5 +38,7 @@ def test_exception_tree() -> None:
     assert issubclass(steppe.LimitError, steppe.ScenarioError)
     assert issubclass(steppe.SimulationError, RuntimeError)
     assert issubclass(steppe.ResultError, OSError)
+    assert issubclass(steppe.ComparisonError, steppe.SteppeError)
+    assert issubclass(steppe.ComparisonError, ValueError)
     assert issubclass(steppe.SteppeError, Exception)
     assert not issubclass(steppe.SteppeError, (ValueError, RuntimeError))

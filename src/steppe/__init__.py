@@ -9,8 +9,10 @@ with their Monte Carlo error.
 >>> steppe.run(sc, replications=1000, seed=1).summary   # doctest: +SKIP
 """
 
+from steppe.analysis.compare import Comparison, compare
 from steppe.api import RunResult, run
 from steppe.errors import (
+    ComparisonError,
     ExpressionError,
     LimitError,
     ResultError,
@@ -20,20 +22,27 @@ from steppe.errors import (
 )
 from steppe.load import load, loads
 from steppe.model.scenario import Scenario
+from steppe.sweeps import SensitivityResult, sensitivity, sweep
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Comparison",
+    "ComparisonError",
     "ExpressionError",
     "LimitError",
     "ResultError",
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "SensitivityResult",
     "SimulationError",
     "SteppeError",
     "__version__",
+    "compare",
     "load",
     "loads",
     "run",
+    "sensitivity",
+    "sweep",
 ]

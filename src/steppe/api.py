@@ -23,18 +23,23 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from steppe.engines import CHUNK_SIZE, EngineName
+from steppe.engines import CHUNK_SIZE, EngineName, kernel
 from steppe.errors import LimitError, ScenarioError
 from steppe.execute import available_workers, execute
 from steppe.load import load
 from steppe.model.scenario import Scenario
 from steppe.results.accumulate import QUANTILE_SAMPLE
 from steppe.results.io import write_result_folder
+from steppe.results.traces import plan_traces, summarize_traces
 
-__all__ = ["ENGINES", "RunResult", "run"]
+__all__ = ["AUTO_COMPILED_FROM", "ENGINES", "RunResult", "resolve_engine", "run"]
 
-ENGINES = ("auto", "simpy", "vector")
-EngineChoice = Literal["auto", "simpy", "vector"]
+ENGINES = ("auto", "simpy", "vector", "compiled")
+EngineChoice = Literal["auto", "simpy", "vector", "compiled"]
+#: ``engine="auto"`` uses the compiled engine from this many replications on (when Numba is
+#: installed and the scenario allows it): below, compiling a new scenario's kernel (seconds,
+#: once per scenario structure) would take longer than the vector engine needs for the run.
+AUTO_COMPILED_FROM = 100_000
 
 #: Kept per-replication samples live in memory; refuse runs whose samples alone need more.
 MAX_SAMPLE_BYTES = 4 * 2**30
@@ -77,10 +82,24 @@ class RunResult:
         outcomes: dict[str, Any] = self.summary["outcomes"]
         return dict(outcomes[name])
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write the result folder atomically and return its path."""
+    def write(self, out_dir: str | Path, *, report: bool = True) -> Path:
+        """Write the result folder atomically and return its path.
+
+        With ``report`` (the default) the folder also gets ``report.html``, ``report.md``
+        and ``figures/``, built from the written ``summary.json`` and ``manifest.json``
+        before the folder is swapped into place.
+        """
+        extra: Callable[[Path], object] | None = None
+        if report:
+            from steppe.report import write_report  # matplotlib: only when reports are asked
+
+            extra = write_report
         return write_result_folder(
-            Path(out_dir), summary=self.summary, manifest=self.manifest, samples=self.samples
+            Path(out_dir),
+            summary=self.summary,
+            manifest=self.manifest,
+            samples=self.samples,
+            extra=extra,
         )
 
 
@@ -94,6 +113,7 @@ def run(
     workers: int | None = 1,
     keep_samples: bool = False,
     progress: Callable[[int], None] | None = None,
+    traces: bool = True,
 ) -> RunResult:
     """Run a scenario many times and summarise its outcomes.
 
@@ -107,7 +127,11 @@ def run(
         Parameters to fix at given values, e.g. ``{"contagion": 0.5}``.
     engine
         ``"simpy"`` (the reference engine), ``"vector"`` (NumPy, many replications at
-        once) or ``"auto"`` (the vector engine: it supports every scenario).
+        once), ``"compiled"`` (each replication's loop compiled with Numba; the fastest
+        for large runs, after a few seconds of compilation the first time a scenario's
+        structure is seen) or ``"auto"``: ``"compiled"`` from
+        :data:`AUTO_COMPILED_FROM` replications on when it can run the scenario, else
+        ``"vector"``. The engine used is recorded in the summary and the manifest.
     workers
         Processes to run chunks of replications on; ``None`` means all cores. The numbers
         do not depend on it.
@@ -116,6 +140,10 @@ def run(
         250,000 are kept (all of them for smaller runs).
     progress
         Called with the number of replications completed since the last call.
+    traces
+        Also record every series over time and every event's P(by date) for the report's
+        figures (the ``traces`` section of the summary; see :mod:`steppe.results.traces`).
+        ``False`` skips them (e.g. for benchmarks).
 
     Returns
     -------
@@ -148,27 +176,55 @@ def run(
             f"{need / 2**30:.1f} GiB; the limit is {MAX_SAMPLE_BYTES / 2**30:.0f} GiB. "
             "Use fewer replications or do not keep every sample."
         )
+    plan = plan_traces(sc) if traces else None
+    if plan is not None and kept * len(plan.scenario.outcomes) * 8 * 2 > MAX_SAMPLE_BYTES:
+        plan = None  # the traces' samples would not fit: run without (the report says so)
+    run_sc = plan.scenario if plan is not None else sc
     if engine not in ENGINES:
         raise ScenarioError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
-    used: EngineName = "simpy" if engine == "simpy" else "vector"
+    used = resolve_engine(engine, run_sc, n)
     procs = available_workers() if workers is None else workers
     if isinstance(procs, bool) or not isinstance(procs, int) or procs < 1:
         raise ScenarioError(f"workers must be a whole number >= 1, found {workers!r}")
     procs = min(procs, math.ceil(n / CHUNK_SIZE[used]))  # no more workers than chunks
     began = time.perf_counter()
     acc = execute(
-        sc, engine=used, seed=s, replications=n, workers=procs, keep_samples=keep_samples,
+        run_sc, engine=used, seed=s, replications=n, workers=procs, keep_samples=keep_samples,
         progress=progress,
     )  # fmt: skip
     wall = time.perf_counter() - began
-    summary = _summary(sc, acc.summaries(), n=n, seed=s, engine=used)
+    summary = _summary(sc, acc.summaries(first=len(sc.outcomes)), n=n, seed=s, engine=used)
     manifest = _manifest(
         sc, seed=s, replications=n, engine=used, wall=wall, overrides=overrides, workers=procs
     )
     raw = acc.samples()
+    if plan is not None:
+        summary["traces"] = summarize_traces(plan, raw, replications=n)
+        raw = raw[:, : len(sc.outcomes)]
     samples = pd.DataFrame(raw, columns=[o.name for o in sc.outcomes], copy=False)
     samples.index.name = "replication"
     return RunResult(scenario=sc, summary=summary, manifest=manifest, samples=samples)
+
+
+def resolve_engine(engine: EngineChoice, sc: Scenario, n: int) -> EngineName:
+    """The engine that runs ``n`` replications of ``sc``: ``auto`` resolved as documented
+    in :func:`run` (a sweep passes its total number of replications).
+
+    Raises
+    ------
+    ScenarioError
+        If ``"compiled"`` is asked for and cannot run ``sc``.
+    """
+    if engine == "compiled":
+        why = None if kernel.available() else "Numba is not installed"
+        why = why or kernel.unsupported(sc)
+        if why:
+            raise ScenarioError(f"the compiled engine cannot run this scenario: {why}")
+        return "compiled"
+    if engine == "auto":
+        big = n >= AUTO_COMPILED_FROM
+        return "compiled" if big and kernel.available() and not kernel.unsupported(sc) else "vector"
+    return engine
 
 
 def _summary(

@@ -20,10 +20,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from steppe.analysis.cli import compare_cmd, report_cmd
 from steppe.api import ENGINES, RunResult, run
 from steppe.errors import ScenarioError, SteppeError
 from steppe.load import load
 from steppe.model.schema import ScenarioSpec
+from steppe.sweeps.cli import sweep_cmd
 
 __all__ = ["main"]
 
@@ -148,6 +150,11 @@ def outcome_table(result: RunResult) -> Table:
 @click.version_option(package_name="steppe")
 def main() -> None:
     """steppe: scenario forecasting with discrete-event Monte Carlo."""
+
+
+main.add_command(sweep_cmd)  # steppe sweep: src/steppe/sweeps/cli.py
+main.add_command(compare_cmd)  # steppe compare: src/steppe/analysis/cli.py
+main.add_command(report_cmd)  # steppe report: src/steppe/analysis/cli.py
 
 
 @main.command("run")
