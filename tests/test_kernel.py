@@ -138,12 +138,13 @@ def test_generated_source_holds_no_scenario_text() -> None:
         *("def", "if", "else", "return", "and", "or", "not", "True", "False", "while"),
         *("njit", "_nrt", "_OPTS", "np", "inf", "nan", "floor", "ceil", "abs", "max"),
         *("w", "t", "K", "i", "v", "x", "res", "now", "tick", "rng", "out"),
-        *("hazards", "paces", "moves", "initial", "jump", "duration", "time_to", "observe"),
+        *("hazards", "paces", "at_tick", "initial", "jump", "duration", "time_to", "observe"),
+        *("TICK_RACE", "t_new", "dt", "root", "std_normal"),
         *("fmin2", "fmax2", "fpow", "fexp", "flog", "fsqrt", "choice"),
         *("normal", "lognormal", "uniform", "triangular", "beta", "gamma", "weibull"),
         "exponential",
     }
-    names = {n for n in _generated_names(text) if not n.startswith("amt")}
+    names = {n for n in _generated_names(text) if not n.startswith(("amt", "mu", "sig", "inc"))}
     assert names <= allowed, names - allowed
 
 

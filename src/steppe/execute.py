@@ -20,7 +20,7 @@ from steppe.engines import CHUNK_SIZE, EngineName, simulate_chunk
 from steppe.engines.common import Fixed
 from steppe.engines.kernel import warm_up
 from steppe.model.scenario import Scenario
-from steppe.results.accumulate import Accumulator
+from steppe.results.accumulate import Accumulator, ChunkStats, chunk_stats
 
 __all__ = ["available_workers", "chunks", "execute"]
 
@@ -85,15 +85,15 @@ def execute(
     context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         todo = iter(plan)
-        running: dict[Future[np.ndarray], tuple[int, int]] = {}
+        running: dict[Future[tuple[ChunkStats, np.ndarray | None]], tuple[int, int]] = {}
 
         def submit() -> None:
             item = next(todo, None)
             if item is not None:
                 c, start, n = item
                 fut = pool.submit(
-                    simulate_chunk, scenario, engine, seed=seed, chunk=c, start=start, n=n,
-                    fixed=fixed,
+                    _summarised_chunk, scenario, engine, seed=seed, chunk=c, start=start, n=n,
+                    fixed=fixed, send_samples=acc.needs_samples(start),
                 )  # fmt: skip
                 running[fut] = (start, n)
 
@@ -108,7 +108,7 @@ def execute(
                 if error is not None:
                     failed[start] = error
                     continue
-                acc.add(start, fut.result())
+                acc.add_stats(start, *fut.result())
                 if progress is not None:
                     progress(n)
                 if not failed:
@@ -119,3 +119,23 @@ def execute(
             # would have met first. The error does not depend on the number of workers.
             raise failed[min(failed)]
     return acc
+
+
+def _summarised_chunk(
+    scenario: Scenario,
+    engine: EngineName,
+    *,
+    seed: int,
+    chunk: int,
+    start: int,
+    n: int,
+    fixed: Fixed | None,
+    send_samples: bool,
+) -> tuple[ChunkStats, np.ndarray | None]:
+    """A chunk run in a worker: its mergeable statistics, and its samples if they are kept.
+
+    Summarising where the chunk ran spreads that work over the workers and sends a few
+    numbers back instead of every sample.
+    """
+    x = simulate_chunk(scenario, engine, seed=seed, chunk=chunk, start=start, n=n, fixed=fixed)
+    return chunk_stats(scenario.outcomes, scenario.timeline, x), (x if send_samples else None)

@@ -49,7 +49,7 @@ from steppe.results.stats import (
     wilson_interval,
 )
 
-__all__ = ["QUANTILE_SAMPLE", "Accumulator"]
+__all__ = ["QUANTILE_SAMPLE", "Accumulator", "ChunkStats", "chunk_stats"]
 
 #: Replications whose samples are kept for quantiles of distribution outcomes.
 QUANTILE_SAMPLE = 250_000
@@ -64,26 +64,70 @@ class _Moments:
     lo: float = math.inf
     hi: float = -math.inf
 
-    def merge(self, x: np.ndarray) -> None:
-        """Chan et al.'s pairwise update with a chunk ``x``."""
-        nb = int(x.size)
+    @staticmethod
+    def of(x: np.ndarray) -> tuple[int, float, float, float, float]:
+        """``(n, mean, m2, min, max)`` of one chunk's sample."""
+        mb = float(np.mean(x))
+        return int(x.size), mb, float(np.sum((x - mb) ** 2)), float(np.min(x)), float(np.max(x))
+
+    def merge(self, chunk: tuple[int, float, float, float, float]) -> None:
+        """Chan et al.'s pairwise update with a chunk's moments (see :meth:`of`)."""
+        nb, mb, m2b, lo, hi = chunk
         if nb == 0:
             return
-        mb = float(np.mean(x))
-        m2b = float(np.sum((x - mb) ** 2))
         n = self.n + nb
         delta = mb - self.mean
         self.mean += delta * nb / n
         self.m2 += m2b + delta * delta * self.n * nb / n
         self.n = n
-        self.lo = min(self.lo, float(np.min(x)))
-        self.hi = max(self.hi, float(np.max(x)))
+        self.lo = min(self.lo, lo)
+        self.hi = max(self.hi, hi)
+
+
+@dataclass(frozen=True)
+class ChunkStats:
+    """The mergeable statistics of one chunk: what :class:`Accumulator` keeps of it.
+
+    Computed where the chunk ran (:func:`chunk_stats`), so a worker sends these few numbers
+    (and its samples only when they are kept) instead of every sample.
+    """
+
+    n: int
+    successes: dict[int, int]
+    moments: dict[int, tuple[int, float, float, float, float]]
+    by_counts: dict[int, np.ndarray]
+    days: dict[int, np.ndarray]
+
+
+def _grid(timeline: Timeline) -> tuple[np.ndarray, int]:
+    """Model times of the reporting dates, and the number of days up to the horizon."""
+    date_t = np.array([timeline.years(d) for d in timeline.year_ends()])
+    return date_t, math.floor(timeline.t_horizon * DAYS_PER_YEAR + 1e-9) + 1
+
+
+def chunk_stats(outcomes: Sequence[OutcomeModel], timeline: Timeline, x: np.ndarray) -> ChunkStats:
+    """The mergeable statistics of a chunk's samples ``x`` (one column per outcome)."""
+    date_t, n_days = _grid(timeline)
+    successes, moments, by_counts, days = {}, {}, {}, {}
+    for o in outcomes:
+        col = x[:, o.index]
+        if o.kind == "probability":
+            successes[o.index] = int(np.count_nonzero(col))
+        elif o.kind == "distribution":
+            moments[o.index] = _Moments.of(col) if col.size else (0, 0.0, 0.0, 0.0, 0.0)
+        else:
+            by_counts[o.index] = (col[:, None] <= date_t[None, :]).sum(axis=0)
+            finite = col[np.isfinite(col)]
+            d = np.floor(finite * DAYS_PER_YEAR + 1e-9).astype(np.int64)
+            days[o.index] = np.bincount(d, minlength=n_days)[:n_days]
+    return ChunkStats(len(x), successes, moments, by_counts, days)
 
 
 @dataclass
 class _Chunk:
     start: int
-    samples: np.ndarray  # (n, n_outcomes)
+    stats: ChunkStats
+    samples: np.ndarray | None  # (n, n_outcomes), when kept
 
 
 @dataclass
@@ -116,8 +160,7 @@ class Accumulator:
 
     def __post_init__(self) -> None:
         self._dates = self.timeline.year_ends()
-        self._date_t = np.array([self.timeline.years(d) for d in self._dates])
-        n_days = math.floor(self.timeline.t_horizon * DAYS_PER_YEAR + 1e-9) + 1
+        self._date_t, n_days = _grid(self.timeline)
         for o in self.outcomes:
             if o.kind == "probability":
                 self._successes[o.index] = 0
@@ -134,28 +177,36 @@ class Accumulator:
 
     def add(self, start: int, samples: np.ndarray) -> None:
         """Add the samples of replications ``[start, start + len(samples))``."""
-        self._pending[start] = _Chunk(start, samples)
+        self.add_stats(start, chunk_stats(self.outcomes, self.timeline, samples), samples)
+
+    def needs_samples(self, start: int) -> bool:
+        """Whether the samples of a chunk starting at ``start`` are kept (so must be sent)."""
+        return self.keep_samples or start < QUANTILE_SAMPLE
+
+    def add_stats(self, start: int, stats: ChunkStats, samples: np.ndarray | None) -> None:
+        """Add a chunk by its statistics (see :func:`chunk_stats`), with its samples when
+        :meth:`needs_samples` says they are kept."""
+        if samples is None and self.needs_samples(start):
+            raise ValueError(f"the samples of the chunk at {start} are needed")
+        self._pending[start] = _Chunk(start, stats, samples)
         while self._next in self._pending:
             chunk = self._pending.pop(self._next)
-            self._merge(chunk.samples)
-            self._next += len(chunk.samples)
+            self._merge(chunk.stats, chunk.samples)
+            self._next += chunk.stats.n
 
-    def _merge(self, x: np.ndarray) -> None:
-        for i, count in self._successes.items():
-            self._successes[i] = count + int(np.count_nonzero(x[:, i]))
-        for i, mom in self._moments.items():
-            mom.merge(x[:, i])
-        for i, counts in self._by_counts.items():
-            col = x[:, i]
-            counts += (col[:, None] <= self._date_t[None, :]).sum(axis=0)
-            finite = col[np.isfinite(col)]
-            days = np.floor(finite * DAYS_PER_YEAR + 1e-9).astype(np.int64)
-            self._days[i] += np.bincount(days, minlength=self._days[i].size)[: self._days[i].size]
-        if self.keep_samples or self._kept_n < QUANTILE_SAMPLE:
+    def _merge(self, stats: ChunkStats, x: np.ndarray | None) -> None:
+        for i, count in stats.successes.items():
+            self._successes[i] += count
+        for i, mom in stats.moments.items():
+            self._moments[i].merge(mom)
+        for i, counts in stats.by_counts.items():
+            self._by_counts[i] += counts
+            self._days[i] += stats.days[i]
+        if x is not None and (self.keep_samples or self._kept_n < QUANTILE_SAMPLE):
             take = len(x) if self.keep_samples else min(len(x), QUANTILE_SAMPLE - self._kept_n)
             self._kept.append(x[:take].copy())
             self._kept_n += take
-        self._n += len(x)
+        self._n += stats.n
 
     def samples(self) -> np.ndarray:
         """The kept samples, in replication order."""

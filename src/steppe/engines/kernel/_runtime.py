@@ -37,7 +37,6 @@ __all__ = [
     "reset",
     "std_exponential",
     "std_normal",
-    "step_series",
     "triangular",
     "uniform",
     "uniform01",
@@ -241,36 +240,6 @@ def end_durations(now: float, ends: np.ndarray, ends_min: np.ndarray, a: np.ndar
                     best = ends[e, x]
             ends_min[e] = best
             a[e] -= 1.0
-
-
-@_njit(**_OPTS)
-def step_series(
-    rng: Generator,
-    s: np.ndarray,
-    mu: np.ndarray,
-    sig: np.ndarray,
-    log: np.ndarray,
-    floor: np.ndarray,
-    dt: float,
-) -> int:
-    """Step every series by one tick from its drift and volatility; return the series
-    that overflowed, or -1."""
-    root = math.sqrt(dt)
-    for i in range(s.shape[0]):
-        inc = mu[i] * dt
-        if sig[i] > 0.0:
-            inc += sig[i] * (root * rng.standard_normal())
-        mu[i] = inc
-    for i in range(s.shape[0]):
-        if log[i]:
-            s[i] *= fexp(mu[i])
-        else:
-            s[i] += mu[i]
-            if floor[i] == floor[i] and s[i] < floor[i]:
-                s[i] = floor[i]
-        if s[i] - s[i] != 0.0:  # inf or nan
-            return i
-    return -1
 
 
 @_njit(_nrt=False, **_OPTS)

@@ -304,23 +304,65 @@ def _paces(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
     return body
 
 
-def _series(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[list[str]]:
-    """``moves`` (drift, volatility; error 2i or 2i+1) and ``initial`` values."""
+def _tick(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[list[str]]:
+    """``at_tick`` and ``initial``.
+
+    ``at_tick(w, t, t_new, K, rng, dt, root, res, now)`` does all of a tick that concerns
+    the series, in one call (a tick comes every step: it is the kernel's hot path): the
+    drifts and volatilities on the state before the tick, one normal draw per series with
+    a positive volatility, the steps, then the ``time_to`` conditions that read the clock.
+    Error codes: ``2 i`` (drift), ``2 i + 1`` (volatility), ``2 n_series + i`` (overflow).
+    ``TICK_RACE`` says whether any hazard or pace reads the clock (then the loop
+    re-evaluates them after the tick).
+    """
     w = gen.w
-    moves = [_HEADER, "def moves(w, t, K):"]
+    n_series = len(sc.series)
+    tick = [_HEADER, "def at_tick(w, t, t_new, K, rng, dt, root, res, now):"]
     initial = [_HEADER, "def initial(w, t, K):"]
     for se in sc.series:
         i = se.index
-        moves += gen.check(gen.expr(cm.drift[i].ir), _FINITE, 2 * i, "    ")
-        moves.append(f"    {w('mu', i)} = v")
-        moves += gen.check(gen.expr(cm.volatility[i].ir), _NONNEG, 2 * i + 1, "    ")
-        moves.append(f"    {w('sig', i)} = v")
+        tick += gen.check(gen.expr(cm.drift[i].ir), _FINITE, 2 * i, "    ")
+        tick.append(f"    mu{i} = v")
+        tick += gen.check(gen.expr(cm.volatility[i].ir), _NONNEG, 2 * i + 1, "    ")
+        tick.append(f"    sig{i} = v")
         ok = "v > 0.0 and v < np.inf" if se.process == "log" else _FINITE
         initial += gen.check(gen.expr(cm.initial[i].ir), ok, i, "    ")
         initial.append(f"    {w('s', i)} = v")
-    moves.append("    return -1")
+    for se in sc.series:
+        i = se.index
+        tick += [
+            f"    inc{i} = mu{i} * dt",
+            f"    if sig{i} > 0.0:",
+            f"        inc{i} += sig{i} * (root * std_normal(rng))",
+        ]
+    for se in sc.series:
+        i, x = se.index, w("s", se.index)
+        if se.process == "log":
+            tick.append(f"    {x} *= fexp(inc{i})")
+        else:
+            tick.append(f"    {x} += inc{i}")
+            if se.floor is not None:
+                floor = gen.const(se.floor)
+                tick += [f"    if {x} < {floor}:", f"        {x} = {floor}"]
+        tick += [
+            f"    if {x} - {x} != 0.0:",
+            f"        {w('err', 0)} = {x}",
+            f"        return {2 * n_series + i}",
+        ]
+    tick.append("    t = t_new")
+    for o in sc.outcomes:
+        if o.form == "time_to" and cm.outcome_ticks[o.index]:
+            tick += [
+                f"    if res[{o.index}] != res[{o.index}]:",
+                f"        if {gen.expr(cm.outcomes[o.index].ir)} != 0.0:",
+                f"            res[{o.index}] = now",
+            ]
+    tick.append("    return -1")
     initial.append("    return -1")
-    return [moves, initial]
+    race = any(cm.hazard_ticks[e.index] for e in sc.events if e.hazard is not None) or any(
+        cm.cancel_ticks[p.index] or cm.pace_ticks[p.index] for p in sc.projects
+    )
+    return [tick, initial, [f"TICK_RACE = {race}"]]
 
 
 def _jumps(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
@@ -400,7 +442,7 @@ def generate(sc: Scenario) -> KernelSource:
     parts = [
         _race(sc, cm, gen),
         _paces(sc, cm, gen),
-        *_series(sc, cm, gen),
+        *_tick(sc, cm, gen),
         _jumps(sc, cm, gen),
         _durations(sc, cm, gen),
         *_outcomes(sc, cm, gen),
