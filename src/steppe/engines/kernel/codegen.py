@@ -49,7 +49,10 @@ __all__ = [
 MIN_TRUNCATED_MASS = 1e-3
 _TEMPLATE = Path(__file__).with_name("loop.py.in")
 #: The blocks of the state array ``w``, in order (see the module docstring).
-FIELDS = ("p", "h", "s", "n", "a", "g", "dn", "c", "hz", "mu", "sig", "np", "upd", "err")
+FIELDS = (
+    *("p", "h", "s", "n", "a", "g", "dn", "c", "hz", "mu", "sig", "np", "upd", "err"),
+    *("work", "pace", "booked", "done_at", "ends_min", "total", "nxt"),
+)
 _METHODS = {
     "normal": 2,
     "lognormal": 2,
@@ -90,6 +93,13 @@ def layout(sc: Scenario, n_hoisted: int) -> dict[str, int]:
         "np": len(sc.projects),
         "upd": len(sc.projects),
         "err": 1,
+        "work": len(sc.projects),
+        "pace": len(sc.projects),
+        "booked": len(sc.projects),
+        "done_at": len(sc.projects),
+        "ends_min": len(sc.events),
+        "total": 1,
+        "nxt": 1,
     }
     out, at = {}, 0
     for name in FIELDS:
@@ -259,10 +269,13 @@ def _dispatch(name: str, args: str, cases: list[tuple[int, list[str]]], tail: st
     return out
 
 
-def _race(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
-    """``hazards``: every competitor's intensity (at a tick only those reading the clock)."""
+def _race_lines(sc: Scenario, cm: CompiledModel, gen: _Gen, *, every: bool) -> list[str]:
+    """Lines computing every competitor's intensity into ``w[hz]`` (error: the slot).
+
+    With ``every`` all of them; otherwise, when the variable ``tick`` is true, only those
+    that read the clock.
+    """
     w = gen.w
-    body = [_HEADER, "def hazards(w, t, K, tick):"]
     competitors: list[tuple[bool, str, Node]] = []
     for ev, fn in zip(sc.events, cm.hazards, strict=True):
         if fn is not None:
@@ -271,14 +284,65 @@ def _race(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
     for pr in sc.projects:
         live = f"{w('dn', pr.index)} == 0.0 and {w('c', pr.index)} == 0.0"
         competitors.append((cm.cancel_ticks[pr.index], live, cm.cancel[pr.index].ir))
+    body: list[str] = []
     for j, (ticks, live, ir) in enumerate(competitors):
-        body += [f"    if {'True' if ticks else 'not tick'}:", f"        if {live}:"]
+        body += [f"    if {'True' if ticks or every else 'not tick'}:", f"        if {live}:"]
         body += gen.check(gen.expr(ir), _NONNEG, j, "            ")
         body += [
             f"            {w('hz', j)} = v",
             "        else:",
             f"            {w('hz', j)} = 0.0",
         ]
+    return body
+
+
+def _race(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
+    """``hazards``: every competitor's intensity (at a tick only those reading the clock)."""
+    lines = _race_lines(sc, cm, gen, every=False)
+    return [_HEADER, "def hazards(w, t, K, tick):", *lines, "    return -1"]
+
+
+def _refresh(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
+    """``refresh(w, t, K, res, now)``: everything after a change of state, in one call.
+
+    Every intensity (as ``hazards``), every pace with the project rebooked and rescheduled
+    where its pace changed (as ``replan``), the total intensity (``w[total]``), the next
+    duration end or stage completion (``w[nxt]``), then the ``time_to`` conditions. Error
+    codes: a slot ``j`` for an intensity, ``n_slots + k`` for project ``k``'s pace.
+    """
+    w = gen.w
+    body = [_HEADER, "def refresh(w, t, K, res, now):", *_race_lines(sc, cm, gen, every=True)]
+    n_slots = sum(e.hazard is not None for e in sc.events) + len(sc.projects)
+    for pr in sc.projects:
+        k = pr.index
+        work, pace, booked, done_at = (w(f, k) for f in ("work", "pace", "booked", "done_at"))
+        body += [f"    if {w('dn', k)} == 0.0 and {w('c', k)} == 0.0:"]
+        body += gen.check(gen.expr(cm.pace[k].ir), _NONNEG, n_slots + k, "        ")
+        body += [
+            "    else:",
+            "        v = 0.0",
+            f"    if v != {pace}:",
+            f"        x = {work} - {pace} * (now - {booked})",
+            f"        {work} = x if x > 0.0 else 0.0",
+            f"        {booked} = now",
+            f"        {pace} = v",
+            f"        {done_at} = now + {work} / v if v > 0.0 else np.inf",
+        ]
+    total = " + ".join(w("hz", j) for j in range(n_slots)) or "0.0"
+    body.append(f"    {w('total', 0)} = 0.0 + {total}")
+    ends = [w("ends_min", e.index) for e in sc.events if e.duration is not None]
+    ends += [w("done_at", p.index) for p in sc.projects]
+    body.append("    x = np.inf")
+    for item in ends:
+        body += [f"    if {item} < x:", f"        x = {item}"]
+    body.append(f"    {w('nxt', 0)} = x")
+    for o in sc.outcomes:
+        if o.form == "time_to":
+            body += [
+                f"    if res[{o.index}] != res[{o.index}]:",
+                f"        if {gen.expr(cm.outcomes[o.index].ir)} != 0.0:",
+                f"            res[{o.index}] = now",
+            ]
     body.append("    return -1")
     return body
 
@@ -411,18 +475,9 @@ def _durations(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
     return _dispatch("duration", "rng, w, t, K", cases, "return np.nan")
 
 
-def _outcomes(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[list[str]]:
-    """``time_to`` (first time each condition holds) and ``observe`` (group i's outcomes)."""
-    time_to = [_HEADER, "def time_to(w, t, K, res, now, tick):"]
-    for o in sc.outcomes:
-        if o.form == "time_to":
-            cond = "True" if cm.outcome_ticks[o.index] else "not tick"
-            time_to += [
-                f"    if {cond} and res[{o.index}] != res[{o.index}]:",
-                f"        if {gen.expr(cm.outcomes[o.index].ir)} != 0.0:",
-                f"            res[{o.index}] = now",
-            ]
-    time_to.append("    return 0")
+def _observe(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
+    """``observe``: the outcomes read at observation date ``i`` (``time_to`` conditions are
+    checked by ``refresh`` and ``at_tick``)."""
     cases = []
     for gi, (_, members) in enumerate(observation_groups(sc)):
         lines: list[str] = []
@@ -432,7 +487,7 @@ def _outcomes(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[list[str]]:
             lines.append(f"res[{oi}] = 1.0 if v != 0.0 else 0.0" if prob else f"res[{oi}] = v")
         lines.append("return -1")
         cases.append((gi, lines))
-    return [time_to, _dispatch("observe", "w, t, K, res", cases, "return -1")]
+    return _dispatch("observe", "w, t, K, res", cases, "return -1")
 
 
 def generate(sc: Scenario) -> KernelSource:
@@ -442,10 +497,11 @@ def generate(sc: Scenario) -> KernelSource:
     parts = [
         _race(sc, cm, gen),
         _paces(sc, cm, gen),
+        _refresh(sc, cm, gen),
         *_tick(sc, cm, gen),
         _jumps(sc, cm, gen),
         _durations(sc, cm, gen),
-        *_outcomes(sc, cm, gen),
+        _observe(sc, cm, gen),
     ]
     generated = "\n\n\n".join("\n".join(p) for p in parts)
     template = _TEMPLATE.read_text(encoding="utf-8")
