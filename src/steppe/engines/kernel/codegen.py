@@ -18,10 +18,11 @@ compiled kernel (the source, hence its cache key, is the same).
 State layout
 ------------
 A replication's whole state lives in one float array ``w`` (parameters, hoisted values,
-series, event counts, active durations, stages, completed and cancelled flags, then scratch
-space: intensities, drifts, volatilities, new paces, which paces were re-evaluated, the value
-that failed a check). Generated functions take ``w`` and a few scalars, so a call passes
-three arrays instead of a dozen: cheap enough to make at every tick.
+series, event counts, active durations, stages, completed and cancelled flags, intensities,
+new paces and which were re-evaluated, the value that failed a check, the projects'
+bookkeeping, the total intensity and the time of the next deterministic change). Generated
+functions take ``w`` and a few scalars, so a call passes three arrays instead of a dozen:
+cheap enough to make at every tick.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ MIN_TRUNCATED_MASS = 1e-3
 _TEMPLATE = Path(__file__).with_name("loop.py.in")
 #: The blocks of the state array ``w``, in order (see the module docstring).
 FIELDS = (
-    *("p", "h", "s", "n", "a", "g", "dn", "c", "hz", "mu", "sig", "np", "upd", "err"),
+    *("p", "h", "s", "n", "a", "g", "dn", "c", "hz", "np", "upd", "err"),
     *("work", "pace", "booked", "done_at", "ends_min", "total", "nxt"),
 )
 _METHODS = {
@@ -88,8 +89,6 @@ def layout(sc: Scenario, n_hoisted: int) -> dict[str, int]:
         "dn": len(sc.projects),
         "c": len(sc.projects),
         "hz": n_slots,
-        "mu": len(sc.series),
-        "sig": len(sc.series),
         "np": len(sc.projects),
         "upd": len(sc.projects),
         "err": 1,
@@ -493,8 +492,11 @@ def _observe(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
 def generate(sc: Scenario) -> KernelSource:
     """The kernel module source for ``sc`` (see the module docstring for what it contains)."""
     cm: CompiledModel = sc.compiled("vector")
-    gen = _Gen(layout(sc, len(cm.hoisted)))
+    offsets = layout(sc, len(cm.hoisted))
+    gen = _Gen(offsets)
     parts = [
+        # where each block of w starts (read by run_chunk): integers only
+        [f"O_{f.upper()} = {offsets[f]}" for f in FIELDS] + [f"W_SIZE = {offsets['size']}"],
         _race(sc, cm, gen),
         _paces(sc, cm, gen),
         _refresh(sc, cm, gen),
