@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,26 +105,25 @@ def run_des(sc: Scenario, *, seed: int, n: int) -> np.ndarray:
     return simulate_des(sc, seed=seed, start=0, n=n)
 
 
-def run_vector(sc: Scenario, *, seed: int, n: int, chunks: int = 2) -> np.ndarray:
-    """``n`` replications in ``chunks`` chunks (consecutive replication ranges)."""
+def run_chunked(
+    simulate: Callable[..., np.ndarray], sc: Scenario, *, seed: int, n: int, chunks: int = 2
+) -> np.ndarray:
+    """``n`` replications of a chunked engine in ``chunks`` chunks (consecutive ranges)."""
     size = math.ceil(n / chunks)
     parts = [
-        simulate_vector(sc, seed=seed, chunk=c, start=c * size, n=min(size, n - c * size))
+        simulate(sc, seed=seed, chunk=c, start=c * size, n=min(size, n - c * size))
         for c in range(chunks)
         if c * size < n
     ]
     return np.concatenate(parts, axis=0)
 
 
-def run_compiled(sc: Scenario, *, seed: int, n: int, chunks: int = 2) -> np.ndarray:
-    """``n`` replications of the compiled engine in ``chunks`` chunks."""
-    size = math.ceil(n / chunks)
-    parts = [
-        simulate_kernel(sc, seed=seed, chunk=c, start=c * size, n=min(size, n - c * size))
-        for c in range(chunks)
-        if c * size < n
-    ]
-    return np.concatenate(parts, axis=0)
+def run_vector(sc: Scenario, *, seed: int, n: int) -> np.ndarray:
+    return run_chunked(simulate_vector, sc, seed=seed, n=n)
+
+
+def run_compiled(sc: Scenario, *, seed: int, n: int) -> np.ndarray:
+    return run_chunked(simulate_kernel, sc, seed=seed, n=n)
 
 
 def check_layout(sc: Scenario, samples: np.ndarray, n: int, engine: str) -> None:

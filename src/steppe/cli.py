@@ -9,17 +9,16 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from steppe._progress import progress_bar
 from steppe.analysis.cli import compare_cmd, report_cmd
 from steppe.api import ENGINES, RunResult, run
 from steppe.errors import ScenarioError, SteppeError
@@ -61,24 +60,6 @@ def _parse_set(items: Sequence[str]) -> dict[str, float]:
             )
         out[name.strip()] = number
     return out
-
-
-@contextmanager
-def _progress(total: int, quiet: bool) -> Iterator[Any]:
-    console = _stderr()
-    if quiet or not console.is_terminal:
-        yield None
-        return
-    with Progress(
-        TextColumn("[bold]simulating"),
-        BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,}"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("run", total=total)
-        yield lambda k: bar.advance(task, k)
 
 
 def _fmt(x: Any) -> str:
@@ -221,7 +202,7 @@ def run_cmd(
         except ScenarioError as err:
             raise err.located(file="--set", line=None, column=None) from None
         total = replications or sc.spec.replications
-        with _progress(total, quiet) as tick:
+        with progress_bar(total, quiet=quiet, label="simulating") as tick:
             try:
                 result = run(
                     sc,

@@ -10,16 +10,14 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from steppe._progress import progress_bar
 from steppe.api import ENGINES, EngineChoice
 from steppe.errors import ScenarioError, SteppeError
 from steppe.load import load
@@ -82,24 +80,6 @@ def parse_vary(items: tuple[str, ...]) -> dict[str, Range]:
             levels = int(parts[2])
         out[name] = Range(low, high, levels=levels)
     return out
-
-
-@contextmanager
-def _progress(total: int, quiet: bool) -> Iterator[Any]:
-    console = Console(stderr=True)
-    if quiet or not console.is_terminal:
-        yield None
-        return
-    with Progress(
-        TextColumn("[bold]design points"),
-        BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,}"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("sweep", total=total)
-        yield lambda k: bar.advance(task, k)
 
 
 def _summary_table(swept: SweepRun, outcomes: list[str]) -> Table:
@@ -282,7 +262,7 @@ def sweep_cmd(
             total = size * (d + 2 if method == "sobol" else d + 1)
         began = time.perf_counter()
         sens: SensitivityResult | None = None
-        with _progress(total, quiet or as_json) as tick:
+        with progress_bar(total, quiet=quiet or as_json, label="design points") as tick:
             if method is None:
                 swept = run_design(
                     sc,
