@@ -41,7 +41,13 @@ began = time.perf_counter()
 steppe.run(sc, replications=int(sys.argv[2]), seed=1, engine="compiled", workers=None,
            traces=False)
 wall = time.perf_counter() - began
-own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# VmHWM: this process's own peak since exec. ru_maxrss (RUSAGE_SELF) would also count the
+# benchmark process it was forked from, whose peak Linux carries across exec.
+try:
+    with open("/proc/self/status") as status:
+        own = next(int(x.split()[1]) for x in status if x.startswith("VmHWM"))
+except OSError:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"wall": wall, "self_kib": own, "worker_kib": kids}))
 """
