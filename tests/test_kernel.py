@@ -34,14 +34,15 @@ def kernel_values(sources: list[str], rows: np.ndarray) -> tuple[np.ndarray, np.
     source = expression_module([c.ir for c in compiled], OFFSETS)
     module = import_source(source.text)
     consts = np.asarray(source.constants, dtype=np.float64)
-    w = np.zeros(3 + len(FIELDS) + 8)
+    w = np.zeros(OFFSETS["k"] + len(consts))
+    w[OFFSETS["k"] :] = consts
     out = np.zeros(len(sources))
     got_k = np.empty((len(rows), len(sources)))
     got_s = np.empty((len(rows), len(sources)))
     with np.errstate(all="ignore"):
         for r, row in enumerate(rows):
             w[:3] = row
-            module.evaluate(w, 0.0, consts, out)
+            module.evaluate(w, 0.0, out)
             got_k[r] = out
             ns = _NS([float(x) for x in row])
             got_s[r] = [float(c(ns)) for c in compiled]
@@ -253,8 +254,9 @@ def test_truncated_durations_follow_the_truncated_law() -> None:
     sc = steppe.loads(SMALL.replace("TRUNC", "0.1, 0.2"))
     module, consts = load_kernel(sc)
     rng = kernel_rng(5, 0)
-    w = np.zeros(64)
-    draws = np.array([module.duration(0, rng, w, 0.0, consts) for _ in range(4000)])
+    w = np.zeros(module.W_SIZE)
+    w[module.O_K :] = consts  # as run_chunk lays out the constants
+    draws = np.array([module.duration(0, rng, w, 0.0) for _ in range(4000)])
     assert draws.min() >= 0.1 and draws.max() <= 0.2
     base = stats.gamma(2, scale=0.1)
     lo, hi = base.cdf(0.1), base.cdf(0.2)

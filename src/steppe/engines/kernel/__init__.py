@@ -24,8 +24,10 @@ import importlib.util
 import os
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any, cast
 
 import numpy as np
 
@@ -131,38 +133,30 @@ def warm_up(sc: Scenario) -> None:
     simulate_kernel(sc, seed=0, chunk=0, start=0, n=0)
 
 
-def simulate_kernel(
-    scenario: Scenario, *, seed: int, chunk: int, start: int, n: int, fixed: Fixed | None = None
-) -> np.ndarray:
-    """Run replications ``[start, start + n)`` as chunk ``chunk``; return their samples.
+@dataclass(frozen=True)
+class _Prepared:
+    """What a scenario's kernel needs besides a chunk's draws: built once per scenario."""
 
-    The result has the layout of :func:`steppe.engines.des.simulate_des`.
-    """
-    sc = scenario
+    module: ModuleType
+    consts: np.ndarray
+    hoisted: tuple[Any, ...]
+    off: np.ndarray
+    stops: np.ndarray
+    fixed_args: tuple[Any, ...]  # run_chunk's arguments from ``stop_tick`` to ``time_to_idx``
+
+
+def _prepare(sc: Scenario) -> _Prepared:
+    prepared = sc._prepared.get("compiled")
+    if prepared is not None:
+        return cast(_Prepared, prepared)
     module, consts = load_kernel(sc)
-    params = draw_parameters(sc, seed, start, n, fixed)
     cm = sc.compiled("vector")
-    columns = params.T  # (n_params, n), contiguous: one row per parameter
-    lifted = np.zeros((len(cm.hoisted), n))
-    with np.errstate(all="ignore"):
-        for j, f in enumerate(cm.hoisted):
-            lifted[j] = f(Namespace(p=columns))
-    off = layout(sc, len(cm.hoisted))
     groups = observation_groups(sc)
     ticks = set(sc.ticks.tolist())
     observed = {t: i for i, (t, _) in enumerate(groups)}
     stops = np.array(sorted(ticks | set(observed) | {sc.timeline.t_horizon}), dtype=np.float64)
     slots = race_slots(sc, cm)
-    out = np.full((n, len(sc.outcomes)), np.nan)
-    err_i = np.zeros(4, dtype=np.int64)
-    err_f = np.zeros(2, dtype=np.float64)
-    status = module.run_chunk(
-        np.ascontiguousarray(columns),
-        lifted,
-        consts,
-        np.array([off[f] for f in (*FIELDS, "size")], dtype=np.int64),
-        kernel_rng(seed, chunk),
-        stops,
+    fixed_args = (
         np.array([x in ticks for x in stops.tolist()], dtype=np.bool_),
         np.array([observed.get(x, -1) for x in stops.tolist()], dtype=np.int64),
         np.array([float(e.history_count) for e in sc.events], dtype=np.float64),
@@ -180,6 +174,40 @@ def simulate_kernel(
         np.array([np.nan if s.floor is None else s.floor for s in sc.series], dtype=np.float64),
         float(sc.step),
         np.array([o.index for o in sc.outcomes if o.form == "time_to"], dtype=np.int64),
+    )
+    offsets = layout(sc, len(cm.hoisted))
+    off = np.array([offsets[f] for f in (*FIELDS, "size")], dtype=np.int64)
+    prepared = _Prepared(module, consts, tuple(cm.hoisted), off, stops, fixed_args)
+    sc._prepared["compiled"] = prepared
+    return prepared
+
+
+def simulate_kernel(
+    scenario: Scenario, *, seed: int, chunk: int, start: int, n: int, fixed: Fixed | None = None
+) -> np.ndarray:
+    """Run replications ``[start, start + n)`` as chunk ``chunk``; return their samples.
+
+    The result has the layout of :func:`steppe.engines.des.simulate_des`.
+    """
+    sc = scenario
+    kp = _prepare(sc)
+    params = draw_parameters(sc, seed, start, n, fixed)
+    columns = params.T  # (n_params, n), contiguous: one row per parameter
+    lifted = np.zeros((len(kp.hoisted), n))
+    with np.errstate(all="ignore"):
+        for j, f in enumerate(kp.hoisted):
+            lifted[j] = f(Namespace(p=columns))
+    out = np.full((n, len(sc.outcomes)), np.nan)
+    err_i = np.zeros(4, dtype=np.int64)
+    err_f = np.zeros(2, dtype=np.float64)
+    status = kp.module.run_chunk(
+        np.ascontiguousarray(columns),
+        lifted,
+        kp.consts,
+        kp.off,
+        kernel_rng(seed, chunk),
+        kp.stops,
+        *kp.fixed_args,
         out,
         err_i,
         err_f,

@@ -110,7 +110,8 @@ def exponential(rng: Generator, a: float) -> float:
 
 @_njit(**_OPTS)
 def choice(rng: Generator, consts: np.ndarray, values: int, cuts: int, m: int) -> float:
-    """``consts[values + i]``, ``i`` the number of cumulative weights ``consts[cuts:]`` <= u."""
+    """``consts[values + i]``, ``i`` the number of cumulative weights ``consts[cuts:]`` <= u
+    (``consts`` is the state array ``w``, whose last block holds the constants)."""
     u = rng.random()
     if u == 0.0:
         u = 2.0**-54

@@ -11,7 +11,8 @@ What reaches the generated source
 Only text written in this module: fixed templates, Python keywords and operators, names of
 the kernel's own helpers, and **integers** (offsets into the state, counts, branch numbers).
 Numbers of the scenario (constants, distribution parameters, floors) are passed in the array
-``K`` and read as ``K[i]``; names, titles and expression text never appear. So a scenario
+``K``, copied into the last block of ``w`` and read from there; names, titles and expression
+text never appear. So a scenario
 cannot put code into the kernel, and scenarios that differ only in their numbers share one
 compiled kernel (the source, hence its cache key, is the same).
 
@@ -20,8 +21,9 @@ State layout
 A replication's whole state lives in one float array ``w`` (parameters, hoisted values,
 series, event counts, active durations, stages, completed and cancelled flags, intensities,
 new paces and which were re-evaluated, the value that failed a check, the projects'
-bookkeeping, the total intensity and the time of the next deterministic change). Generated
-functions take ``w`` and a few scalars, so a call passes three arrays instead of a dozen:
+bookkeeping, the total intensity, the time of the next deterministic change, the
+replication's outcomes and the scenario's constants). Generated functions take ``w`` and a
+few scalars: Numba passes each array as seven machine words, so a call with one array is
 cheap enough to make at every tick.
 """
 
@@ -52,7 +54,7 @@ _TEMPLATE = Path(__file__).with_name("loop.py.in")
 #: The blocks of the state array ``w``, in order (see the module docstring).
 FIELDS = (
     *("p", "h", "s", "n", "a", "g", "dn", "c", "hz", "np", "upd", "err"),
-    *("work", "pace", "booked", "done_at", "ends_min", "total", "nxt"),
+    *("work", "pace", "booked", "done_at", "ends_min", "total", "nxt", "res", "k"),
 )
 _METHODS = {
     "normal": 2,
@@ -77,7 +79,7 @@ class KernelSource:
 
 
 def layout(sc: Scenario, n_hoisted: int) -> dict[str, int]:
-    """Offsets of the blocks of ``w`` (and ``"size"``, its length)."""
+    """Offsets of the blocks of ``w`` (and ``"size"``, its length without the constants)."""
     n_slots = sum(e.hazard is not None for e in sc.events) + len(sc.projects)
     sizes = {
         "p": len(sc.params),
@@ -99,6 +101,8 @@ def layout(sc: Scenario, n_hoisted: int) -> dict[str, int]:
         "ends_min": len(sc.events),
         "total": 1,
         "nxt": 1,
+        "res": len(sc.outcomes),
+        "k": 0,  # the constants: their number is known once the kernel is generated
     }
     out, at = {}, 0
     for name in FIELDS:
@@ -109,7 +113,7 @@ def layout(sc: Scenario, n_hoisted: int) -> dict[str, int]:
 
 
 class _Gen:
-    """Emits expressions over ``w``; collects the constants they read into ``K``."""
+    """Emits expressions over ``w``; collects the constants they read (``w[k + i]``)."""
 
     def __init__(self, offsets: dict[str, int]) -> None:
         self.off = offsets
@@ -120,7 +124,7 @@ class _Gen:
 
     def const(self, value: float) -> str:
         self.K.append(float(value))
-        return f"K[{len(self.K) - 1}]"
+        return self.w("k", len(self.K) - 1)
 
     def expr(self, ir: Node) -> str:
         tag = ir[0]
@@ -208,11 +212,11 @@ class _Gen:
         if isinstance(dist, Choice):
             cdf = dist.probabilities().cumsum()
             cdf[-1] = 1.0
-            values = len(self.K)
+            values = self.off["k"] + len(self.K)
             self.K += [float(v) for v in dist.values]
-            cuts = len(self.K)
+            cuts = self.off["k"] + len(self.K)
             self.K += [float(x) for x in cdf]
-            return [f"return choice(rng, K, {values}, {cuts}, {len(dist.values)})"]
+            return [f"return choice(rng, w, {values}, {cuts}, {len(dist.values)})"]
         sm = dist.sampler()
         if sm.method not in _METHODS or len(sm.args) != _METHODS[sm.method]:
             raise ValueError(f"no kernel sampler for {sm.method!r}")
@@ -298,11 +302,11 @@ def _race_lines(sc: Scenario, cm: CompiledModel, gen: _Gen, *, every: bool) -> l
 def _race(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
     """``hazards``: every competitor's intensity (at a tick only those reading the clock)."""
     lines = _race_lines(sc, cm, gen, every=False)
-    return [_HEADER, "def hazards(w, t, K, tick):", *lines, "    return -1"]
+    return [_HEADER, "def hazards(w, t, tick):", *lines, "    return -1"]
 
 
 def _refresh(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
-    """``refresh(w, t, K, res, now)``: everything after a change of state, in one call.
+    """``refresh(w, t, now)``: everything after a change of state, in one call.
 
     Every intensity (as ``hazards``), every pace with the project rebooked and rescheduled
     where its pace changed (as ``replan``), the total intensity (``w[total]``), the next
@@ -310,7 +314,7 @@ def _refresh(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
     codes: a slot ``j`` for an intensity, ``n_slots + k`` for project ``k``'s pace.
     """
     w = gen.w
-    body = [_HEADER, "def refresh(w, t, K, res, now):", *_race_lines(sc, cm, gen, every=True)]
+    body = [_HEADER, "def refresh(w, t, now):", *_race_lines(sc, cm, gen, every=True)]
     n_slots = sum(e.hazard is not None for e in sc.events) + len(sc.projects)
     for pr in sc.projects:
         k = pr.index
@@ -338,9 +342,9 @@ def _refresh(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
     for o in sc.outcomes:
         if o.form == "time_to":
             body += [
-                f"    if res[{o.index}] != res[{o.index}]:",
+                f"    if {w('res', o.index)} != {w('res', o.index)}:",
                 f"        if {gen.expr(cm.outcomes[o.index].ir)} != 0.0:",
-                f"            res[{o.index}] = now",
+                f"            {w('res', o.index)} = now",
             ]
     body.append("    return -1")
     return body
@@ -349,7 +353,7 @@ def _refresh(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
 def _paces(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
     """``paces``: new paces (0 unless running) and which were re-evaluated."""
     w = gen.w
-    body = [_HEADER, "def paces(w, t, K, tick):"]
+    body = [_HEADER, "def paces(w, t, tick):"]
     for pr in sc.projects:
         k = pr.index
         body += [
@@ -370,7 +374,7 @@ def _paces(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
 def _tick(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[list[str]]:
     """``at_tick`` and ``initial``.
 
-    ``at_tick(w, t, t_new, K, rng, dt, root, res, now)`` does all of a tick that concerns
+    ``at_tick(w, t, t_new, rng, dt, root, now)`` does all of a tick that concerns
     the series, in one call (a tick comes every step: it is the kernel's hot path): the
     drifts and volatilities on the state before the tick, one normal draw per series with
     a positive volatility, the steps, then the ``time_to`` conditions that read the clock.
@@ -380,8 +384,8 @@ def _tick(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[list[str]]:
     """
     w = gen.w
     n_series = len(sc.series)
-    tick = [_HEADER, "def at_tick(w, t, t_new, K, rng, dt, root, res, now):"]
-    initial = [_HEADER, "def initial(w, t, K):"]
+    tick = [_HEADER, "def at_tick(w, t, t_new, rng, dt, root, now):"]
+    initial = [_HEADER, "def initial(w, t):"]
     for se in sc.series:
         i = se.index
         tick += gen.check(gen.expr(cm.drift[i].ir), _FINITE, 2 * i, "    ")
@@ -416,9 +420,9 @@ def _tick(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[list[str]]:
     for o in sc.outcomes:
         if o.form == "time_to" and cm.outcome_ticks[o.index]:
             tick += [
-                f"    if res[{o.index}] != res[{o.index}]:",
+                f"    if {w('res', o.index)} != {w('res', o.index)}:",
                 f"        if {gen.expr(cm.outcomes[o.index].ir)} != 0.0:",
-                f"            res[{o.index}] = now",
+                f"            {w('res', o.index)} = now",
             ]
     tick.append("    return -1")
     initial.append("    return -1")
@@ -450,7 +454,7 @@ def _jumps(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
             lines.append(f"    return {2 * si + 1}")
         lines.append("return -1")
         cases.append((ev.index, lines))
-    return _dispatch("jump", "w, t, K", cases, "return -1")
+    return _dispatch("jump", "w, t", cases, "return -1")
 
 
 def _durations(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
@@ -471,7 +475,7 @@ def _durations(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
             else:
                 fn = cm.stage_durations[(pr.index, j)]
                 cases.append((bases[pr.index] + j, [f"return {gen.expr(fn.ir)}"]))
-    return _dispatch("duration", "rng, w, t, K", cases, "return np.nan")
+    return _dispatch("duration", "rng, w, t", cases, "return np.nan")
 
 
 def _observe(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
@@ -483,10 +487,11 @@ def _observe(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
         for oi in members:
             lines += gen.check(gen.expr(cm.outcomes[oi].ir), _FINITE, oi, "")
             prob = sc.outcomes[oi].kind == "probability"
-            lines.append(f"res[{oi}] = 1.0 if v != 0.0 else 0.0" if prob else f"res[{oi}] = v")
+            res = gen.w("res", oi)
+            lines.append(f"{res} = 1.0 if v != 0.0 else 0.0" if prob else f"{res} = v")
         lines.append("return -1")
         cases.append((gi, lines))
-    return _dispatch("observe", "w, t, K, res", cases, "return -1")
+    return _dispatch("observe", "w, t", cases, "return -1")
 
 
 def generate(sc: Scenario) -> KernelSource:
@@ -495,8 +500,6 @@ def generate(sc: Scenario) -> KernelSource:
     offsets = layout(sc, len(cm.hoisted))
     gen = _Gen(offsets)
     parts = [
-        # where each block of w starts (read by run_chunk): integers only
-        [f"O_{f.upper()} = {offsets[f]}" for f in FIELDS] + [f"W_SIZE = {offsets['size']}"],
         _race(sc, cm, gen),
         _paces(sc, cm, gen),
         _refresh(sc, cm, gen),
@@ -505,19 +508,23 @@ def generate(sc: Scenario) -> KernelSource:
         _durations(sc, cm, gen),
         _observe(sc, cm, gen),
     ]
+    # where each block of w starts (read by run_chunk): integers only
+    size = offsets["size"] + len(gen.K)
+    parts.insert(0, [f"O_{f.upper()} = {offsets[f]}" for f in FIELDS] + [f"W_SIZE = {size}"])
     generated = "\n\n\n".join("\n".join(p) for p in parts)
     template = _TEMPLATE.read_text(encoding="utf-8")
     return KernelSource(text=template.replace("# @GENERATED@", generated), constants=gen.K)
 
 
 def expression_module(irs: list[Node], offsets: dict[str, int]) -> KernelSource:
-    """A module whose ``evaluate(w, t, K, out)`` stores expression ``i`` in ``out[i]``.
+    """A module whose ``evaluate(w, t, out)`` stores expression ``i`` in ``out[i]``.
 
     It is generated exactly as the kernels' expressions are (same helpers, same layout of
-    ``w``), so tests can check the generator's arithmetic against the scalar mode.
+    ``w``, constants from ``offsets["k"]`` on), so tests can check the generator's
+    arithmetic against the scalar mode.
     """
     gen = _Gen(offsets)
-    body = [_HEADER, "def evaluate(w, t, K, out):"]
+    body = [_HEADER, "def evaluate(w, t, out):"]
     body += [f"    out[{i}] = {gen.expr(ir)}" for i, ir in enumerate(irs)]
     template = _TEMPLATE.read_text(encoding="utf-8")
     head = template[: template.index("# @GENERATED@")]
