@@ -83,7 +83,11 @@ def execute(
         return acc
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    # The scenario goes to each worker once (inherited on fork), not with every chunk:
+    # unpickling rebuilds and recompiles it, which cost tens of milliseconds per chunk.
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_install, initargs=(scenario,)
+    ) as pool:
         todo = iter(plan)
         running: dict[Future[tuple[ChunkStats, np.ndarray | None]], tuple[int, int]] = {}
 
@@ -92,7 +96,7 @@ def execute(
             if item is not None:
                 c, start, n = item
                 fut = pool.submit(
-                    _summarised_chunk, scenario, engine, seed=seed, chunk=c, start=start, n=n,
+                    _summarised_chunk, engine, seed=seed, chunk=c, start=start, n=n,
                     fixed=fixed, send_samples=acc.needs_samples(start),
                 )  # fmt: skip
                 running[fut] = (start, n)
@@ -121,8 +125,16 @@ def execute(
     return acc
 
 
+_WORKER_SCENARIO: Scenario | None = None
+
+
+def _install(scenario: Scenario) -> None:
+    """Pool initializer: the scenario every chunk of this worker runs."""
+    global _WORKER_SCENARIO
+    _WORKER_SCENARIO = scenario
+
+
 def _summarised_chunk(
-    scenario: Scenario,
     engine: EngineName,
     *,
     seed: int,
@@ -137,5 +149,7 @@ def _summarised_chunk(
     Summarising where the chunk ran spreads that work over the workers and sends a few
     numbers back instead of every sample.
     """
+    scenario = _WORKER_SCENARIO
+    assert scenario is not None, "worker not initialised"  # internal invariant
     x = simulate_chunk(scenario, engine, seed=seed, chunk=chunk, start=start, n=n, fixed=fixed)
     return chunk_stats(scenario.outcomes, scenario.timeline, x), (x if send_samples else None)

@@ -214,7 +214,9 @@ class Accumulator:
             raise RuntimeError(f"chunks missing before replication {self._next}")
         if not self._kept:
             return np.empty((0, len(self.outcomes)))
-        return np.concatenate(self._kept, axis=0)
+        if len(self._kept) > 1:  # joined once: summaries and the caller both read them
+            self._kept = [np.concatenate(self._kept, axis=0)]
+        return self._kept[0]
 
     def summaries(self, *, first: int | None = None) -> dict[str, dict[str, Any]]:
         """Per-outcome summaries (the ``outcomes`` bodies of ``summary.json``).
