@@ -10,8 +10,10 @@ It prints, for one scenario (default ``scenarios/baseline.yaml``):
 1. replications per second of the SimPy, vector and compiled engines, one worker each, and
    the ratios of the fast engines to SimPy;
 2. the wall time of 1,000,000 replications with the compiled engine on all cores, as
-   ``steppe.run`` does it (parameter draws, engine, summaries), without and with the traces
-   that reports draw (``traces=True``, the default of ``steppe run``);
+   ``steppe.run`` does it (parameter draws, engine, summaries), ``--repeat`` times (this
+   machine's speed drifts by up to a third from minute to minute, so one figure alone can
+   mislead: each time and the median are printed), then once with the traces that reports
+   draw (``traces=True``, the default of ``steppe run``);
 3. the wall time and peak resident memory (this process and its workers) of a large run
    (default 10,000,000 replications, compiled engine, all cores), in a fresh subprocess.
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -77,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--vector-n", type=int, default=200_000, help="vector replications")
     ap.add_argument("--compiled-n", type=int, default=500_000, help="compiled replications")
     ap.add_argument("--million", type=int, default=1_000_000, help="all-core run size")
+    ap.add_argument("--repeat", type=int, default=3, help="times to time the all-core run")
     ap.add_argument("--big", type=int, default=10_000_000, help="memory run size (0: skip)")
     args = ap.parse_args(argv)
 
@@ -91,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     simpy_rate, _ = rate(sc, "simpy", args.simpy_n, 1)
     vector_rate, _ = rate(sc, "vector", args.vector_n, 1)
     compiled_rate, _ = rate(sc, "compiled", args.compiled_n, 1)
-    _, million_wall = rate(sc, "compiled", args.million, cores)
+    walls = [rate(sc, "compiled", args.million, cores)[1] for _ in range(max(1, args.repeat))]
+    million_wall = statistics.median(walls)
     _, million_traced = rate(sc, "compiled", args.million, cores, traces=True)
 
     print(
@@ -105,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'ratio vector / simpy':<48}{vector_rate / simpy_rate:>14,.0f}")
     print(f"{'ratio compiled / simpy':<48}{compiled_rate / simpy_rate:>14,.0f}")
     label = f"compiled, {args.million:,} reps, {cores} workers (s)"
-    print(f"{label:<48}{million_wall:>14.2f}")
+    print(f"{label:<48}{million_wall:>14.2f}  median of {', '.join(f'{w:.2f}' for w in walls)}")
     print(f"{'  the same with traces, as steppe run does (s)':<48}{million_traced:>14.2f}")
     print(f"{'compiled, all cores (replications/s)':<48}{args.million / million_wall:>14,.0f}")
     if args.big:
