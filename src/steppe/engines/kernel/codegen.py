@@ -305,6 +305,17 @@ def _race(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
     return [_HEADER, "def hazards(w, t, tick):", *lines, "    return -1"]
 
 
+def _first_time(cm: CompiledModel, gen: _Gen, i: int) -> list[str]:
+    """Lines recording ``now`` as the time of ``time_to`` outcome ``i`` the first time its
+    condition holds (used after a change of state and after a tick)."""
+    res = gen.w("res", i)
+    return [
+        f"    if {res} != {res}:",
+        f"        if {gen.expr(cm.outcomes[i].ir)} != 0.0:",
+        f"            {res} = now",
+    ]
+
+
 def _refresh(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
     """``refresh(w, t, now)``: everything after a change of state, in one call.
 
@@ -341,11 +352,7 @@ def _refresh(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
     body.append(f"    {w('nxt', 0)} = x")
     for o in sc.outcomes:
         if o.form == "time_to":
-            body += [
-                f"    if {w('res', o.index)} != {w('res', o.index)}:",
-                f"        if {gen.expr(cm.outcomes[o.index].ir)} != 0.0:",
-                f"            {w('res', o.index)} = now",
-            ]
+            body += _first_time(cm, gen, o.index)
     body.append("    return -1")
     return body
 
@@ -419,11 +426,7 @@ def _tick(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[list[str]]:
     tick.append("    t = t_new")
     for o in sc.outcomes:
         if o.form == "time_to" and cm.outcome_ticks[o.index]:
-            tick += [
-                f"    if {w('res', o.index)} != {w('res', o.index)}:",
-                f"        if {gen.expr(cm.outcomes[o.index].ir)} != 0.0:",
-                f"            {w('res', o.index)} = now",
-            ]
+            tick += _first_time(cm, gen, o.index)
     tick.append("    return -1")
     initial.append("    return -1")
     race = any(cm.hazard_ticks[e.index] for e in sc.events if e.hazard is not None) or any(
