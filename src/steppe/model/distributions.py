@@ -63,6 +63,7 @@ class DistributionBase(Strict):
     why: str | None = None
     truncate: Pair | None = None
     _dist: Any = PrivateAttr(default=None)
+    _kept: Pair | None = PrivateAttr(default=None)  # (F(lo), F(hi)) of ``truncate``
 
     def frozen(self) -> Any:
         """The scipy.stats frozen distribution (before truncation)."""
@@ -75,12 +76,13 @@ class DistributionBase(Strict):
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Map uniform numbers in (0, 1) to draws, applying ``truncate`` if given."""
-        dist = self._cached()
         if self.truncate is not None:
             lo, hi = self.truncate
-            flo, fhi = dist.cdf(lo), dist.cdf(hi)
-            u = flo + u * (fhi - flo)
-            return np.asarray(np.clip(dist.ppf(u), lo, hi), dtype=np.float64)
+            if self._kept is None:
+                dist = self._cached()
+                self._kept = float(dist.cdf(lo)), float(dist.cdf(hi))
+            flo, fhi = self._kept
+            return np.asarray(np.clip(self._ppf(flo + u * (fhi - flo)), lo, hi), dtype=np.float64)
         return np.asarray(self._ppf(u), dtype=np.float64)
 
     def _ppf(self, u: np.ndarray) -> Any:
@@ -263,6 +265,12 @@ class Triangular(DistributionBase):
         width = self.max - self.min
         return stats.triang(c=(self.mode - self.min) / width, loc=self.min, scale=width)
 
+    def _ppf(self, u: np.ndarray) -> Any:
+        # scipy.stats.triang's inverse CDF with the same arithmetic (same numbers)
+        width = self.max - self.min
+        c = (self.mode - self.min) / width
+        return np.where(u < c, np.sqrt(c * u), 1 - np.sqrt((1 - c) * (1 - u))) * width + self.min
+
     def sampler(self) -> Sampler:
         return Sampler("triangular", (self.min, self.mode, self.max))
 
@@ -288,6 +296,9 @@ class Pert(Triangular):
         a = 1 + self.lambda_ * (self.mode - self.min) / width
         b = 1 + self.lambda_ * (self.max - self.mode) / width
         return stats.beta(a, b, loc=self.min, scale=width)
+
+    def _ppf(self, u: np.ndarray) -> Any:
+        return self._cached().ppf(u)  # a Beta's: not the triangular closed form
 
     def sampler(self) -> Sampler:
         width = self.max - self.min

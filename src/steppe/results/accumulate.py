@@ -116,7 +116,10 @@ def chunk_stats(outcomes: Sequence[OutcomeModel], timeline: Timeline, x: np.ndar
         elif o.kind == "distribution":
             moments[o.index] = _Moments.of(col) if col.size else (0, 0.0, 0.0, 0.0, 0.0)
         else:
-            by_counts[o.index] = (col[:, None] <= date_t[None, :]).sum(axis=0)
+            # times <= each date: date j counts the times whose first date >= them is <= j
+            # (NaN and inf sort after every date, so they count nowhere)
+            first = np.bincount(np.searchsorted(date_t, col), minlength=len(date_t) + 1)
+            by_counts[o.index] = np.cumsum(first[: len(date_t)])
             finite = col[np.isfinite(col)]
             d = np.floor(finite * DAYS_PER_YEAR + 1e-9).astype(np.int64)
             days[o.index] = np.bincount(d, minlength=n_days)[:n_days]

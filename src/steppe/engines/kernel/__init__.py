@@ -197,7 +197,9 @@ def simulate_kernel(
     with np.errstate(all="ignore"):
         for j, f in enumerate(kp.hoisted):
             lifted[j] = f(Namespace(p=columns))
-    out = np.full((n, len(sc.outcomes)), np.nan)
+    # Outcome-major, so that each outcome's samples are contiguous for the summaries; the
+    # samples returned are its transpose, of the layout every engine returns.
+    out = np.full((len(sc.outcomes), n), np.nan)
     err_i = np.zeros(4, dtype=np.int64)
     err_f = np.zeros(2, dtype=np.float64)
     status = kp.module.run_chunk(
@@ -215,8 +217,9 @@ def simulate_kernel(
     )
     if status:
         raise _error(sc, int(status), err_i, err_f, start)
-    combine_outcomes(sc, out)
-    return out
+    samples = out.T
+    combine_outcomes(sc, samples)
+    return samples
 
 
 def _error(
