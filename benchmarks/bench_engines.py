@@ -12,8 +12,9 @@ It prints, for one scenario (default ``scenarios/baseline.yaml``):
 2. the wall time of 1,000,000 replications with the compiled engine on all cores, as
    ``steppe.run`` does it (parameter draws, engine, summaries), ``--repeat`` times (this
    machine's speed drifts by up to a third from minute to minute, so one figure alone can
-   mislead: each time and the median are printed), then once with the traces that reports
-   draw (``traces=True``, the default of ``steppe run``);
+   mislead: each time and the median are printed, and before each run NumPy's rate of
+   normal draws on one core as a yardstick of the machine's speed at that moment), then
+   once with the traces that reports draw (``traces=True``, the default of ``steppe run``);
 3. the wall time and peak resident memory (this process and its workers) of a large run
    (default 10,000,000 replications, compiled engine, all cores), in a fresh subprocess.
 
@@ -27,13 +28,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 import steppe
+from steppe.api import EngineChoice
 from steppe.execute import available_workers
 
 BIG_RUN = """
@@ -57,7 +62,7 @@ print(json.dumps({"wall": wall, "self_kib": own, "worker_kib": kids}))
 
 
 def rate(
-    sc: steppe.Scenario, engine: str, n: int, workers: int, *, traces: bool = False
+    sc: steppe.Scenario, engine: EngineChoice, n: int, workers: int, *, traces: bool = False
 ) -> tuple[float, float]:
     """(replications per second, wall seconds) of one run."""
     began = time.perf_counter()
@@ -67,10 +72,23 @@ def rate(
         seed=12345,
         engine=engine,
         workers=workers,
-        traces=traces,  # type: ignore[arg-type]
+        traces=traces,
     )
     wall = time.perf_counter() - began
     return n / wall, wall
+
+
+def normals_per_second(draws: int = 5_000_000) -> float:
+    """NumPy's standard normal draws per second on one core, now: a yardstick of the
+    machine's speed at the moment (the issue's scale: about 70 million per second)."""
+    rng = np.random.default_rng(0)
+    block = np.empty(500_000)
+    best = math.inf
+    for _ in range(draws // len(block)):
+        began = time.perf_counter()
+        rng.standard_normal(out=block)
+        best = min(best, time.perf_counter() - began)
+    return len(block) / best
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--vector-n", type=int, default=200_000, help="vector replications")
     ap.add_argument("--compiled-n", type=int, default=500_000, help="compiled replications")
     ap.add_argument("--million", type=int, default=1_000_000, help="all-core run size")
-    ap.add_argument("--repeat", type=int, default=3, help="times to time the all-core run")
+    ap.add_argument("--repeat", type=int, default=5, help="times to time the all-core run")
     ap.add_argument("--big", type=int, default=10_000_000, help="memory run size (0: skip)")
     args = ap.parse_args(argv)
 
@@ -95,7 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     simpy_rate, _ = rate(sc, "simpy", args.simpy_n, 1)
     vector_rate, _ = rate(sc, "vector", args.vector_n, 1)
     compiled_rate, _ = rate(sc, "compiled", args.compiled_n, 1)
-    walls = [rate(sc, "compiled", args.million, cores)[1] for _ in range(max(1, args.repeat))]
+    walls, yardstick = [], []
+    for _ in range(max(1, args.repeat)):
+        yardstick.append(normals_per_second())
+        walls.append(rate(sc, "compiled", args.million, cores)[1])
     million_wall = statistics.median(walls)
     _, million_traced = rate(sc, "compiled", args.million, cores, traces=True)
 
@@ -111,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'ratio compiled / simpy':<48}{compiled_rate / simpy_rate:>14,.0f}")
     label = f"compiled, {args.million:,} reps, {cores} workers (s)"
     print(f"{label:<48}{million_wall:>14.2f}  median of {', '.join(f'{w:.2f}' for w in walls)}")
+    rates = ", ".join(f"{r / 1e6:.0f}" for r in yardstick)
+    print(f"{'  NumPy normals just before each (millions/s)':<48}{'':>14}  {rates}")
     print(f"{'  the same with traces, as steppe run does (s)':<48}{million_traced:>14.2f}")
     print(f"{'compiled, all cores (replications/s)':<48}{args.million / million_wall:>14,.0f}")
     if args.big:

@@ -207,7 +207,7 @@ class Accumulator:
             self._days[i] += stats.days[i]
         if x is not None and (self.keep_samples or self._kept_n < QUANTILE_SAMPLE):
             take = len(x) if self.keep_samples else min(len(x), QUANTILE_SAMPLE - self._kept_n)
-            self._kept.append(x[:take].copy())
+            self._kept.append(x[:take].copy(order="K"))  # keeps an outcome-major layout
             self._kept_n += take
         self._n += stats.n
 
@@ -218,7 +218,11 @@ class Accumulator:
         if not self._kept:
             return np.empty((0, len(self.outcomes)))
         if len(self._kept) > 1:  # joined once: summaries and the caller both read them
-            self._kept = [np.concatenate(self._kept, axis=0)]
+            # outcome-major chunks (the compiled engine's) are joined outcome-major: each
+            # outcome's column stays contiguous and the copy is a few long memcpys
+            major = "F" if all(k.flags.f_contiguous for k in self._kept) else "C"
+            joined = np.empty((self._kept_n, len(self.outcomes)), order=major)
+            self._kept = [np.concatenate(self._kept, axis=0, out=joined)]
         return self._kept[0]
 
     def summaries(self, *, first: int | None = None) -> dict[str, dict[str, Any]]:
