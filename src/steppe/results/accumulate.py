@@ -33,7 +33,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -220,7 +220,9 @@ class Accumulator:
         if len(self._kept) > 1:  # joined once: summaries and the caller both read them
             # outcome-major chunks (the compiled engine's) are joined outcome-major: each
             # outcome's column stays contiguous and the copy is a few long memcpys
-            major = "F" if all(k.flags.f_contiguous for k in self._kept) else "C"
+            major: Literal["C", "F"] = "C"
+            if all(k.flags.f_contiguous for k in self._kept):
+                major = "F"
             joined = np.empty((self._kept_n, len(self.outcomes)), order=major)
             self._kept = [np.concatenate(self._kept, axis=0, out=joined)]
         return self._kept[0]
