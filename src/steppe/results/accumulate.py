@@ -179,7 +179,8 @@ class Accumulator:
         return self._n
 
     def add(self, start: int, samples: np.ndarray) -> None:
-        """Add the samples of replications ``[start, start + len(samples))``."""
+        """Add the samples of replications ``[start, start + len(samples))`` (kept samples are
+        kept by reference: do not modify them afterwards)."""
         self.add_stats(start, chunk_stats(self.outcomes, self.timeline, samples), samples)
 
     def needs_samples(self, start: int) -> bool:
@@ -188,7 +189,7 @@ class Accumulator:
 
     def add_stats(self, start: int, stats: ChunkStats, samples: np.ndarray | None) -> None:
         """Add a chunk by its statistics (see :func:`chunk_stats`), with its samples when
-        :meth:`needs_samples` says they are kept."""
+        :meth:`needs_samples` says they are kept (by reference, as in :meth:`add`)."""
         if samples is None and self.needs_samples(start):
             raise ValueError(f"the samples of the chunk at {start} are needed")
         self._pending[start] = _Chunk(start, stats, samples)
@@ -207,7 +208,9 @@ class Accumulator:
             self._days[i] += stats.days[i]
         if x is not None and (self.keep_samples or self._kept_n < QUANTILE_SAMPLE):
             take = len(x) if self.keep_samples else min(len(x), QUANTILE_SAMPLE - self._kept_n)
-            self._kept.append(x[:take].copy(order="K"))  # keeps an outcome-major layout
+            # a whole chunk is kept as it came (engines return new arrays); part of one is
+            # copied, so as not to hold the rest (order "K": keeps an outcome-major layout)
+            self._kept.append(x if take == len(x) else x[:take].copy(order="K"))
             self._kept_n += take
         self._n += stats.n
 
