@@ -138,6 +138,20 @@ def test_bad_requests_exit_2_and_write_nothing(
     assert not out.exists()
 
 
+def test_an_unreachable_scheduler_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    """Nothing listens on port 1: the client gives up after its 10 s timeout, and the sweep
+    folder (with its checkpoint) is not created before the cluster is reached."""
+    pytest.importorskip("distributed")
+    out = tmp_path / "out"
+    result = invoke(
+        "sweep", SMOKE, "--vary", "contagion=0:1", "--replications", "10", "--out", out,
+        "--scheduler", "tcp://127.0.0.1:1", "-q",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr.startswith("cannot reach the Dask scheduler at tcp://127.0.0.1:1: ")
+    assert not out.exists()
+
+
 def test_resume_after_kill_9_equals_an_uninterrupted_sweep(tmp_path: Path) -> None:
     """Start a sweep in a separate process, SIGKILL it once some points are saved (and
     before all are), resume it, and compare with a sweep that ran in one go."""

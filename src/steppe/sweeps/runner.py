@@ -170,19 +170,21 @@ def run_design(
     )  # fmt: skip
     rows: dict[int, Row] = {}
     ck = None
-    if checkpoint is not None:
-        ck = Checkpoint.open(checkpoint, key, resume=resume)
-        rows = ck.done({i: design.overrides(i) for i in range(len(design))})
-    resumed = len(rows)
-    if progress is not None and resumed:
-        progress(resumed)
-    todo = [i for i in range(len(design)) if i not in rows]
     if executor is None:
         procs = available_workers() if workers is None else workers
         executor = SerialExecutor() if procs == 1 else ProcessExecutor(procs)
-    if used == "compiled" and todo:
+    if used == "compiled":
         warm_up(sc)  # compile (or load) the kernel once, before workers start
+    # The executor starts (or reaches its cluster) before the checkpoint folder is made, so
+    # that an unreachable scheduler leaves nothing behind.
     with executor as ex:
+        if checkpoint is not None:
+            ck = Checkpoint.open(checkpoint, key, resume=resume)
+            rows = ck.done({i: design.overrides(i) for i in range(len(design))})
+        resumed = len(rows)
+        if progress is not None and resumed:
+            progress(resumed)
+        todo = [i for i in range(len(design)) if i not in rows]
         for i, row in ex.run(runner, todo):
             clean = _normalise(row)
             if ck is not None:
