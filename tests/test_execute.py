@@ -28,7 +28,7 @@ import steppe.execute
 import steppe.results.accumulate
 from steppe.cli import main
 from steppe.engines import EngineName, simulate_chunk
-from steppe.execute import available_workers, chunks, execute
+from steppe.execute import available_workers, chunks, execute, plan
 from steppe.model.scenario import Scenario
 from steppe.results.accumulate import Accumulator
 from steppe.results.io import read_result_folder
@@ -61,6 +61,8 @@ outcomes:
 
 #: Small chunks so that a few thousand replications span several chunks.
 SMALL_CHUNKS: dict[EngineName, int] = {"simpy": 50, "vector": 1000, "compiled": 1000}
+#: ... and the smallest chunks of their tails (the compiled engine's shrinks).
+SMALL_TAILS: dict[EngineName, int] = {"simpy": 50, "vector": 1000, "compiled": 150}
 #: Replications per engine in the multi-chunk runs: 5 SimPy chunks, 6 vector or compiled chunks.
 MULTI: dict[EngineName, int] = {"simpy": 230, "vector": 5500, "compiled": 5500}
 
@@ -91,6 +93,7 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> dict[EngineName, int]:
     assert vars(steppe.api)["CHUNK_SIZE"] is table
     for engine, size in SMALL_CHUNKS.items():
         monkeypatch.setitem(table, engine, size)
+        monkeypatch.setitem(steppe.engines.SMALLEST_CHUNK, engine, SMALL_TAILS[engine])
     return SMALL_CHUNKS
 
 
@@ -114,7 +117,9 @@ def test_cli_summary_bytes_do_not_depend_on_workers(
     engine: EngineName, everything_file: Path, tmp_path: Path, small_chunks: dict[EngineName, int]
 ) -> None:
     n = MULTI[engine]
-    assert len(list(chunks(n, small_chunks[engine]))) >= 5
+    assert len(plan(n, engine)) >= 5
+    if engine == "compiled":  # a shrinking tail: workers take chunks of different sizes
+        assert len({k for _, _, k in plan(n, engine)}) >= 4
     args = ("-n", str(n), "--seed", "11", "--engine", engine)
     folders = {
         w: cli_run(everything_file, tmp_path / f"w{w}", *args, "--workers", str(w))
@@ -181,7 +186,7 @@ def test_execute_matches_simulate_chunk(
     expected = np.vstack(
         [
             simulate_chunk(everything, "vector", seed=3, chunk=c, start=start, n=k)
-            for c, start, k in chunks(n, small_chunks["vector"])
+            for c, start, k in plan(n, "vector")
         ]
     )
     assert acc.n == n
@@ -205,6 +210,34 @@ def test_chunks_cover_the_run_in_order(n: int, size: int) -> None:
     assert all(k == size for _, _, k in plan[:-1])
     assert 1 <= plan[-1][2] <= size
     assert plan[-1][2] == n - size * (len(plan) - 1)
+
+
+@pytest.mark.parametrize(
+    ("n", "size", "smallest"),
+    [(1, 50, 6), (230, 50, 6), (5500, 1000, 150), (1_000_000, 50_000, 6_250), (9, 4, 1)],
+)
+def test_a_shrinking_tail_covers_the_run_in_order(n: int, size: int, smallest: int) -> None:
+    plan_ = list(chunks(n, size, smallest))
+    assert [c for c, _, _ in plan_] == list(range(len(plan_)))
+    covered = [i for _, start, k in plan_ for i in range(start, start + k)]
+    assert covered == list(range(n))
+    lengths = [k for _, _, k in plan_]
+    assert lengths == sorted(lengths, reverse=True)  # never growing
+    for _, start, k in plan_:
+        left = n - start
+        if left > 4 * size:
+            assert k == size
+        else:  # a quarter of what is left, within [smallest, size], or the rest
+            assert k == min(left, max(smallest, math.ceil(left / 4)))
+    assert all(k >= smallest for k in lengths[:-1])
+
+
+def test_a_shrinking_tail_example() -> None:
+    # full chunks while more than 4 x 100 are left; then a quarter of what is left (400 ->
+    # 100, 300 -> 75, 225 -> 57, 168 -> 42, 126 -> 32), at least 30, and the last 4
+    lengths = [k for _, _, k in chunks(1400, 100, 30)]
+    assert lengths == [100] * 11 + [75, 57, 42, 32, 30, 30, 30, 4]
+    assert list(chunks(230, 50, 50)) == list(chunks(230, 50))  # smallest = size: equal
 
 
 def test_chunks_examples() -> None:
@@ -248,8 +281,11 @@ def synthetic(sc: Scenario, n: int, seed: int = 0) -> np.ndarray:
     return x
 
 
-def feed(acc: Accumulator, x: np.ndarray, bounds: list[int], order: list[int]) -> None:
-    parts = [(a, x[a:b]) for a, b in itertools.pairwise(bounds)]
+def feed(
+    acc: Accumulator, x: np.ndarray, bounds: list[int], order: list[int], layout: str = "K"
+) -> None:
+    """Add ``x`` to ``acc`` in chunks (copied in ``layout``, as engines return new arrays)."""
+    parts = [(a, np.array(x[a:b], order=layout)) for a, b in itertools.pairwise(bounds)]
     for i in order:
         acc.add(*parts[i])
 
@@ -259,24 +295,36 @@ BOUNDS = [0, 250, 500, 900, 1400, 2000]
 
 
 @pytest.mark.parametrize("quantile_sample", [None, 300])
+@pytest.mark.parametrize("keep_samples", [False, True])
 def test_accumulator_does_not_depend_on_chunk_order(
-    tiny: Scenario, quantile_sample: int | None, monkeypatch: pytest.MonkeyPatch
+    tiny: Scenario,
+    quantile_sample: int | None,
+    keep_samples: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Any arrival order, with or without the run's size known in advance (kept samples
+    then copied into one array as they merge, else joined at the end), in either memory
+    layout of the chunks, gives the same summaries and kept samples."""
     if quantile_sample is not None:
         monkeypatch.setattr(steppe.results.accumulate, "QUANTILE_SAMPLE", quantile_sample)
     x = synthetic(tiny, 2000)
     k = len(BOUNDS) - 1
     orders = [list(range(k)), list(reversed(range(k))), [2, 0, 4, 1, 3]]
     results = []
-    for order in orders:
-        acc = Accumulator(tiny.outcomes, tiny.timeline)
-        feed(acc, x, BOUNDS, order)
+    for order, replications, layout in itertools.product(orders, [None, 2000], "CF"):
+        acc = Accumulator(
+            tiny.outcomes, tiny.timeline, keep_samples=keep_samples, replications=replications
+        )
+        feed(acc, x, BOUNDS, order, layout)
         assert acc.n == 2000
-        results.append((acc.summaries(), acc.samples()))
+        samples = acc.samples()
+        if replications is not None:
+            assert samples.flags.f_contiguous == (layout == "F")
+        results.append((acc.summaries(), samples))
     for summaries, samples in results[1:]:
         assert summaries == results[0][0]
         np.testing.assert_array_equal(samples, results[0][1], strict=True)
-    kept = 2000 if quantile_sample is None else quantile_sample
+    kept = 2000 if quantile_sample is None or keep_samples else quantile_sample
     np.testing.assert_array_equal(results[0][1], x[:kept], strict=True)
 
 
@@ -514,7 +562,7 @@ def test_progress_adds_up_to_the_replications(
         progress=calls.append,
     )
     assert sum(calls) == n
-    sizes = [k for _, _, k in chunks(n, small_chunks[engine])]
+    sizes = [k for _, _, k in plan(n, engine)]
     assert sorted(calls) == sorted(sizes)  # one call per chunk, as it finishes
     if workers == 1:
         assert calls == sizes

@@ -12,8 +12,8 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib.metadata
-import math
 import platform
 import time
 from collections.abc import Callable, Mapping
@@ -23,9 +23,10 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from steppe.engines import CHUNK_SIZE, EngineName, kernel
+from steppe.engines import CHUNK_SIZE, SMALLEST_CHUNK, EngineName, kernel
 from steppe.errors import LimitError, ScenarioError
 from steppe.execute import available_workers, execute
+from steppe.execute import plan as plan_chunks
 from steppe.load import load
 from steppe.model.scenario import Scenario
 from steppe.results.accumulate import QUANTILE_SAMPLE
@@ -47,7 +48,10 @@ MAX_SAMPLE_BYTES = 4 * 2**30
 MAX_REPLICATIONS = 10**9
 
 
+@functools.cache
 def _version(dist: str) -> str:
+    """The installed version of ``dist`` (cached: reading package metadata takes
+    milliseconds, and every run records five versions)."""
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:  # pragma: no cover - always installed
@@ -186,7 +190,7 @@ def run(
     procs = available_workers() if workers is None else workers
     if isinstance(procs, bool) or not isinstance(procs, int) or procs < 1:
         raise ScenarioError(f"workers must be a whole number >= 1, found {workers!r}")
-    procs = min(procs, math.ceil(n / CHUNK_SIZE[used]))  # no more workers than chunks
+    procs = min(procs, len(plan_chunks(n, used)))  # no more workers than chunks
     began = time.perf_counter()
     acc = execute(
         run_sc, engine=used, seed=s, replications=n, workers=procs, keep_samples=keep_samples,
@@ -276,6 +280,7 @@ def _manifest(
         "engine": engine,
         "workers": workers,
         "chunk_size": CHUNK_SIZE[engine],  # type: ignore[index]
+        "smallest_chunk": SMALLEST_CHUNK[engine],  # type: ignore[index]
         "overrides": dict(overrides or {}),
         "versions": {
             "steppe": _version("steppe"),

@@ -1,7 +1,8 @@
 """Running a scenario's replications in chunks, on one process or several.
 
-A run of ``n`` replications is split into chunks of :data:`~steppe.engines.CHUNK_SIZE`
-replications: chunk ``c`` covers ``[c * size, min((c + 1) * size, n))``. Each chunk's result
+A run of ``n`` replications is split into consecutive chunks (:func:`chunks`): chunks of
+:data:`~steppe.engines.CHUNK_SIZE` replications, then shrinking ones at the end so that the
+workers finish together. The plan depends only on ``n`` and the engine; each chunk's result
 depends only on the scenario, the seed, the engine and its range, so any number of workers
 gives the same per-replication samples, and since chunks are merged in chunk order
 (:class:`~steppe.results.accumulate.Accumulator`), the same summary, bit for bit.
@@ -16,13 +17,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 
 import numpy as np
 
-from steppe.engines import CHUNK_SIZE, EngineName, simulate_chunk
+from steppe.engines import CHUNK_SIZE, SMALLEST_CHUNK, EngineName, simulate_chunk
 from steppe.engines.common import Fixed
 from steppe.engines.kernel import warm_up
 from steppe.model.scenario import Scenario
 from steppe.results.accumulate import Accumulator, ChunkStats, chunk_stats
 
-__all__ = ["available_workers", "chunks", "execute"]
+__all__ = ["available_workers", "chunks", "execute", "plan"]
 
 Progress = Callable[[int], None]
 
@@ -35,10 +36,30 @@ def available_workers() -> int:
         return os.cpu_count() or 1
 
 
-def chunks(n: int, size: int) -> Iterator[tuple[int, int, int]]:
-    """``(chunk index, start, length)`` of each chunk of a run of ``n`` replications."""
-    for c, start in enumerate(range(0, n, size)):
-        yield c, start, min(size, n - start)
+def chunks(n: int, size: int, smallest: int | None = None) -> Iterator[tuple[int, int, int]]:
+    """``(chunk index, start, length)`` of each chunk of a run of ``n`` replications.
+
+    Chunks hold ``size`` replications while more than ``4 * size`` remain; after that each
+    takes a quarter of what remains (rounded up), but at least ``smallest`` (default
+    ``size``: equal chunks), and the last takes what is left. With equal chunks one worker
+    can idle for most of a chunk while another finishes the last one; shrinking chunks
+    bound that wait by the smallest chunk's time. This is guided self-scheduling
+    (Polychronopoulos and Kuck, 1987) with the divisor fixed, so that the plan, hence every
+    random stream, does not depend on the number of workers.
+    """
+    smallest = size if smallest is None else max(1, min(smallest, size))
+    c = start = 0
+    while start < n:
+        left = n - start
+        k = min(size, max(smallest, -(-left // 4)), left)
+        yield c, start, k
+        c += 1
+        start += k
+
+
+def plan(n: int, engine: EngineName) -> list[tuple[int, int, int]]:
+    """The chunks of a run of ``n`` replications with ``engine`` (see :func:`chunks`)."""
+    return list(chunks(n, CHUNK_SIZE[engine], SMALLEST_CHUNK[engine]))
 
 
 def execute(
@@ -67,13 +88,15 @@ def execute(
         Parameter values by index that replace their draws (see
         :func:`~steppe.engines.common.draw_parameters`).
     """
-    acc = Accumulator(scenario.outcomes, scenario.timeline, keep_samples=keep_samples)
-    plan = list(chunks(replications, CHUNK_SIZE[engine]))
-    workers = max(1, min(workers, len(plan)))
+    acc = Accumulator(
+        scenario.outcomes, scenario.timeline, keep_samples=keep_samples, replications=replications
+    )
+    todo_plan = plan(replications, engine)
+    workers = max(1, min(workers, len(todo_plan)))
     if engine == "compiled":
         warm_up(scenario)  # compile (or load) the kernel once, before workers fork
     if workers == 1:
-        for c, start, n in plan:
+        for c, start, n in todo_plan:
             samples = simulate_chunk(
                 scenario, engine, seed=seed, chunk=c, start=start, n=n, fixed=fixed
             )
@@ -88,7 +111,7 @@ def execute(
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_install, initargs=(scenario,)
     ) as pool:
-        todo = iter(plan)
+        todo = iter(todo_plan)
         running: dict[Future[tuple[ChunkStats, np.ndarray | None]], tuple[int, int]] = {}
 
         def submit() -> None:

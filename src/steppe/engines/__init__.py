@@ -16,7 +16,7 @@ from steppe.engines.kernel import simulate_kernel
 from steppe.engines.vector import simulate_vector
 from steppe.model.scenario import Scenario
 
-__all__ = ["CHUNK_SIZE", "ENGINE_NAMES", "EngineName", "simulate_chunk"]
+__all__ = ["CHUNK_SIZE", "ENGINE_NAMES", "SMALLEST_CHUNK", "EngineName", "simulate_chunk"]
 
 EngineName = Literal["simpy", "vector", "compiled"]
 ENGINE_NAMES: tuple[EngineName, ...] = ("simpy", "vector", "compiled")
@@ -26,6 +26,11 @@ ENGINE_NAMES: tuple[EngineName, ...] = ("simpy", "vector", "compiled")
 #: spawn_key=(2, c))``, resp. ``(3, c)``), so results depend on these sizes but never on the
 #: number of workers.
 CHUNK_SIZE: dict[EngineName, int] = {"simpy": 500, "vector": 50_000, "compiled": 50_000}
+#: The smallest chunk of a run's shrinking tail (see :func:`steppe.execute.chunks`). The
+#: compiled engine's fixed cost per chunk is about a millisecond, so its tail shrinks to
+#: small chunks that let the workers finish together; a vector chunk costs about 0.1 s
+#: before its first replication, and SimPy's chunks are small already: theirs do not shrink.
+SMALLEST_CHUNK: dict[EngineName, int] = {"simpy": 500, "vector": 50_000, "compiled": 6_250}
 
 
 def simulate_chunk(

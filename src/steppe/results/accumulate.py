@@ -126,6 +126,11 @@ def chunk_stats(outcomes: Sequence[OutcomeModel], timeline: Timeline, x: np.ndar
     return ChunkStats(len(x), successes, moments, by_counts, days)
 
 
+def _outcome_major(x: np.ndarray) -> bool:
+    """Whether samples ``x`` (replications x outcomes) are stored outcome by outcome."""
+    return bool(x.flags.f_contiguous)
+
+
 @dataclass
 class _Chunk:
     start: int
@@ -146,11 +151,17 @@ class Accumulator:
     keep_samples
         Keep every replication's samples (for ``samples.parquet``), not only the first
         :data:`QUANTILE_SAMPLE`.
+    replications
+        The run's number of replications, when known. The kept samples are then copied
+        into one array as their chunks are merged, so nothing is left to join when the
+        last chunk arrives (the run's tail is serial: workers are idle by then);
+        otherwise they are joined on first use.
     """
 
     outcomes: Sequence[OutcomeModel]
     timeline: Timeline
     keep_samples: bool = False
+    replications: int | None = None
     _pending: dict[int, _Chunk] = field(default_factory=dict)
     _next: int = 0
     _n: int = 0
@@ -208,11 +219,26 @@ class Accumulator:
             self._days[i] += stats.days[i]
         if x is not None and (self.keep_samples or self._kept_n < QUANTILE_SAMPLE):
             take = len(x) if self.keep_samples else min(len(x), QUANTILE_SAMPLE - self._kept_n)
-            # a whole chunk is kept as it came (engines return new arrays); part of one is
-            # copied, so as not to hold the rest (order "K": keeps an outcome-major layout)
-            self._kept.append(x if take == len(x) else x[:take].copy(order="K"))
+            if self.replications is not None:
+                self._copy_in(x, take)
+            else:
+                # a whole chunk is kept as it came (engines return new arrays); part of one
+                # is copied, so as not to hold the rest (order "K": keeps the layout)
+                self._kept.append(x if take == len(x) else x[:take].copy(order="K"))
             self._kept_n += take
         self._n += stats.n
+
+    def _copy_in(self, x: np.ndarray, take: int) -> None:
+        """Copy the first ``take`` rows of ``x`` into the kept samples' array (made at the
+        first kept chunk, in its layout: outcome-major chunks, the compiled engine's, keep
+        each outcome's column contiguous)."""
+        if not self._kept:
+            assert self.replications is not None
+            rows = self.replications if self.keep_samples else QUANTILE_SAMPLE
+            rows = min(rows, self.replications)
+            major: Literal["C", "F"] = "F" if _outcome_major(x) else "C"
+            self._kept.append(np.empty((rows, len(self.outcomes)), order=major))
+        self._kept[0][self._kept_n : self._kept_n + take] = x[:take]
 
     def samples(self) -> np.ndarray:
         """The kept samples, in replication order."""
@@ -220,11 +246,13 @@ class Accumulator:
             raise RuntimeError(f"chunks missing before replication {self._next}")
         if not self._kept:
             return np.empty((0, len(self.outcomes)))
+        if self.replications is not None:
+            return self._kept[0][: self._kept_n]
         if len(self._kept) > 1:  # joined once: summaries and the caller both read them
             # outcome-major chunks (the compiled engine's) are joined outcome-major: each
             # outcome's column stays contiguous and the copy is a few long memcpys
             major: Literal["C", "F"] = "C"
-            if all(k.flags.f_contiguous for k in self._kept):
+            if all(_outcome_major(k) for k in self._kept):
                 major = "F"
             joined = np.empty((self._kept_n, len(self.outcomes)), order=major)
             self._kept = [np.concatenate(self._kept, axis=0, out=joined)]

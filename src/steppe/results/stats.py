@@ -11,6 +11,7 @@ job; only :func:`summarize_time_to_event` checks its input here.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Callable
@@ -189,10 +190,13 @@ def quantile_interval(
     return float(arr[lo - 1]), float(arr[hi - 1])
 
 
+@functools.lru_cache(maxsize=256)
 def interval_ranks(n: int, q: float, *, confidence: float = 0.95) -> tuple[int, int]:
     """1-based ranks ``(l, u)`` of the order statistics bounding the ``q``-quantile.
 
     See :func:`quantile_interval` for the rule; shared with the streaming summaries.
+    Cached: a run asks for the same few ``(n, q)`` once per outcome, and each costs two
+    Binomial ``ppf`` searches.
     """
     alpha = 1.0 - confidence
     lo = int(stats.binom.ppf(alpha / 2.0, n, q))
