@@ -226,10 +226,14 @@ def add_end(ends: np.ndarray, ends_min: np.ndarray, e: int, when: float) -> np.n
 
 
 @_njit(_nrt=False, **_OPTS)
-def end_durations(now: float, ends: np.ndarray, ends_min: np.ndarray, a: np.ndarray) -> None:
-    """End, for each event, the earliest of its durations that is due by ``now``."""
+def end_durations(
+    now: float, ends: np.ndarray, ends_min: np.ndarray, a: np.ndarray, changed: np.ndarray
+) -> None:
+    """End, for each event, the earliest of its durations that is due by ``now`` (and
+    flag its active count as ``changed``)."""
     for e in range(ends.shape[0]):
         if ends_min[e] <= now:
+            changed[e] = 1.0
             col = 0
             for x in range(ends.shape[1]):
                 if ends[e, x] < ends[e, col]:

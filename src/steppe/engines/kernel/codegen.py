@@ -29,9 +29,11 @@ cheap enough to make at every tick.
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from steppe.model.deps import state_reads
 from steppe.model.distributions import Choice, DistributionBase
 from steppe.model.expr import Node
 from steppe.model.scenario import CompiledModel, Scenario
@@ -41,7 +43,9 @@ __all__ = [
     "KernelSource",
     "expression_module",
     "generate",
+    "key",
     "layout",
+    "n_keys",
     "observation_groups",
     "stage_codes",
     "unsupported",
@@ -54,7 +58,7 @@ _TEMPLATE = Path(__file__).with_name("loop.py.in")
 #: The blocks of the state array ``w``, in order (see the module docstring).
 FIELDS = (
     *("p", "h", "s", "n", "a", "g", "dn", "c", "hz", "np", "upd", "err"),
-    *("work", "pace", "booked", "done_at", "ends_min", "total", "nxt", "res", "k"),
+    *("work", "pace", "booked", "done_at", "ends_min", "total", "nxt", "res", "dk", "k"),
 )
 _METHODS = {
     "normal": 2,
@@ -102,6 +106,7 @@ def layout(sc: Scenario, n_hoisted: int) -> dict[str, int]:
         "total": 1,
         "nxt": 1,
         "res": len(sc.outcomes),
+        "dk": n_keys(sc) + 1,  # a flag per part of the state, and "everything"
         "k": 0,  # the constants: their number is known once the kernel is generated
     }
     out, at = {}, 0
@@ -110,6 +115,21 @@ def layout(sc: Scenario, n_hoisted: int) -> dict[str, int]:
         at += sizes[name]
     out["size"] = at
     return out
+
+
+def n_keys(sc: Scenario) -> int:
+    """The number of parts of the state whose changes ``refresh`` tracks (see :func:`key`)."""
+    return 2 * len(sc.events) + 3 * len(sc.projects) + len(sc.series)
+
+
+def key(sc: Scenario, fld: str, index: int) -> int:
+    """The flag of a part of the state, keyed as :func:`steppe.model.deps.state_reads` keys
+    it, in the block ``dk`` of ``w``: counts ``n``, active durations ``a``, stages ``g``,
+    completed ``done`` and cancelled ``c`` flags, series ``s``. The flag after these
+    (``n_keys``) stands for everything (set before a replication's first refresh)."""
+    ne, npr = len(sc.events), len(sc.projects)
+    base = {"n": 0, "a": ne, "g": 2 * ne, "done": 2 * ne + npr, "c": 2 * ne + 2 * npr}
+    return base.get(fld, 2 * ne + 3 * npr) + index
 
 
 class _Gen:
@@ -272,11 +292,38 @@ def _dispatch(name: str, args: str, cases: list[tuple[int, list[str]]], tail: st
     return out
 
 
-def _race_lines(sc: Scenario, cm: CompiledModel, gen: _Gen, *, every: bool) -> list[str]:
+def _changed(sc: Scenario, gen: _Gen, reads: Set[tuple[str, int]]) -> str:
+    """A condition: has any part of the state in ``reads`` changed since the last refresh
+    (or is this the replication's first)? The tick time is not tracked: what reads it is
+    re-evaluated at every tick."""
+    flags = [key(sc, f, i) for f, i in sorted(reads) if f != "t"] + [n_keys(sc)]
+    return " or ".join(f"{gen.w('dk', x)} != 0.0" for x in flags)
+
+
+def _slot_reads(sc: Scenario) -> list[set[tuple[str, int]]]:
+    """What each competitor's intensity reads, its liveness included (as the vector
+    engine's ``slot_reads``)."""
+    sym = sc.symbols
+    reads = [
+        set(state_reads(e.hazard, sym)) | ({("n", e.index)} if not e.recurring else set())
+        for e in sc.events
+        if e.hazard is not None
+    ]
+    reads += [
+        set(state_reads(p.cancel_hazard, sym)) | {("done", p.index), ("c", p.index)}
+        for p in sc.projects
+    ]
+    return reads
+
+
+def _race_lines(
+    sc: Scenario, cm: CompiledModel, gen: _Gen, *, every: bool, selective: bool = False
+) -> list[str]:
     """Lines computing every competitor's intensity into ``w[hz]`` (error: the slot).
 
-    With ``every`` all of them; otherwise, when the variable ``tick`` is true, only those
-    that read the clock.
+    With ``every`` all of them (with ``selective``, only those reading a part of the state
+    that changed); otherwise, when the variable ``tick`` is true, only those that read the
+    clock.
     """
     w = gen.w
     competitors: list[tuple[bool, str, Node]] = []
@@ -287,9 +334,13 @@ def _race_lines(sc: Scenario, cm: CompiledModel, gen: _Gen, *, every: bool) -> l
     for pr in sc.projects:
         live = f"{w('dn', pr.index)} == 0.0 and {w('c', pr.index)} == 0.0"
         competitors.append((cm.cancel_ticks[pr.index], live, cm.cancel[pr.index].ir))
+    reads = _slot_reads(sc)
     body: list[str] = []
     for j, (ticks, live, ir) in enumerate(competitors):
-        body += [f"    if {'True' if ticks or every else 'not tick'}:", f"        if {live}:"]
+        when = "True" if ticks or every else "not tick"
+        if every and selective:
+            when = _changed(sc, gen, reads[j])
+        body += [f"    if {when}:", f"        if {live}:"]
         body += gen.check(gen.expr(ir), _NONNEG, j, "            ")
         body += [
             f"            {w('hz', j)} = v",
@@ -316,32 +367,48 @@ def _first_time(cm: CompiledModel, gen: _Gen, i: int) -> list[str]:
     ]
 
 
-def _refresh(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
+def _refresh(sc: Scenario, cm: CompiledModel, gen: _Gen, *, selective: bool) -> list[str]:
     """``refresh(w, t, now)``: everything after a change of state, in one call.
 
     Every intensity (as ``hazards``), every pace with the project rebooked and rescheduled
     where its pace changed (as ``replan``), the total intensity (``w[total]``), the next
     duration end or stage completion (``w[nxt]``), then the ``time_to`` conditions. Error
     codes: a slot ``j`` for an intensity, ``n_slots + k`` for project ``k``'s pace.
+
+    With ``selective``, an intensity, pace or condition is re-evaluated only if a part of
+    the state it reads changed since the last refresh (the loop raises the flags of the
+    block ``dk`` where it changes the state; refresh lowers them), as the vector engine
+    does: the others would evaluate to the values they hold, so the results are the same,
+    bit for bit (``tests/test_kernel.py`` compares both kernels).
     """
     w = gen.w
-    body = [_HEADER, "def refresh(w, t, now):", *_race_lines(sc, cm, gen, every=True)]
+    body = [
+        _HEADER,
+        "def refresh(w, t, now):",
+        *_race_lines(sc, cm, gen, every=True, selective=selective),
+    ]
     n_slots = sum(e.hazard is not None for e in sc.events) + len(sc.projects)
+    sym = sc.symbols
     for pr in sc.projects:
         k = pr.index
         work, pace, booked, done_at = (w(f, k) for f in ("work", "pace", "booked", "done_at"))
-        body += [f"    if {w('dn', k)} == 0.0 and {w('c', k)} == 0.0:"]
-        body += gen.check(gen.expr(cm.pace[k].ir), _NONNEG, n_slots + k, "        ")
-        body += [
-            "    else:",
-            "        v = 0.0",
-            f"    if v != {pace}:",
-            f"        x = {work} - {pace} * (now - {booked})",
-            f"        {work} = x if x > 0.0 else 0.0",
-            f"        {booked} = now",
-            f"        {pace} = v",
-            f"        {done_at} = now + {work} / v if v > 0.0 else np.inf",
+        reads = set(state_reads(pr.pace, sym)) | {("done", k), ("c", k), ("g", k)}
+        lines = [f"if {w('dn', k)} == 0.0 and {w('c', k)} == 0.0:"]
+        lines += gen.check(gen.expr(cm.pace[k].ir), _NONNEG, n_slots + k, "    ")
+        lines += [
+            "else:",
+            "    v = 0.0",
+            f"if v != {pace}:",
+            f"    x = {work} - {pace} * (now - {booked})",
+            f"    {work} = x if x > 0.0 else 0.0",
+            f"    {booked} = now",
+            f"    {pace} = v",
+            f"    {done_at} = now + {work} / v if v > 0.0 else np.inf",
         ]
+        if selective:
+            body += [f"    if {_changed(sc, gen, reads)}:", *("        " + x for x in lines)]
+        else:
+            body += ["    " + x for x in lines]
     total = " + ".join(w("hz", j) for j in range(n_slots)) or "0.0"
     body.append(f"    {w('total', 0)} = 0.0 + {total}")
     ends = [w("ends_min", e.index) for e in sc.events if e.duration is not None]
@@ -352,7 +419,13 @@ def _refresh(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
     body.append(f"    {w('nxt', 0)} = x")
     for o in sc.outcomes:
         if o.form == "time_to":
-            body += _first_time(cm, gen, o.index)
+            lines = _first_time(cm, gen, o.index)
+            if selective:
+                cond = _changed(sc, gen, state_reads(o.expr, sym))
+                lines = [f"    if {cond}:", *("    " + x for x in lines)]
+            body += lines
+    flags = gen.off["dk"]
+    body += [f"    for i in range({flags}, {flags + n_keys(sc) + 1}):", "        w[i] = 0.0"]
     body.append("    return -1")
     return body
 
@@ -455,6 +528,7 @@ def _jumps(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
                 lines.append(f"{x} = max({x}, {gen.const(floor)})")
             lines += [f"if not ({x} - {x} == 0.0):", f"    {w('err', 0)} = {x}"]
             lines.append(f"    return {2 * si + 1}")
+            lines.append(f"{w('dk', key(sc, 's', si))} = 1.0")
         lines.append("return -1")
         cases.append((ev.index, lines))
     return _dispatch("jump", "w, t", cases, "return -1")
@@ -497,15 +571,16 @@ def _observe(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
     return _dispatch("observe", "w, t", cases, "return -1")
 
 
-def generate(sc: Scenario) -> KernelSource:
-    """The kernel module source for ``sc`` (see the module docstring for what it contains)."""
+def generate(sc: Scenario, *, selective: bool = True) -> KernelSource:
+    """The kernel module source for ``sc`` (see the module docstring for what it contains;
+    ``selective``: see :func:`_refresh`)."""
     cm: CompiledModel = sc.compiled("vector")
     offsets = layout(sc, len(cm.hoisted))
     gen = _Gen(offsets)
     parts = [
         _race(sc, cm, gen),
         _paces(sc, cm, gen),
-        _refresh(sc, cm, gen),
+        _refresh(sc, cm, gen, selective=selective),
         *_tick(sc, cm, gen),
         _jumps(sc, cm, gen),
         _durations(sc, cm, gen),
@@ -513,7 +588,12 @@ def generate(sc: Scenario) -> KernelSource:
     ]
     # where each block of w starts (read by run_chunk): integers only
     size = offsets["size"] + len(gen.K)
-    parts.insert(0, [f"O_{f.upper()} = {offsets[f]}" for f in FIELDS] + [f"W_SIZE = {size}"])
+    parts.insert(
+        0,
+        [f"O_{f.upper()} = {offsets[f]}" for f in FIELDS]
+        + [f"W_SIZE = {size}"]
+        + [f"K_{k.upper()} = {key(sc, k, 0)}" for k in ("a", "g", "done", "c")],
+    )
     generated = "\n\n\n".join("\n".join(p) for p in parts)
     template = _TEMPLATE.read_text(encoding="utf-8")
     return KernelSource(text=template.replace("# @GENERATED@", generated), constants=gen.K)
