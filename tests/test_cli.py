@@ -375,3 +375,41 @@ def test_installed_command_separates_stdout_and_stderr(tmp_path: Path) -> None:
     assert proc.stderr == (
         f"{bad}:22:13: error: events.shock.hazard: unknown name 'shock_rate' in a hazard\n"
     )
+
+
+TINY = """\
+steppe: 1
+name: tiny_kernel
+title: tiny
+start: 2024-01-01
+horizon: 2025-12-31
+parameters:
+  rate: {dist: uniform, low: 0.5, high: 1.5}
+events:
+  e: {hazard: rate}
+outcomes:
+  hit: {probability: occurred(e), by: 2025-12-31}
+"""
+
+
+def test_compiling_a_new_kernel_is_announced_unless_quiet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first run of a scenario structure compiles its kernel (seconds of silence
+    otherwise): the command says so on standard error, once; ``-q`` silences it."""
+    import steppe.engines.kernel as kernel
+
+    path = write(tmp_path, "tiny.yaml", TINY)
+    stderr = {}
+    for label, cache, quiet in [("quiet", "a", True), ("first", "b", False), ("again", "b", False)]:
+        monkeypatch.setenv("STEPPE_CACHE_DIR", str(tmp_path / cache))
+        monkeypatch.setattr(kernel, "_loaded", {})  # as a new process would
+        args = ["run", str(path), "--out", str(tmp_path / label), "-n", "300"]
+        args += ["--engine", "compiled", *(["-q"] if quiet else [])]
+        result = CliRunner().invoke(main, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.stderr
+        stderr[label] = result.stderr
+    assert "compiling a kernel for the compiled engine" in stderr["first"]
+    assert str(tmp_path / "b") in stderr["first"]
+    assert "compiling" not in stderr["quiet"]
+    assert "compiling" not in stderr["again"]  # loaded from the cache

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import os
 import sys
 import tempfile
@@ -65,6 +66,8 @@ __all__ = [
 _KERNEL_STREAM = 3
 _MUST = "(must be a finite number >= 0)"
 _loaded: dict[str, ModuleType] = {}
+#: Says when a kernel is about to be compiled (the command line shows it on standard error).
+_log = logging.getLogger("steppe")
 
 
 def available() -> bool:
@@ -119,6 +122,12 @@ def import_source(text: str) -> ModuleType:
     if module is None:
         name = f"steppe_kernel_{digest}"
         path = _write_source(text, name)
+        if not any((path.parent / "__pycache__").glob(f"{name}.run_chunk-*.nbi")):
+            _log.info(
+                "compiling a kernel for the compiled engine: once per scenario structure on "
+                "this machine, about 10-30 s (cached in %s)",
+                path.parent,
+            )
         spec = importlib.util.spec_from_file_location(name, path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
