@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 import steppe
 from steppe.cli import main
+from steppe.errors import SimulationError
 from steppe.sweeps.designs import make_design
 from steppe.sweeps.executors import DaskExecutor, SerialExecutor
 from steppe.sweeps.points import PointRunner
@@ -88,3 +89,22 @@ def test_a_killed_worker_loses_and_duplicates_no_point(client: object) -> None:
     assert dict(got) == expected
     after: dict[str, int] = client.run(os.getpid)  # type: ignore[attr-defined]
     assert pids[victim] not in after.values()  # the worker really died
+
+
+def test_a_point_that_ends_its_workers_stops_the_sweep_with_steppes_error() -> None:
+    """Dask gives up on a task that ended ``allowed-failures`` + 1 workers (KilledWorker):
+    the sweep stops with steppe's error naming the point."""
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+        )  # fmt: skip
+    with (
+        cluster,
+        distributed.Client(cluster) as c,
+        DaskExecutor(client=c) as ex,
+        pytest.raises(SimulationError, match="design point 0 ended every Dask worker"),
+    ):
+        list(ex.run(lambda i: os._exit(3), [0]))

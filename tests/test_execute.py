@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import pickle
 from collections.abc import Callable
 from pathlib import Path
@@ -681,3 +682,18 @@ def test_cli_engines_agree_in_law(everything_file: Path, tmp_path: Path) -> None
     for name in ("uz_by_2027", "rail_done"):
         a, b = res["simpy"]["outcomes"][name], res["vector"]["outcomes"][name]
         assert abs(a["p"] - b["p"]) < 5 * math.hypot(a["se"], b["se"]) + 1e-9, name
+
+
+def _dies(*args: object, **kwargs: object) -> None:
+    os._exit(3)  # as a worker killed by the kernel's OOM killer would end
+
+
+def test_a_worker_that_dies_is_reported_as_such(
+    everything: Scenario, small_chunks: dict[EngineName, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker process that dies (killed, out of memory) breaks the pool: the run stops
+    with steppe's error naming the replications, not a BrokenProcessPool traceback."""
+    monkeypatch.setattr(steppe.execute, "_summarised_chunk", _dies)  # inherited on fork
+    with pytest.raises(steppe.SimulationError, match=r"a worker process died while running "
+                       r"replications 0 to 999 \(killed, or out of memory\?\)"):  # fmt: skip
+        execute(everything, engine="vector", seed=1, replications=3000, workers=2)

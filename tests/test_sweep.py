@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -273,3 +274,18 @@ def test_a_foreign_point_file_or_folder_is_refused(smoke: steppe.Scenario, tmp_p
     with pytest.raises(ResultError, match="this point file does not belong to the sweep"):
         steppe.sweep(smoke, vary={"contagion": (0.0, 2.0)}, n=2, replications=20,
                      checkpoint=ck)  # fmt: skip
+
+
+def _dies_at_two(i: int) -> int:
+    if i == 2:
+        os._exit(3)  # as a worker killed by the kernel's OOM killer would end
+    return i
+
+
+def test_a_process_worker_that_dies_stops_the_sweep_with_steppes_error() -> None:
+    with (
+        ProcessExecutor(2) as ex,
+        pytest.raises(SimulationError, match=r"a worker process died while running design "
+                      r"point \d+ \(killed, or out of memory\?\); the sweep stopped"),
+    ):  # fmt: skip
+        list(ex.run(_dies_at_two, range(6)))

@@ -14,12 +14,14 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
 from steppe.engines import CHUNK_SIZE, SMALLEST_CHUNK, EngineName, simulate_chunk
 from steppe.engines.common import Fixed
 from steppe.engines.kernel import warm_up
+from steppe.errors import SimulationError
 from steppe.model.scenario import Scenario
 from steppe.results.accumulate import Accumulator, ChunkStats, chunk_stats
 
@@ -118,10 +120,13 @@ def execute(
             item = next(todo, None)
             if item is not None:
                 c, start, n = item
-                fut = pool.submit(
-                    _summarised_chunk, engine, seed=seed, chunk=c, start=start, n=n,
-                    fixed=fixed, send_samples=acc.needs_samples(start),
-                )  # fmt: skip
+                try:
+                    fut = pool.submit(
+                        _summarised_chunk, engine, seed=seed, chunk=c, start=start, n=n,
+                        fixed=fixed, send_samples=acc.needs_samples(start),
+                    )  # fmt: skip
+                except BrokenProcessPool:  # a worker died: its chunk's future says so
+                    return
                 running[fut] = (start, n)
 
         for _ in range(2 * workers):  # bounded: at most 2 chunks in flight per worker
@@ -132,6 +137,11 @@ def execute(
             for fut in done:
                 start, n = running.pop(fut)
                 error = fut.exception()
+                if isinstance(error, BrokenProcessPool):
+                    error = SimulationError(
+                        f"a worker process died while running replications {start:,} to "
+                        f"{start + n - 1:,} (killed, or out of memory?)"
+                    )
                 if error is not None:
                     failed[start] = error
                     continue

@@ -18,15 +18,17 @@ completes, so a lost worker neither loses nor duplicates a point.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import multiprocessing
 import pickle
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from steppe.errors import ScenarioError, SteppeError
+from steppe.errors import ScenarioError, SimulationError, SteppeError
 
 __all__ = ["DaskExecutor", "Executor", "ProcessExecutor", "SerialExecutor"]
 
@@ -116,7 +118,9 @@ class ProcessExecutor(_Context):
             def submit() -> None:
                 i = next(todo, None)
                 if i is not None:
-                    running[pool.submit(_call_worker, i)] = i
+                    # a worker died: the future of the point it ran says so
+                    with contextlib.suppress(BrokenProcessPool):
+                        running[pool.submit(_call_worker, i)] = i
 
             for _ in range(2 * self.workers):
                 submit()
@@ -125,6 +129,11 @@ class ProcessExecutor(_Context):
                 for fut in sorted(done, key=running.__getitem__):
                     i = running.pop(fut)
                     exc = fut.exception()
+                    if isinstance(exc, BrokenProcessPool):
+                        exc = SimulationError(
+                            f"a worker process died while running design point {i} "
+                            "(killed, or out of memory?); the sweep stopped"
+                        )
                     if exc is not None:
                         error = error or exc
                         continue
@@ -230,7 +239,7 @@ class DaskExecutor(_Context):
         self._own.clear()
 
     def run(self, fn: PointFn, indices: Sequence[int]) -> Iterator[tuple[int, Any]]:
-        from distributed import as_completed
+        from distributed import KilledWorker, as_completed
 
         if self.client is None:
             raise SteppeError("use DaskExecutor inside a with block")
@@ -246,6 +255,14 @@ class DaskExecutor(_Context):
         }
         try:
             for fut in as_completed(futures):  # type: ignore[no-untyped-call]
-                yield futures[fut], fut.result()
+                try:
+                    row = fut.result()
+                except KilledWorker as exc:
+                    raise SimulationError(
+                        f"design point {futures[fut]} ended every Dask worker that ran it "
+                        "(killed, or out of memory?); Dask gave up on it after "
+                        "distributed.scheduler.allowed-failures retries, and the sweep stopped"
+                    ) from exc
+                yield futures[fut], row
         finally:
             self.client.cancel(list(futures))
