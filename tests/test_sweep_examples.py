@@ -48,3 +48,21 @@ def test_ishigami_check(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "S1_exact" in out
     assert "x3" in out
+
+
+def test_the_python_example_of_docs_sweeps_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first Python block of docs/sweeps.md, as written but at small sizes."""
+    root = EXAMPLES.parent
+    doc = (root / "docs" / "sweeps.md").read_text(encoding="utf-8")
+    code = doc.split("```python\n", 1)[1].split("```", 1)[0]
+    small = code.replace("n=64", "n=4").replace("replications=2000", "replications=100")
+    assert small.count("n=4,") == 2 and small.count("replications=100") == 2
+    monkeypatch.chdir(root)  # the example names scenarios/baseline.yaml
+    names: dict[str, Any] = {}
+    exec(compile(small, "docs/sweeps.md", "exec"), names)  # our own documentation
+    table, frame = names["table"], names["res"].to_frame()
+    assert len(table) == 4
+    assert {"contagion", "shock_rate", "uz_delists_by_2027", "uz_delists_by_2027_se"} <= set(
+        table.columns
+    )
+    assert set(frame.reset_index()["parameter"]) == {"contagion", "shock_rate", "border_penalty"}
