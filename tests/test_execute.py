@@ -697,3 +697,42 @@ def test_a_worker_that_dies_is_reported_as_such(
     with pytest.raises(steppe.SimulationError, match=r"a worker process died while running "
                        r"replications 0 to 999 \(killed, or out of memory\?\)"):  # fmt: skip
         execute(everything, engine="vector", seed=1, replications=3000, workers=2)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_compiled_chunks_past_the_kept_sample_run_without_traces_same_numbers(
+    everything: Scenario,
+    small_chunks: dict[EngineName, int],
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int,
+) -> None:
+    """The report's traces are summarised from the kept samples only, and extra outcomes do
+    not change the compiled engine's random numbers: chunks whose samples are not kept run
+    the scenario without them, and the summary is the same, bit for bit."""
+    monkeypatch.setattr(steppe.results.accumulate, "QUANTILE_SAMPLE", 300)
+    ran: list[tuple[int, int]] = []
+    real = steppe.execute.simulate_chunk
+
+    def spy(sc: Scenario, *args: Any, **kwargs: Any) -> np.ndarray:
+        ran.append((kwargs["start"], len(sc.outcomes)))
+        return real(sc, *args, **kwargs)
+
+    monkeypatch.setattr(steppe.execute, "simulate_chunk", spy)  # seen in-process only
+    n, m = 2500, len(everything.outcomes)
+    args: dict[str, Any] = {"replications": n, "seed": 8, "engine": "compiled"}
+    traced = steppe.run(everything, workers=workers, **args)
+    plain = steppe.run(everything, workers=workers, traces=False, **args)
+    every = steppe.run(everything, workers=workers, keep_samples=True, **args)
+    with monkeypatch.context() as mp:  # every chunk with the traces, as before
+        real_execute = steppe.api.execute
+        mp.setattr(steppe.api, "execute", lambda *a, **k: real_execute(*a, **(k | {"light": None})))
+        heavy = steppe.run(everything, workers=workers, **args)
+    assert traced.summary == heavy.summary  # outcomes and traces
+    assert traced.summary["outcomes"] == plain.summary["outcomes"]
+    pd.testing.assert_frame_equal(traced.samples, heavy.samples, check_exact=True)
+    pd.testing.assert_frame_equal(traced.samples, every.samples.iloc[:300], check_exact=True)
+    pd.testing.assert_frame_equal(traced.samples, plain.samples, check_exact=True)
+    if workers == 1:  # the traced run: kept chunks with the traces, the others without
+        first = ran[: len(plan(n, "compiled"))]
+        assert all((k > m) == (start < 300) for start, k in first), first
+        assert any(start >= 300 for start, _ in first)

@@ -262,3 +262,24 @@ def test_report_without_traces_says_so(tmp_path: Path) -> None:
         "time_to.png",
     ]
     assert np.isfinite(res.summary["outcomes"]["trade_2027"]["mean"])
+
+
+def test_summarize_traces_overwrites_only_when_allowed_and_gives_the_same() -> None:
+    """``overwrite=True`` sorts the series' trace columns in place (the run drops them
+    next): the traces are the same, and the scenario's own columns are left untouched."""
+    from steppe.engines.kernel import simulate_kernel
+    from steppe.results.traces import summarize_traces
+
+    sc = steppe.load(Path(__file__).parent / "data" / "smoke.yaml")
+    plan = plan_traces(sc)
+    x = simulate_kernel(plan.scenario, seed=4, chunk=0, start=0, n=3000)
+    before = x.copy()
+    kept = summarize_traces(plan, x, replications=3000)
+    np.testing.assert_array_equal(x, before)  # not overwritten
+    fast = summarize_traces(plan, x, replications=3000, overwrite=True)
+    assert fast == kept
+    m = plan.n_outcomes
+    np.testing.assert_array_equal(x[:, :m], before[:, :m])
+    series_cols = [c for cols in plan.series.values() for c in cols]
+    assert series_cols and not np.array_equal(x[:, series_cols], before[:, series_cols])
+    np.testing.assert_array_equal(np.sort(x[:, series_cols], axis=0), x[:, series_cols])

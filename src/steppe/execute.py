@@ -74,6 +74,8 @@ def execute(
     keep_samples: bool = False,
     progress: Progress | None = None,
     fixed: Fixed | None = None,
+    summarized: int | None = None,
+    light: Scenario | None = None,
 ) -> Accumulator:
     """Run ``replications`` replications and return their merged summaries.
 
@@ -89,30 +91,46 @@ def execute(
     fixed
         Parameter values by index that replace their draws (see
         :func:`~steppe.engines.common.draw_parameters`).
+    summarized
+        Summarise the first ``summarized`` outcomes only (see
+        :class:`~steppe.results.accumulate.Accumulator`); the others are kept as samples.
+    light
+        ``scenario`` without the outcomes after the first ``summarized`` (same events,
+        series, projects, parameters and timeline), run instead of it for the chunks whose
+        samples are not kept. Only for an engine whose random numbers do not depend on the
+        outcomes (the compiled engine: ``docs/engine.md``, section 8); then the summary is
+        the same, bit for bit, with less work.
     """
     acc = Accumulator(
-        scenario.outcomes, scenario.timeline, keep_samples=keep_samples, replications=replications
-    )
+        scenario.outcomes, scenario.timeline, keep_samples=keep_samples,
+        summarized=summarized, replications=replications,
+    )  # fmt: skip
+    if light is not None and (engine != "compiled" or summarized != len(light.outcomes)):
+        raise ValueError("light: only for the compiled engine, with the summarized outcomes")
     todo_plan = plan(replications, engine)
     workers = max(1, min(workers, len(todo_plan)))
     if engine == "compiled":
         warm_up(scenario)  # compile (or load) the kernel once, before workers fork
+        if light is not None:
+            warm_up(light)
     if workers == 1:
         for c, start, n in todo_plan:
-            samples = simulate_chunk(
-                scenario, engine, seed=seed, chunk=c, start=start, n=n, fixed=fixed
-            )
+            sc = scenario if light is None or acc.needs_samples(start) else light
+            samples = simulate_chunk(sc, engine, seed=seed, chunk=c, start=start, n=n, fixed=fixed)
             acc.add(start, samples)
             if progress is not None:
                 progress(n)
         return acc
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
+    # Forked workers write kept samples straight into memory shared with this process.
+    kept = acc.share_kept("F" if engine == "compiled" else "C") if method == "fork" else None
     # The scenario goes to each worker once (inherited on fork), not with every chunk:
     # unpickling rebuilds and recompiles it, which cost tens of milliseconds per chunk.
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_install, initargs=(scenario,)
-    ) as pool:
+        max_workers=workers, mp_context=context, initializer=_install,
+        initargs=(scenario, light, kept),
+    ) as pool:  # fmt: skip
         todo = iter(todo_plan)
         running: dict[Future[tuple[ChunkStats, np.ndarray | None]], tuple[int, int]] = {}
 
@@ -124,6 +142,7 @@ def execute(
                     fut = pool.submit(
                         _summarised_chunk, engine, seed=seed, chunk=c, start=start, n=n,
                         fixed=fixed, send_samples=acc.needs_samples(start),
+                        summarized=summarized,
                     )  # fmt: skip
                 except BrokenProcessPool:  # a worker died: its chunk's future says so
                     return
@@ -158,13 +177,14 @@ def execute(
     return acc
 
 
-_WORKER_SCENARIO: Scenario | None = None
+_WORKER: tuple[Scenario, Scenario | None, np.ndarray | None] | None = None
 
 
-def _install(scenario: Scenario) -> None:
-    """Pool initializer: the scenario every chunk of this worker runs."""
-    global _WORKER_SCENARIO
-    _WORKER_SCENARIO = scenario
+def _install(scenario: Scenario, light: Scenario | None, kept: np.ndarray | None) -> None:
+    """Pool initializer: the scenarios every chunk of this worker runs, and the shared array
+    of kept samples, if any (see :func:`execute`)."""
+    global _WORKER
+    _WORKER = (scenario, light, kept)
 
 
 def _summarised_chunk(
@@ -176,13 +196,22 @@ def _summarised_chunk(
     n: int,
     fixed: Fixed | None,
     send_samples: bool,
+    summarized: int | None,
 ) -> tuple[ChunkStats, np.ndarray | None]:
-    """A chunk run in a worker: its mergeable statistics, and its samples if they are kept.
+    """A chunk run in a worker: its mergeable statistics, and its samples if they are kept
+    (written into the shared array when there is one, else returned); a chunk whose samples
+    are not kept runs the light scenario, if there is one.
 
     Summarising where the chunk ran spreads that work over the workers and sends a few
     numbers back instead of every sample.
     """
-    scenario = _WORKER_SCENARIO
-    assert scenario is not None, "worker not initialised"  # internal invariant
-    x = simulate_chunk(scenario, engine, seed=seed, chunk=chunk, start=start, n=n, fixed=fixed)
-    return chunk_stats(scenario.outcomes, scenario.timeline, x), (x if send_samples else None)
+    assert _WORKER is not None, "worker not initialised"  # internal invariant
+    scenario, light, kept = _WORKER
+    sc = scenario if light is None or send_samples else light
+    x = simulate_chunk(sc, engine, seed=seed, chunk=chunk, start=start, n=n, fixed=fixed)
+    stats = chunk_stats(scenario.outcomes[:summarized], scenario.timeline, x)
+    if send_samples and kept is not None:
+        take = min(n, kept.shape[0] - start)
+        kept[start : start + take] = x[:take]
+        return stats, None
+    return stats, (x if send_samples else None)

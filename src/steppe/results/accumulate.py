@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import mmap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -151,6 +152,10 @@ class Accumulator:
     keep_samples
         Keep every replication's samples (for ``samples.parquet``), not only the first
         :data:`QUANTILE_SAMPLE`.
+    summarized
+        Keep statistics for the first ``summarized`` outcomes only (default: all); the others
+        (e.g. the report's traces, summarised from the kept samples) are kept as samples, and
+        chunks may come with statistics of these first outcomes only.
     replications
         The run's number of replications, when known. The kept samples are then copied
         into one array as their chunks are merged, so nothing is left to join when the
@@ -161,12 +166,14 @@ class Accumulator:
     outcomes: Sequence[OutcomeModel]
     timeline: Timeline
     keep_samples: bool = False
+    summarized: int | None = None
     replications: int | None = None
     _pending: dict[int, _Chunk] = field(default_factory=dict)
     _next: int = 0
     _n: int = 0
     _kept: list[np.ndarray] = field(default_factory=list)
     _kept_n: int = 0
+    _shared: bool = False
     _successes: dict[int, int] = field(default_factory=dict)
     _moments: dict[int, _Moments] = field(default_factory=dict)
     _by_counts: dict[int, np.ndarray] = field(default_factory=dict)
@@ -175,7 +182,7 @@ class Accumulator:
     def __post_init__(self) -> None:
         self._dates = self.timeline.year_ends()
         self._date_t, n_days = _grid(self.timeline)
-        for o in self.outcomes:
+        for o in self.summarized_outcomes:
             if o.kind == "probability":
                 self._successes[o.index] = 0
             elif o.kind == "distribution":
@@ -185,6 +192,11 @@ class Accumulator:
                 self._days[o.index] = np.zeros(n_days, dtype=np.int64)
 
     @property
+    def summarized_outcomes(self) -> Sequence[OutcomeModel]:
+        """The outcomes whose statistics are kept (see ``summarized``)."""
+        return self.outcomes[: self.summarized]
+
+    @property
     def n(self) -> int:
         """Replications merged so far (in chunk order)."""
         return self._n
@@ -192,7 +204,27 @@ class Accumulator:
     def add(self, start: int, samples: np.ndarray) -> None:
         """Add the samples of replications ``[start, start + len(samples))`` (kept samples are
         kept by reference: do not modify them afterwards)."""
-        self.add_stats(start, chunk_stats(self.outcomes, self.timeline, samples), samples)
+        stats = chunk_stats(self.summarized_outcomes, self.timeline, samples)
+        self.add_stats(start, stats, samples)
+
+    def share_kept(self, order: Literal["C", "F"]) -> np.ndarray:
+        """Make the array of kept samples now, in memory shared with the processes forked
+        after this call, and return it.
+
+        Whoever runs a kept chunk then writes its rows there itself (the chunk at ``start``
+        fills rows ``[start, start + take)``, ``take`` what is kept of it) and adds the
+        chunk without its samples: they cross no pipe and are not copied again. Needs
+        ``replications``; ``order``: the layout of the chunks (``"F"``: outcome-major).
+        """
+        if self.replications is None or self._kept:
+            raise RuntimeError("share_kept needs the run's size, before any chunk is added")
+        rows = self.replications if self.keep_samples else QUANTILE_SAMPLE
+        rows = min(rows, self.replications)
+        size = rows * len(self.outcomes) * 8
+        memory = mmap.mmap(-1, max(size, 1))  # anonymous and shared (MAP_SHARED)
+        kept = np.ndarray((rows, len(self.outcomes)), np.float64, memory, order=order)
+        self._kept, self._shared = [kept], True
+        return kept
 
     def needs_samples(self, start: int) -> bool:
         """Whether the samples of a chunk starting at ``start`` are kept (so must be sent)."""
@@ -200,8 +232,9 @@ class Accumulator:
 
     def add_stats(self, start: int, stats: ChunkStats, samples: np.ndarray | None) -> None:
         """Add a chunk by its statistics (see :func:`chunk_stats`), with its samples when
-        :meth:`needs_samples` says they are kept (by reference, as in :meth:`add`)."""
-        if samples is None and self.needs_samples(start):
+        :meth:`needs_samples` says they are kept (by reference, as in :meth:`add`), unless
+        they were written in place (:meth:`share_kept`)."""
+        if samples is None and self.needs_samples(start) and not self._shared:
             raise ValueError(f"the samples of the chunk at {start} are needed")
         self._pending[start] = _Chunk(start, stats, samples)
         while self._next in self._pending:
@@ -217,9 +250,12 @@ class Accumulator:
         for i, counts in stats.by_counts.items():
             self._by_counts[i] += counts
             self._days[i] += stats.days[i]
-        if x is not None and (self.keep_samples or self._kept_n < QUANTILE_SAMPLE):
-            take = len(x) if self.keep_samples else min(len(x), QUANTILE_SAMPLE - self._kept_n)
-            if self.replications is not None:
+        if self.keep_samples or self._kept_n < QUANTILE_SAMPLE:
+            n = stats.n
+            take = n if self.keep_samples else min(n, QUANTILE_SAMPLE - self._kept_n)
+            if x is None:
+                pass  # written in place by the worker that ran it (see share_kept)
+            elif self.replications is not None:
                 self._copy_in(x, take)
             else:
                 # a whole chunk is kept as it came (engines return new arrays); part of one
@@ -258,16 +294,14 @@ class Accumulator:
             self._kept = [np.concatenate(self._kept, axis=0, out=joined)]
         return self._kept[0]
 
-    def summaries(self, *, first: int | None = None) -> dict[str, dict[str, Any]]:
-        """Per-outcome summaries (the ``outcomes`` bodies of ``summary.json``).
-
-        ``first`` limits them to the first ``first`` outcomes (e.g. a scenario's own outcomes,
-        without the traces that :mod:`steppe.results.traces` appends).
-        """
+    def summaries(self) -> dict[str, dict[str, Any]]:
+        """Per-outcome summaries (the ``outcomes`` bodies of ``summary.json``) of the
+        summarized outcomes (e.g. a scenario's own outcomes, without the traces that
+        :mod:`steppe.results.traces` appends)."""
         kept = self.samples()
         exact = self._kept_n == self._n
         out: dict[str, dict[str, Any]] = {}
-        for o in self.outcomes[:first]:
+        for o in self.summarized_outcomes:
             if exact:
                 col = kept[:, o.index]
                 if o.kind == "probability":

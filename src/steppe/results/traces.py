@@ -252,7 +252,9 @@ def _histogram(x: np.ndarray) -> dict[str, Any]:
     return {"edges": edges.tolist(), "counts": counts.tolist(), "n": int(x.size)}
 
 
-def summarize_traces(plan: TracePlan, samples: np.ndarray, *, replications: int) -> dict[str, Any]:
+def summarize_traces(
+    plan: TracePlan, samples: np.ndarray, *, replications: int, overwrite: bool = False
+) -> dict[str, Any]:
     """The ``traces`` section of ``summary.json`` from the samples of a traced run.
 
     Parameters
@@ -264,6 +266,10 @@ def summarize_traces(plan: TracePlan, samples: np.ndarray, *, replications: int)
         replication of runs up to 250,000 replications, the first 250,000 beyond.
     replications
         Replications in the run (``sample`` in the output says how many were used).
+    overwrite
+        Allow sorting the series' trace columns of ``samples`` in place (their replication
+        order is then lost; the scenario's own columns are left as they are): saves a copy
+        of them when the caller drops them afterwards.
 
     Returns
     -------
@@ -284,7 +290,17 @@ def summarize_traces(plan: TracePlan, samples: np.ndarray, *, replications: int)
         cols = plan.series.get(s.name, ())
         if not cols or n == 0:
             continue
-        block = np.sort(samples[:, list(cols)], axis=0)
+        c0 = cols[0]
+        if list(cols) == list(range(c0, c0 + len(cols))):  # as plan_traces makes them
+            block = samples[:, c0 : c0 + len(cols)]  # a view
+        else:
+            block = samples[:, list(cols)]  # a copy
+            overwrite = True
+        mean = np.mean(block, axis=0)
+        if overwrite:
+            block.sort(axis=0)
+        else:
+            block = np.sort(block, axis=0)
         qs, cis = _quantile_rows(block)
         series_out[s.name] = {
             "title": s.title,
@@ -292,7 +308,7 @@ def summarize_traces(plan: TracePlan, samples: np.ndarray, *, replications: int)
             "dates": [d.isoformat() for d in plan.dates],
             "quantiles": qs,
             "quantiles_ci95": cis,
-            "mean": _sig(np.mean(block, axis=0)),
+            "mean": _sig(mean),
             "targets": targets.get(s.name, []),
         }
     grid = event_grid(sc)
@@ -302,8 +318,10 @@ def summarize_traces(plan: TracePlan, samples: np.ndarray, *, replications: int)
     for name, (kind, col) in plan.events.items():
         if n == 0:
             break
-        times = np.sort(samples[:, col])
-        k = np.searchsorted(times, grid_t, side="right")
+        # k[j] = how many times are <= grid_t[j]: the index of the first grid date at or
+        # after each time, counted and accumulated (inf and NaN count nowhere); no sort
+        first = np.searchsorted(grid_t, samples[:, col], side="left")
+        k = np.cumsum(np.bincount(first, minlength=len(grid_t) + 1)[: len(grid_t)])
         p = k / n
         lo, hi = _wilson(k, n)
         events_out[name] = {
