@@ -11,10 +11,11 @@ It prints, for one scenario (default ``scenarios/baseline.yaml``):
    the ratios of the fast engines to SimPy;
 2. the wall time of 1,000,000 replications with the compiled engine on all cores, as
    ``steppe.run`` does it (parameter draws, engine, summaries), ``--repeat`` times (this
-   machine's speed drifts by up to a third from minute to minute, so one figure alone can
-   mislead: each time and the median are printed, and before each run NumPy's rate of
-   normal draws on one core as a yardstick of the machine's speed at that moment), then
-   once with the traces that reports draw (``traces=True``, the default of ``steppe run``);
+   machine's speed drifts by up to a half from minute to minute, so one figure alone can
+   mislead: each time and the median are printed, and just before each run the compiled
+   engine's rate on one worker, ``--probe`` replications, as a yardstick of the machine's
+   speed at that moment, with the two-worker speed-up over it), then once with the traces
+   that reports draw (``traces=True``, the default of ``steppe run``);
 3. the wall time and peak resident memory (this process and its workers) of a large run
    (default 10,000,000 replications, compiled engine, all cores), in a fresh subprocess.
 
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compiled-n", type=int, default=500_000, help="compiled replications")
     ap.add_argument("--million", type=int, default=1_000_000, help="all-core run size")
     ap.add_argument("--repeat", type=int, default=5, help="times to time the all-core run")
+    ap.add_argument("--probe", type=int, default=100_000, help="one-worker yardstick size")
     ap.add_argument("--big", type=int, default=10_000_000, help="memory run size (0: skip)")
     args = ap.parse_args(argv)
 
@@ -113,9 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     simpy_rate, _ = rate(sc, "simpy", args.simpy_n, 1)
     vector_rate, _ = rate(sc, "vector", args.vector_n, 1)
     compiled_rate, _ = rate(sc, "compiled", args.compiled_n, 1)
-    walls, yardstick = [], []
+    walls, yardstick, probes = [], [], []
     for _ in range(max(1, args.repeat)):
         yardstick.append(normals_per_second())
+        probes.append(rate(sc, "compiled", args.probe, 1)[0])
         walls.append(rate(sc, "compiled", args.million, cores)[1])
     million_wall = statistics.median(walls)
     _, million_traced = rate(sc, "compiled", args.million, cores, traces=True)
@@ -134,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{label:<48}{million_wall:>14.2f}  median of {', '.join(f'{w:.2f}' for w in walls)}")
     rates = ", ".join(f"{r / 1e6:.0f}" for r in yardstick)
     print(f"{'  NumPy normals just before each (millions/s)':<48}{'':>14}  {rates}")
+    rates = ", ".join(f"{r / 1e3:.0f}" for r in probes)
+    print(f"{'  compiled, 1 worker, just before (thousands/s)':<48}{'':>14}  {rates}")
+    ups = ", ".join(f"{args.million / w / r:.2f}" for w, r in zip(walls, probes, strict=True))
+    print(f"{'  speed-up of the all-core run over it':<48}{'':>14}  {ups}")
     print(f"{'  the same with traces, as steppe run does (s)':<48}{million_traced:>14.2f}")
     print(f"{'compiled, all cores (replications/s)':<48}{args.million / million_wall:>14,.0f}")
     if args.big:

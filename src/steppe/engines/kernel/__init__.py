@@ -125,7 +125,7 @@ def import_source(text: str) -> ModuleType:
         if not any((path.parent / "__pycache__").glob(f"{name}.run_chunk-*.nbi")):
             _log.info(
                 "compiling a kernel for the compiled engine: once per scenario structure on "
-                "this machine, about 10-30 s (cached in %s)",
+                "this machine, about 5-30 s (cached in %s)",
                 path.parent,
             )
         spec = importlib.util.spec_from_file_location(name, path)
