@@ -203,7 +203,8 @@ class Accumulator:
 
     def add(self, start: int, samples: np.ndarray) -> None:
         """Add the samples of replications ``[start, start + len(samples))`` (kept samples are
-        kept by reference: do not modify them afterwards)."""
+        copied when the run's size is known, else kept by reference: do not modify them
+        afterwards)."""
         stats = chunk_stats(self.summarized_outcomes, self.timeline, samples)
         self.add_stats(start, stats, samples)
 
@@ -218,8 +219,7 @@ class Accumulator:
         """
         if self.replications is None or self._kept:
             raise RuntimeError("share_kept needs the run's size, before any chunk is added")
-        rows = self.replications if self.keep_samples else QUANTILE_SAMPLE
-        rows = min(rows, self.replications)
+        rows = self._kept_rows(self.replications)
         size = rows * len(self.outcomes) * 8
         memory = mmap.mmap(-1, max(size, 1))  # anonymous and shared (MAP_SHARED)
         kept = np.ndarray((rows, len(self.outcomes)), np.float64, memory, order=order)
@@ -232,8 +232,8 @@ class Accumulator:
 
     def add_stats(self, start: int, stats: ChunkStats, samples: np.ndarray | None) -> None:
         """Add a chunk by its statistics (see :func:`chunk_stats`), with its samples when
-        :meth:`needs_samples` says they are kept (by reference, as in :meth:`add`), unless
-        they were written in place (:meth:`share_kept`)."""
+        :meth:`needs_samples` says they are kept (as in :meth:`add`), unless they were
+        written in place (:meth:`share_kept`)."""
         if samples is None and self.needs_samples(start) and not self._shared:
             raise ValueError(f"the samples of the chunk at {start} are needed")
         self._pending[start] = _Chunk(start, stats, samples)
@@ -270,11 +270,14 @@ class Accumulator:
         each outcome's column contiguous)."""
         if not self._kept:
             assert self.replications is not None
-            rows = self.replications if self.keep_samples else QUANTILE_SAMPLE
-            rows = min(rows, self.replications)
+            rows = self._kept_rows(self.replications)
             major: Literal["C", "F"] = "F" if _outcome_major(x) else "C"
             self._kept.append(np.empty((rows, len(self.outcomes)), order=major))
         self._kept[0][self._kept_n : self._kept_n + take] = x[:take]
+
+    def _kept_rows(self, replications: int) -> int:
+        """How many replications' samples a run of ``replications`` keeps."""
+        return replications if self.keep_samples else min(QUANTILE_SAMPLE, replications)
 
     def samples(self) -> np.ndarray:
         """The kept samples, in replication order."""
