@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from steppe.errors import SimulationError
+from steppe.model.deps import state_reads
 from steppe.model.scenario import CompiledModel, OutcomeModel, Scenario
 
 __all__ = [
@@ -35,7 +36,9 @@ __all__ = [
     "Slot",
     "combine_outcomes",
     "draw_parameters",
+    "pace_reads",
     "parameter_uniforms",
+    "race_reads",
     "race_slots",
     "replication_rng",
     "too_many_changes",
@@ -95,6 +98,34 @@ def race_slots(scenario: Scenario, cm: CompiledModel) -> list[Slot]:
         path: tuple[str | int, ...] = ("projects", p.name, "cancel_hazard")
         slots.append((False, p.index, cm.cancel[p.index].fn, cm.cancel_ticks[p.index], path))
     return slots
+
+
+def race_reads(scenario: Scenario) -> list[set[tuple[str, int]]]:
+    """What each competitor of :func:`race_slots` reads (keys of
+    :func:`steppe.model.deps.state_reads`), its liveness included: a one-shot event's
+    count, a project's completed and cancelled flags. Engines re-evaluate an intensity
+    only after a change to one of them (or at a tick, if it reads the clock)."""
+    sym = scenario.symbols
+    reads = [
+        set(state_reads(e.hazard, sym)) | ({("n", e.index)} if not e.recurring else set())
+        for e in scenario.events
+        if e.hazard is not None
+    ]
+    reads += [
+        set(state_reads(p.cancel_hazard, sym)) | {("done", p.index), ("c", p.index)}
+        for p in scenario.projects
+    ]
+    return reads
+
+
+def pace_reads(scenario: Scenario) -> list[set[tuple[str, int]]]:
+    """What each project's pace reads, its running state (stage, completed, cancelled)
+    included (see :func:`race_reads`)."""
+    sym = scenario.symbols
+    return [
+        set(state_reads(p.pace, sym)) | {("done", p.index), ("c", p.index), ("g", p.index)}
+        for p in scenario.projects
+    ]
 
 
 def parameter_uniforms(seed: int, name: str, start: int, n: int) -> np.ndarray:

@@ -40,6 +40,8 @@ from steppe.engines.common import (
     Slot,
     combine_outcomes,
     draw_parameters,
+    pace_reads,
+    race_reads,
     race_slots,
     too_many_changes,
     where,
@@ -157,19 +159,9 @@ class _Chunk:
         self.tick_slots = [j for j, slot in enumerate(self.slots) if slot[3]]
         self.tick_paces = [p.index for p in sc.projects if cm.pace_ticks[p.index]]
         # what each cached quantity reads, to skip those a round of changes cannot affect
+        self.slot_reads = race_reads(sc)
+        self.pace_reads = pace_reads(sc)
         sym = sc.symbols
-        self.slot_reads = [
-            state_reads(e.hazard, sym) | ({("n", e.index)} if not e.recurring else set())
-            for e in sc.events
-            if e.hazard is not None
-        ] + [
-            state_reads(p.cancel_hazard, sym) | {("done", p.index), ("c", p.index)}
-            for p in sc.projects
-        ]
-        self.pace_reads = [
-            state_reads(p.pace, sym) | {("done", p.index), ("c", p.index), ("g", p.index)}
-            for p in sc.projects
-        ]
         self.time_to_reads = {i: state_reads(sc.outcomes[i].expr, sym) for i in self.time_to}
 
     # -- helpers -------------------------------------------------------------------------

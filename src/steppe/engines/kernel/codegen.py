@@ -33,6 +33,7 @@ from collections.abc import Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from steppe.engines.common import pace_reads, race_reads
 from steppe.model.deps import state_reads
 from steppe.model.distributions import Choice, DistributionBase
 from steppe.model.expr import Node
@@ -300,22 +301,6 @@ def _changed(sc: Scenario, gen: _Gen, reads: Set[tuple[str, int]]) -> str:
     return " or ".join(f"{gen.w('dk', x)} != 0.0" for x in flags)
 
 
-def _slot_reads(sc: Scenario) -> list[set[tuple[str, int]]]:
-    """What each competitor's intensity reads, its liveness included (as the vector
-    engine's ``slot_reads``)."""
-    sym = sc.symbols
-    reads = [
-        set(state_reads(e.hazard, sym)) | ({("n", e.index)} if not e.recurring else set())
-        for e in sc.events
-        if e.hazard is not None
-    ]
-    reads += [
-        set(state_reads(p.cancel_hazard, sym)) | {("done", p.index), ("c", p.index)}
-        for p in sc.projects
-    ]
-    return reads
-
-
 def _race_lines(
     sc: Scenario, cm: CompiledModel, gen: _Gen, *, every: bool, selective: bool = False
 ) -> list[str]:
@@ -334,7 +319,7 @@ def _race_lines(
     for pr in sc.projects:
         live = f"{w('dn', pr.index)} == 0.0 and {w('c', pr.index)} == 0.0"
         competitors.append((cm.cancel_ticks[pr.index], live, cm.cancel[pr.index].ir))
-    reads = _slot_reads(sc)
+    reads = race_reads(sc)
     body: list[str] = []
     for j, (ticks, live, ir) in enumerate(competitors):
         when = "True" if ticks or every else "not tick"
@@ -389,10 +374,11 @@ def _refresh(sc: Scenario, cm: CompiledModel, gen: _Gen, *, selective: bool) -> 
     ]
     n_slots = sum(e.hazard is not None for e in sc.events) + len(sc.projects)
     sym = sc.symbols
+    paces = pace_reads(sc)
     for pr in sc.projects:
         k = pr.index
         work, pace, booked, done_at = (w(f, k) for f in ("work", "pace", "booked", "done_at"))
-        reads = set(state_reads(pr.pace, sym)) | {("done", k), ("c", k), ("g", k)}
+        reads = paces[k]
         lines = [f"if {w('dn', k)} == 0.0 and {w('c', k)} == 0.0:"]
         lines += gen.check(gen.expr(cm.pace[k].ir), _NONNEG, n_slots + k, "    ")
         lines += [
