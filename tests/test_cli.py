@@ -1,4 +1,4 @@
-"""The command line: ``steppe run``, ``validate`` and ``schema``.
+"""The command line: ``steppe run`` and ``validate`` (``schema``: ``test_fileschema.py``).
 
 Errors go to stderr as ``FILE:LINE:COL: error: YAML.PATH: message`` with exit status 2, and a
 failed run writes nothing into the result folder.
@@ -346,17 +346,8 @@ def test_bad_option_values_are_usage_errors(smoke: Path, tmp_path: Path) -> None
 
 
 # ---------------------------------------------------------------------------------------
-# schema, and the installed command
+# the installed command
 # ---------------------------------------------------------------------------------------
-
-
-def test_schema_prints_valid_json_schema() -> None:
-    result = invoke("schema")
-    assert result.exit_code == 0
-    schema = strict_json(result.stdout)
-    assert schema["type"] == "object"
-    assert {"name", "start", "horizon", "outcomes", "parameters"} <= set(schema["properties"])
-    assert set(schema["required"]) >= {"name", "title", "start", "horizon", "outcomes"}
 
 
 def test_installed_command_separates_stdout_and_stderr(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from steppe.analysis.cli import compare_cmd, report_cmd
 from steppe.api import ENGINES, RunResult, run
 from steppe.errors import ScenarioError, SteppeError
 from steppe.load import load
-from steppe.model.schema import ScenarioSpec
+from steppe.load.fileschema import file_schema
 from steppe.sweeps.cli import sweep_cmd
 
 __all__ = ["main"]
@@ -250,5 +250,5 @@ def validate_cmd(files: tuple[Path, ...]) -> None:
 
 @main.command("schema")
 def schema_cmd() -> None:
-    """Print the JSON Schema of scenario files."""
-    click.echo(json.dumps(ScenarioSpec.model_json_schema(by_alias=True), indent=2))
+    """Print the JSON Schema of scenario files (scenarios and their variants)."""
+    click.echo(json.dumps(file_schema(), indent=2))

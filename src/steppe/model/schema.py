@@ -3,8 +3,9 @@
 These pydantic models mirror the YAML format documented in ``docs/scenario-format.md``.
 They check types, required keys and ranges; cross-references (names in expressions, event
 names in jumps, dates within the window) are checked when a spec is compiled into a
-:class:`steppe.model.scenario.Scenario`. ``ScenarioSpec.model_json_schema()`` is the JSON
-Schema printed by ``steppe schema``.
+:class:`steppe.model.scenario.Scenario`. ``ScenarioSpec.model_json_schema()`` is the part of
+the JSON Schema printed by ``steppe schema`` that whole scenarios are checked against (see
+:mod:`steppe.load.fileschema`).
 """
 
 from __future__ import annotations
