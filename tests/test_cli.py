@@ -194,6 +194,20 @@ def test_run_writes_the_result_folder(smoke: Path, tmp_path: Path) -> None:
     assert set(samples.columns) == set(KINDS)
 
 
+def test_a_narrow_terminal_wraps_names_and_keeps_numbers_whole(tmp_path: Path) -> None:
+    long = "railway_construction_completed_by_the_horizon"
+    path = write(tmp_path, "long.yaml", SMOKE.replace("rail_done:", f"{long}:"))
+    args = ["run", str(path), "-n", "50", "--engine", "vector", "--out", str(tmp_path / "o")]
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│")]
+    assert rows and all(len(line) <= 80 for line in rows)
+    assert "…" not in result.stdout  # nothing cut
+    first = "".join(line.split("│")[1].strip() for line in rows)
+    assert long in first  # the name, folded over lines
+    assert all(line.count("[") == line.count("]") for line in rows)  # intervals on one line
+
+
 def test_run_is_reproducible(smoke: Path, tmp_path: Path) -> None:
     for name in ("a", "b"):
         result = invoke("run", smoke, "-n", "30", "--seed", "5", "--out", tmp_path / name)

@@ -91,12 +91,14 @@ def outcome_table(result: RunResult) -> Table:
         "order-statistic interval. 'never': not by the horizon in that share of runs.",
         caption_justify="left",
     )
-    table.add_column("outcome")
+    # On a narrow terminal names wrap (never cut: an analyst must tell kz_trade_2026 from
+    # kz_trade_2030) and the numbers stay on one line each.
+    table.add_column("outcome", overflow="fold")
     table.add_column("statistic")
-    table.add_column("estimate", justify="right")
-    table.add_column("MC s.e.", justify="right")
-    table.add_column("95% interval", justify="right")
-    table.add_column("date")
+    table.add_column("estimate", justify="right", no_wrap=True)
+    table.add_column("MC s.e.", justify="right", no_wrap=True)
+    table.add_column("95% interval", justify="right", no_wrap=True)
+    table.add_column("date", no_wrap=True)
     horizon = s["horizon"]
     for name, o in s["outcomes"].items():
         kind = o["kind"]
