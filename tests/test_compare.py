@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
 import steppe
 from steppe.analysis.semantic_diff import diff_specs
@@ -208,3 +210,34 @@ def test_a_mix_of_files_and_folders_is_refused(smoke_pair: tuple[Path, Path]) ->
         steppe.compare(a, b.parent)
     with pytest.raises(steppe.ComparisonError, match="at least two inputs"):
         steppe.compare(a)
+
+
+def test_a_narrow_terminal_gets_the_long_table_with_nothing_cut(
+    smoke_pair: tuple[Path, Path],
+) -> None:
+    from steppe.analysis.cli import fitted_comparison_table
+    from steppe.report.comparison import comparison_rows
+
+    a, b = smoke_pair
+    cmp = steppe.compare(a, b, a, replications=100, seed=2)  # three scenarios: 11 columns
+    header, rows = comparison_rows(cmp)
+
+    def render(width: int) -> list[str]:
+        console = Console(width=width, file=io.StringIO(), color_system=None)
+        console.print(fitted_comparison_table(cmp, console))
+        return console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+
+    narrow = render(80)
+    assert all(len(line) <= 80 for line in narrow)
+    assert "…" not in "\n".join(narrow)
+    cells = [[c.strip() for c in line.split("│")[1:-1]] for line in narrow if "│" in line]
+    for row in rows:  # every estimate, difference and interval appears whole, in its row
+        assert any(row[2] in c[1:2] for c in cells)
+        for k in range(len(cmp.scenarios) - 1):
+            shown = [row[3 + 4 * k], row[4 + 4 * k], row[5 + 4 * k], row[6 + 4 * k]]
+            assert any(c[1:] == shown for c in cells), shown
+    for name in cmp.scenarios:
+        assert any(c[0] == name for c in cells)
+    wide = render(400)  # room for the wide table: one row per statistic
+    assert any(all(h in line for h in header[2:4]) for line in wide)
+    assert len(wide) < len(narrow)

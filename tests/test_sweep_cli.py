@@ -64,6 +64,20 @@ def test_sweep_writes_the_folder(tmp_path: Path) -> None:
     assert "<script" not in page
 
 
+def test_a_narrow_terminal_folds_names_rather_than_cutting_them(tmp_path: Path) -> None:
+    long = "railway_construction_completed_by_the_horizon"
+    path = tmp_path / "long.yaml"
+    path.write_text(SMOKE.read_text(encoding="utf-8").replace("rail_done:", f"{long}:"))
+    args = ["sweep", str(path), "--vary", "contagion=0:2:2", "--replications", "40"]
+    args += ["--outcome", "uz_by_2027", "--outcome", long, "--out", str(tmp_path / "sw"), "-q"]
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert "…" not in result.stdout
+    header = [line for line in result.stdout.splitlines() if line.startswith("┃")]
+    last_column = "".join(line.rstrip("┃ ").rsplit("┃", 1)[1].strip() for line in header)
+    assert last_column.startswith(long)  # folded over the header's lines, then the statistic
+
+
 def test_sobol_method_writes_indices(tmp_path: Path) -> None:
     out = tmp_path / "sens"
     result = invoke(

@@ -13,12 +13,13 @@ from typing import cast
 import click
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 
 from steppe.api import ENGINES, EngineChoice
 from steppe.errors import ScenarioError, SteppeError
 
-__all__ = ["compare_cmd", "comparison_table", "report_cmd"]
+__all__ = ["compare_cmd", "comparison_table", "fitted_comparison_table", "report_cmd"]
 
 EXIT_INPUT = 2
 
@@ -30,8 +31,14 @@ def _fail(err: SteppeError) -> None:
     sys.exit(EXIT_INPUT)
 
 
-def comparison_table(cmp: object) -> Table:
-    """A rich table of a :class:`~steppe.analysis.compare.Comparison`."""
+def comparison_table(cmp: object, *, long: bool = False) -> Table:
+    """A rich table of a :class:`~steppe.analysis.compare.Comparison`.
+
+    Wide (the default): a row per outcome statistic and, per scenario after the first, its
+    estimate, difference, 95% interval and whether that is beyond noise. ``long``: a heading
+    row per outcome statistic, then a row per scenario, for terminals too narrow for the
+    wide table.
+    """
     from steppe.analysis.compare import Comparison
     from steppe.report.comparison import comparison_rows  # no matplotlib at import
 
@@ -45,11 +52,40 @@ def comparison_table(cmp: object) -> Table:
         "the 95% interval of the difference excludes 0.",
         caption_justify="left",
     )
-    for i, h in enumerate(header):
-        table.add_column(escape(h), justify="right" if i >= 2 else "left", no_wrap=i < 2)
+
+    def cell(text: str) -> str:
+        return escape(text) if text != "yes" else "[bold red]yes[/]"
+
+    if not long:
+        for i, h in enumerate(header):
+            table.add_column(escape(h), justify="right" if i >= 2 else "left", no_wrap=i < 2)
+        for row in rows:
+            table.add_row(*(cell(c) for c in row))
+        return table
+    # Long: a heading row per outcome statistic, then a row per scenario. Names fold
+    # rather than being cut; numbers stay whole.
+    table.add_column("outcome: statistic / scenario", overflow="fold")
+    for h in ("estimate", "difference", "95% interval", "beyond\nnoise"):
+        table.add_column(h, justify="right", no_wrap=True)
+    outcome = ""
     for row in rows:
-        table.add_row(*(escape(c) if c != "yes" else "[bold red]yes[/]" for c in row))
+        outcome = row[0] or outcome  # a further statistic of an outcome leaves it blank
+        table.add_row(f"[bold]{escape(outcome)}[/]: {escape(row[1])}")
+        table.add_row(f"  {escape(cmp.scenarios[0])}", row[2])
+        for k, name in enumerate(cmp.scenarios[1:]):
+            est, diff, interval, beyond = row[3 + 4 * k : 7 + 4 * k]
+            table.add_row(
+                f"  {escape(name)}", cell(est), cell(diff), cell(interval), cell(beyond),
+                end_section=k == len(cmp.scenarios) - 2,  # a rule after each statistic
+            )  # fmt: skip
     return table
+
+
+def fitted_comparison_table(cmp: object, console: Console) -> Table:
+    """The wide comparison table if it fits the console's width uncut, else the long one."""
+    wide = comparison_table(cmp)
+    needs = Measurement.get(console, console.options.update_width(10**6), wide).maximum
+    return wide if needs <= console.width else comparison_table(cmp, long=True)
 
 
 @click.command("compare")
@@ -128,7 +164,7 @@ def compare_cmd(
     console = Console(highlight=False)
     if not console.is_terminal:  # piped: do not squeeze the table into 80 columns
         console.width = max(console.width, 150)
-    console.print(comparison_table(cmp))
+    console.print(fitted_comparison_table(cmp, console))
     for name, changes in zip(cmp.scenarios[1:], cmp.changes[1:], strict=True):
         console.print(f"\nWhat differs in {name} (from {cmp.scenarios[0]}):", markup=False)
         if not changes:

@@ -90,10 +90,11 @@ def _summary_table(swept: SweepRun, outcomes: list[str]) -> Table:
         caption="estimate ± Monte Carlo standard error; all rows in points.csv",
         caption_justify="left",
     )
+    # names fold on a narrow terminal rather than being cut (see steppe.cli.outcome_table)
     for col in ("point", *swept.design.names):
-        t.add_column(col, justify="right")
+        t.add_column(col, justify="right", overflow="fold")
     for o in outcomes:
-        t.add_column(f"{o}\n{swept.statistics[o]}", justify="right")
+        t.add_column(f"{o}\n{swept.statistics[o]}", justify="right", overflow="fold")
     for _, row in swept.table.head(12).iterrows():
         cells = [str(int(row["point"]))] + [f"{row[p]:.4g}" for p in swept.design.names]
         cells += [f"{row[o]:.4g} ± {row[o + '_se']:.2g}" for o in outcomes]
@@ -111,7 +112,7 @@ def _sens_table(sens: SensitivityResult) -> Table:
     )
     heads = ["S1 [95%]", "ST [95%]"] if sens.method == "sobol" else ["mu* ± conf", "sigma"]
     for c in ("outcome / parameter", *heads):
-        t.add_column(c, justify="left" if c.startswith("outcome") else "right")
+        t.add_column(c, justify="left" if c.startswith("outcome") else "right", overflow="fold")
     for o in sens.outcomes:
         t.add_row(f"{o} (noise {sens.noise_share[o]:.2f})", "", "")
         for p, r in sens.table(o).iterrows():
