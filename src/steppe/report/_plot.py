@@ -14,7 +14,7 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -94,11 +94,14 @@ def date_axis(ax: Axes, *, span_years: float | None = None) -> None:
 
 
 def to_png(fig: MplFigure) -> bytes:
-    """Encode ``fig`` as a palette PNG without metadata that changes from run to run."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
-    buf.seek(0)
-    with Image.open(buf) as img:
+    """Encode ``fig`` as a palette PNG without metadata that changes from run to run.
+
+    The canvas's pixels go straight to the palette encoder: ``savefig`` would encode a
+    full-colour PNG only for it to be decoded again (about a sixth of the figures' time).
+    """
+    canvas = cast(FigureCanvasAgg, fig.canvas)
+    canvas.draw()  # type: ignore[no-untyped-call]
+    with Image.fromarray(np.asarray(canvas.buffer_rgba())) as img:  # type: ignore[no-untyped-call]
         small = img.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
         out = io.BytesIO()
         small.save(out, format="png", optimize=True)
