@@ -24,6 +24,7 @@ from steppe.api import ENGINES, RunResult, run
 from steppe.errors import ScenarioError, SteppeError
 from steppe.load import load
 from steppe.load.fileschema import file_schema
+from steppe.load.provenance import provenance_gaps
 from steppe.sweeps.cli import sweep_cmd
 
 __all__ = ["main"]
@@ -235,14 +236,26 @@ def run_cmd(
 
 @main.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-def validate_cmd(files: tuple[Path, ...]) -> None:
+@click.option(
+    "--provenance",
+    is_flag=True,
+    help="Also require a source or why for every number (docs/scenario-format.md, section 17).",
+)
+def validate_cmd(files: tuple[Path, ...], provenance: bool) -> None:
     """Check scenario FILES without running them (exit 0 when all are valid)."""
     bad = 0
     for f in files:
         try:
             load(f)
+            gaps = provenance_gaps(f) if provenance else []
         except ScenarioError as err:
             _report_error(err)
+            bad += 1
+            continue
+        if gaps:
+            console = _stderr()
+            for gap in gaps:
+                console.print(str(gap), markup=False)
             bad += 1
         else:
             click.echo(f"{f}: ok")

@@ -37,16 +37,21 @@ def load(path: str | Path) -> Scenario:
     ScenarioError
         With file, line, column and YAML path, for anything wrong in the file.
     """
+    text, raw = read_file(path)
+    return _load_text(text, file=str(path), raw=raw)
+
+
+def read_file(path: str | Path) -> tuple[str, bytes]:
+    """The text of a scenario file and its bytes; a :class:`ScenarioError` if unreadable."""
     p = Path(path)
     try:
         raw = p.read_bytes()
     except OSError as exc:
         raise ScenarioError(f"cannot read the file: {exc.strerror or exc}", file=str(p)) from None
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8"), raw
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"the file is not UTF-8 text ({exc.reason})", file=str(p)) from None
-    return _load_text(text, file=str(p), raw=raw)
 
 
 def loads(text: str, *, file: str = "<string>", sha256: str | None = None) -> Scenario:
