@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from steppe.cli import main
+from steppe.errors import ScenarioError
 from steppe.load.provenance import provenance_gaps
 
 ROOT = Path(__file__).parent.parent
@@ -122,3 +123,17 @@ def test_a_variant_that_changes_values_must_restate_their_source(variant: Path) 
         assert parent in g.message
     assert (found["parameters.contagion"].line, found["parameters.contagion"].column) == (6, 14)
     assert found["parameters.extra"].line == 14  # under add:, in the variant
+
+
+def test_an_invalid_file_is_reported_as_invalid_not_checked(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: x\ntitle: t\nstart: 2024-01-01\nhorizon: 2030-12-31\nparameters: 5\n"
+        "outcomes: {a: {probability: 1}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError):
+        provenance_gaps(bad)
+    result = invoke("validate", "--provenance", bad)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{bad}:5:13: error: parameters: ")

@@ -246,8 +246,11 @@ def validate_cmd(files: tuple[Path, ...], provenance: bool) -> None:
     bad = 0
     for f in files:
         try:
-            load(f)
-            gaps = provenance_gaps(f) if provenance else []
+            if provenance:
+                gaps = provenance_gaps(f)  # loads the file first
+            else:
+                load(f)
+                gaps = []
         except ScenarioError as err:
             _report_error(err)
             bad += 1

@@ -28,7 +28,7 @@ from typing import Any
 
 from steppe.errors import PathPart, format_path
 from steppe.load.extends import resolve_extends
-from steppe.load.loader import read_file
+from steppe.load.loader import load, read_file
 from steppe.load.yamlsafe import Located, parse_yaml
 
 __all__ = ["ProvenanceGap", "provenance_gaps"]
@@ -80,8 +80,10 @@ def provenance_gaps(path: str | Path) -> list[ProvenanceGap]:
     Raises
     ------
     ScenarioError
-        If the file cannot be read or merged (run :func:`steppe.load` first to validate it).
+        If the file is not a valid scenario (it is loaded first, as :func:`steppe.load`
+        does, so only a valid document is checked).
     """
+    load(path)
     text, _ = read_file(path)
     located, _ = resolve_extends(parse_yaml(text, file=str(path)))
     gaps = _Checker(located).run()
