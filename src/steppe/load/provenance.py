@@ -35,8 +35,9 @@ __all__ = ["ProvenanceGap", "provenance_gaps"]
 
 #: Sections whose entries are checked for numbers, in document order.
 _ENTRY_SECTIONS = ("events", "projects", "series", "outcomes")
-#: Keys that hold provenance, and keys whose values are text or facts about structure.
+#: Keys that hold provenance.
 _PROVENANCE = ("source", "why")
+#: Keys whose values are not numbers of the model: text, names, dates, structure.
 _NOT_NUMBERS = frozenset(
     {"title", "unit", "description", "actor", "actors", "name", "process", "recurring",
      "history", "completed_stages", "by", "at", "event", "dist"}
@@ -87,7 +88,7 @@ def provenance_gaps(path: str | Path) -> list[ProvenanceGap]:
     text, _ = read_file(path)
     located, _ = resolve_extends(parse_yaml(text, file=str(path)))
     gaps = _Checker(located).run()
-    # this file's first, then each file it extends; in each, in the order of the text
+    # this file's first, then those of the files it extends; in each, in text order
     return sorted(gaps, key=lambda g: (g.file != located.file, g.file, g.line or 0, g.column or 0))
 
 
