@@ -736,3 +736,22 @@ def test_compiled_chunks_past_the_kept_sample_run_without_traces_same_numbers(
         first = ran[: len(plan(n, "compiled"))]
         assert all((k > m) == (start < 300) for start, k in first), first
         assert any(start >= 300 for start, _ in first)
+
+
+def test_a_traced_compiled_run_builds_one_kernel(
+    everything: Scenario, small_chunks: dict[EngineName, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks that keep no traces compute the scenario's own outcomes with the traced
+    scenario's kernel: the plain scenario's kernel is never generated nor compiled."""
+    monkeypatch.setattr(steppe.results.accumulate, "QUANTILE_SAMPLE", 300)
+    loaded: list[int] = []
+    real = steppe.engines.kernel.load_kernel
+
+    def spy(sc: Scenario) -> Any:
+        loaded.append(len(sc.outcomes))
+        return real(sc)
+
+    monkeypatch.setattr(steppe.engines.kernel, "load_kernel", spy)
+    steppe.run(everything, replications=2500, seed=8, engine="compiled", workers=1)
+    assert len(loaded) == 1 and loaded[0] > len(everything.outcomes)  # the traced one only
+    assert "compiled" not in everything._prepared

@@ -143,7 +143,7 @@ def test_generated_source_holds_no_scenario_text() -> None:
         *("njit", "_nrt", "_OPTS", "np", "inf", "nan", "floor", "ceil", "abs", "max"),
         *("w", "t", "K", "i", "v", "x", "res", "now", "tick", "rng", "out"),
         *("hazards", "paces", "at_tick", "initial", "jump", "duration", "observe"),
-        *("TICK_RACE", "t_new", "dt", "root", "std_normal", "refresh"),
+        *("TICK_RACE", "t_new", "dt", "root", "std_normal", "refresh", "limit"),
         *("fmin2", "fmax2", "fpow", "fexp", "flog", "fsqrt", "choice"),
         *("normal", "lognormal", "uniform", "triangular", "beta", "gamma", "weibull"),
         "exponential",

@@ -96,10 +96,11 @@ def execute(
         :class:`~steppe.results.accumulate.Accumulator`); the others are kept as samples.
     light
         ``scenario`` without the outcomes after the first ``summarized`` (same events,
-        series, projects, parameters and timeline), run instead of it for the chunks whose
-        samples are not kept. Only for an engine whose random numbers do not depend on the
-        outcomes (the compiled engine: ``docs/engine.md``, section 8); then the summary is
-        the same, bit for bit, with less work.
+        series, projects, parameters and timeline): for the chunks whose samples are not
+        kept, only its outcomes are computed, by ``scenario``'s kernel (one kernel to
+        compile). Only for an engine whose random numbers do not depend on the outcomes
+        (the compiled engine: ``docs/engine.md``, section 8); then the summary is the same,
+        bit for bit, with less work.
     """
     acc = Accumulator(
         scenario.outcomes, scenario.timeline, keep_samples=keep_samples,
@@ -111,12 +112,14 @@ def execute(
     workers = max(1, min(workers, len(todo_plan)))
     if engine == "compiled":
         warm_up(scenario)  # compile (or load) the kernel once, before workers fork
-        if light is not None:
-            warm_up(light)
     if workers == 1:
         for c, start, n in todo_plan:
-            sc = scenario if light is None or acc.needs_samples(start) else light
-            samples = simulate_chunk(sc, engine, seed=seed, chunk=c, start=start, n=n, fixed=fixed)
+            sc, host = (scenario, None)
+            if light is not None and not acc.needs_samples(start):
+                sc, host = light, scenario  # run the scenario's kernel for light's outcomes
+            samples = simulate_chunk(
+                sc, engine, seed=seed, chunk=c, start=start, n=n, fixed=fixed, host=host
+            )
             acc.add(start, samples)
             if progress is not None:
                 progress(n)
@@ -207,8 +210,8 @@ def _summarised_chunk(
     """
     assert _WORKER is not None, "worker not initialised"  # internal invariant
     scenario, light, kept = _WORKER
-    sc = scenario if light is None or send_samples else light
-    x = simulate_chunk(sc, engine, seed=seed, chunk=chunk, start=start, n=n, fixed=fixed)
+    sc, host = (scenario, None) if light is None or send_samples else (light, scenario)
+    x = simulate_chunk(sc, engine, seed=seed, chunk=chunk, start=start, n=n, fixed=fixed, host=host)
     stats = chunk_stats(scenario.outcomes[:summarized], scenario.timeline, x)
     if send_samples and kept is not None:
         take = min(n, kept.shape[0] - start)

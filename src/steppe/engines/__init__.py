@@ -42,11 +42,17 @@ def simulate_chunk(
     start: int,
     n: int,
     fixed: Fixed | None = None,
+    host: Scenario | None = None,
 ) -> np.ndarray:
     """Samples of replications ``[start, start + n)``, run as chunk ``chunk`` of ``engine``
-    (``fixed``: parameter values by index, see :func:`~steppe.engines.common.draw_parameters`)."""
+    (``fixed``: parameter values by index, see :func:`~steppe.engines.common.draw_parameters`;
+    ``host``: compiled engine only, see :func:`~steppe.engines.kernel.simulate_kernel`)."""
+    if host is not None and engine != "compiled":
+        raise ValueError("host: only for the compiled engine")
     if engine == "simpy":
         return simulate_des(scenario, seed=seed, start=start, n=n, fixed=fixed)
     if engine == "compiled":
-        return simulate_kernel(scenario, seed=seed, chunk=chunk, start=start, n=n, fixed=fixed)
+        return simulate_kernel(
+            scenario, seed=seed, chunk=chunk, start=start, n=n, fixed=fixed, host=host
+        )
     return simulate_vector(scenario, seed=seed, chunk=chunk, start=start, n=n, fixed=fixed)

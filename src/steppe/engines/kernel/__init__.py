@@ -25,7 +25,7 @@ import logging
 import os
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any, cast
@@ -198,16 +198,52 @@ def _prepare(sc: Scenario) -> _Prepared:
     return prepared
 
 
+def _prepare_prefix(host: Scenario, k: int) -> _Prepared:
+    """``host``'s kernel, set to read and return its first ``k`` outcomes only: observation
+    dates of later outcomes alone are skipped, ``time_to`` results after them not closed."""
+    key = f"compiled-first-{k}"
+    prepared = host._prepared.get(key)
+    if prepared is not None:
+        return cast(_Prepared, prepared)
+    base = _prepare(host)
+    needed = [any(i < k for i in members) for _, members in observation_groups(host)]
+    stop_group = np.array([g if g < 0 or needed[g] else -1 for g in base.fixed_args[1]])
+    time_to_idx = base.fixed_args[13]
+    args = (base.fixed_args[0], stop_group, *base.fixed_args[2:13], time_to_idx[time_to_idx < k])
+    prepared = replace(base, fixed_args=args)
+    host._prepared[key] = prepared
+    return prepared
+
+
 def simulate_kernel(
-    scenario: Scenario, *, seed: int, chunk: int, start: int, n: int, fixed: Fixed | None = None
+    scenario: Scenario,
+    *,
+    seed: int,
+    chunk: int,
+    start: int,
+    n: int,
+    fixed: Fixed | None = None,
+    host: Scenario | None = None,
 ) -> np.ndarray:
     """Run replications ``[start, start + n)`` as chunk ``chunk``; return their samples.
 
     The result has the layout of :func:`steppe.engines.des.simulate_des`.
+
+    ``host``: a scenario whose first outcomes are ``scenario``'s and whose model is the same
+    otherwise (``scenario`` with the report's traces added). Its kernel runs, computing
+    ``scenario``'s outcomes only: the same numbers as ``scenario``'s own kernel (outcomes do
+    not change the random numbers, ``docs/engine.md`` section 8), which then need not be
+    compiled.
     """
     sc = scenario
-    kp = _prepare(sc)
-    params = draw_parameters(sc, seed, start, n, fixed)
+    if host is None:
+        model, kp = sc, _prepare(sc)
+    else:
+        same = [o.name for o in host.outcomes[: len(sc.outcomes)]] == [o.name for o in sc.outcomes]
+        if not same or [p.name for p in host.params] != [p.name for p in sc.params]:
+            raise ValueError("host: a scenario with the same model and more outcomes")
+        model, kp = host, _prepare_prefix(host, len(sc.outcomes))
+    params = draw_parameters(model, seed, start, n, fixed)
     columns = params.T  # (n_params, n), contiguous: one row per parameter
     lifted = np.zeros((len(kp.hoisted), n))
     with np.errstate(all="ignore"):
@@ -232,7 +268,7 @@ def simulate_kernel(
         MAX_CHANGES,
     )
     if status:
-        raise _error(sc, int(status), err_i, err_f, start)
+        raise _error(model, int(status), err_i, err_f, start)
     samples = out.T
     combine_outcomes(sc, samples)
     return samples

@@ -406,9 +406,9 @@ def _refresh(sc: Scenario, cm: CompiledModel, gen: _Gen, *, selective: bool) -> 
     for o in sc.outcomes:
         if o.form == "time_to":
             lines = _first_time(cm, gen, o.index)
-            if selective:
+            if selective:  # not yet recorded, and a part of the state it reads changed
                 cond = _changed(sc, gen, state_reads(o.expr, sym))
-                lines = [f"    if {cond}:", *("    " + x for x in lines)]
+                lines = [lines[0], f"        if {cond}:", *("    " + x for x in lines[1:])]
             body += lines
     flags = gen.off["dk"]
     body += [f"    for i in range({flags}, {flags + n_keys(sc) + 1}):", "        w[i] = 0.0"]
@@ -542,19 +542,21 @@ def _durations(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
 
 
 def _observe(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
-    """``observe``: the outcomes read at observation date ``i`` (``time_to`` conditions are
-    checked by ``refresh`` and ``at_tick``)."""
+    """``observe``: the outcomes read at observation date ``i``, those before ``limit`` in
+    the scenario's order (``time_to`` conditions are checked by ``refresh`` and
+    ``at_tick``)."""
     cases = []
     for gi, (_, members) in enumerate(observation_groups(sc)):
         lines: list[str] = []
         for oi in members:
-            lines += gen.check(gen.expr(cm.outcomes[oi].ir), _FINITE, oi, "")
+            body = gen.check(gen.expr(cm.outcomes[oi].ir), _FINITE, oi, "    ")
             prob = sc.outcomes[oi].kind == "probability"
             res = gen.w("res", oi)
-            lines.append(f"{res} = 1.0 if v != 0.0 else 0.0" if prob else f"{res} = v")
+            body.append(f"    {res} = 1.0 if v != 0.0 else 0.0" if prob else f"    {res} = v")
+            lines += [f"if {oi} < limit:", *body]
         lines.append("return -1")
         cases.append((gi, lines))
-    return _dispatch("observe", "w, t", cases, "return -1")
+    return _dispatch("observe", "w, t, limit", cases, "return -1")
 
 
 def generate(sc: Scenario, *, selective: bool = True) -> KernelSource:
