@@ -161,6 +161,11 @@ class _Prepared:
     fixed_args: tuple[Any, ...]  # run_chunk's arguments from ``stop_tick`` to ``time_to_idx``
 
 
+#: Positions in ``_Prepared.fixed_args`` of the observation group of each stop and of the
+#: indices of the ``time_to`` outcomes.
+_STOP_GROUP, _TIME_TO_IDX = 1, 13
+
+
 def _prepare(sc: Scenario) -> _Prepared:
     prepared = sc._prepared.get("compiled")
     if prepared is not None:
@@ -207,10 +212,10 @@ def _prepare_prefix(host: Scenario, k: int) -> _Prepared:
         return cast(_Prepared, prepared)
     base = _prepare(host)
     needed = [any(i < k for i in members) for _, members in observation_groups(host)]
-    stop_group = np.array([g if g < 0 or needed[g] else -1 for g in base.fixed_args[1]])
-    time_to_idx = base.fixed_args[13]
-    args = (base.fixed_args[0], stop_group, *base.fixed_args[2:13], time_to_idx[time_to_idx < k])
-    prepared = replace(base, fixed_args=args)
+    args = list(base.fixed_args)
+    args[_STOP_GROUP] = np.array([g if g < 0 or needed[g] else -1 for g in args[_STOP_GROUP]])
+    args[_TIME_TO_IDX] = args[_TIME_TO_IDX][args[_TIME_TO_IDX] < k]
+    prepared = replace(base, fixed_args=tuple(args))
     host._prepared[key] = prepared
     return prepared
 
