@@ -10,14 +10,14 @@ gives the same per-replication samples, and since chunks are merged in chunk ord
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
+from steppe._workers import process_pool, start_method
 from steppe.engines import CHUNK_SIZE, SMALLEST_CHUNK, EngineName, simulate_chunk
 from steppe.engines.common import Fixed
 from steppe.engines.kernel import warm_up
@@ -124,16 +124,13 @@ def execute(
             if progress is not None:
                 progress(n)
         return acc
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
+    method = start_method()
     # Forked workers write kept samples straight into memory shared with this process.
     kept = acc.share_kept("F" if engine == "compiled" else "C") if method == "fork" else None
     # The scenario goes to each worker once (inherited on fork), not with every chunk:
     # unpickling rebuilds and recompiles it, which cost tens of milliseconds per chunk.
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_install,
-        initargs=(scenario, light, kept),
-    ) as pool:  # fmt: skip
+    # The workers end soon after this process, however it ends (steppe._workers).
+    with process_pool(workers, _install, (scenario, light, kept), method=method) as pool:
         todo = iter(todo_plan)
         running: dict[Future[tuple[ChunkStats, np.ndarray | None]], tuple[int, int]] = {}
 

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import multiprocessing
 import pickle
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from steppe._workers import process_pool
 from steppe.errors import ScenarioError, SimulationError, SteppeError
 
 __all__ = ["DaskExecutor", "Executor", "ProcessExecutor", "SerialExecutor"]
@@ -89,7 +89,8 @@ def _call_worker(i: int) -> Any:
 
 
 class ProcessExecutor(_Context):
-    """Run points on ``workers`` local processes (:class:`~concurrent.futures.ProcessPoolExecutor`).
+    """Run points on ``workers`` local processes (:class:`~concurrent.futures.ProcessPoolExecutor`)
+    that end soon after this process does, however it ends (see :mod:`steppe._workers`).
 
     At most two points per worker are in flight, so a failing point stops the sweep soon
     and memory stays bounded. The first error (by completion) is raised after the points
@@ -104,13 +105,8 @@ class ProcessExecutor(_Context):
     def run(self, fn: PointFn, indices: Sequence[int]) -> Iterator[tuple[int, Any]]:
         if not indices:
             return
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        with ProcessPoolExecutor(
-            max_workers=min(self.workers, len(indices)),
-            mp_context=multiprocessing.get_context(method),
-            initializer=_init_worker,
-            initargs=(fn,),
-        ) as pool:
+        # The workers end soon after this process, however it ends (steppe._workers).
+        with process_pool(min(self.workers, len(indices)), _init_worker, (fn,)) as pool:
             todo = iter(indices)
             running: dict[Future[Any], int] = {}
             error: BaseException | None = None
