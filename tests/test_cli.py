@@ -20,6 +20,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 import steppe
+import steppe._progress
+import steppe.engines
 from steppe.cli import main
 
 #: The working example scenario (a copy of the smoke test used while building steppe).
@@ -418,3 +420,48 @@ def test_compiling_a_new_kernel_is_announced_unless_quiet(
     assert str(tmp_path / "b") in stderr["first"]
     assert "compiling" not in stderr["quiet"]
     assert "compiling" not in stderr["again"]  # loaded from the cache
+
+
+# ---------------------------------------------------------------------------------------
+# the estimate of a long run (steppe._progress)
+# ---------------------------------------------------------------------------------------
+
+
+class StepClock:
+    """A clock that moves ``step`` seconds each time it is read (no wall clock in tests)."""
+
+    def __init__(self, step: float) -> None:
+        self.now = 0.0
+        self.step = step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+@pytest.mark.parametrize(
+    ("step", "quiet", "announced"),
+    [(1000.0, False, True), (1.0, False, False), (1000.0, True, False)],
+)
+def test_a_run_projected_over_an_hour_is_announced_unless_quiet(
+    smoke: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    step: float,
+    quiet: bool,
+    announced: bool,
+) -> None:
+    """The clock reads ``step`` seconds more at the end of the first of 4 chunks than when
+    the chunks started: the run is projected at 4 x ``step`` seconds. Over an hour, one line
+    on standard error says so (no terminal here: no bar, but the line all the same)."""
+    monkeypatch.setattr(steppe._progress, "_clock", StepClock(step))
+    monkeypatch.setitem(steppe.engines.CHUNK_SIZE, "vector", 500)
+    monkeypatch.setitem(steppe.engines.SMALLEST_CHUNK, "vector", 500)
+    args = ["run", smoke, "-n", "2000", "--engine", "vector", "--workers", "1"]
+    result = invoke(*args, "--out", tmp_path / "out", *(["-q"] if quiet else []))
+    assert result.exit_code == 0, result.stderr
+    line = (
+        "steppe: this run of 2,000 replications will take about 1 h 7 min on 1 worker "
+        "(estimated from the first chunk); press Ctrl-C to stop\n"
+    )
+    assert result.stderr == (line if announced else "")

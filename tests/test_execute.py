@@ -194,6 +194,32 @@ def test_execute_matches_simulate_chunk(
     np.testing.assert_array_equal(acc.samples(), expected, strict=True)
 
 
+class Recorder:
+    """A progress callback that records its calls, and is told when the chunks start."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    def start(self, workers: int) -> None:
+        self.calls.append(("start", workers))
+
+    def __call__(self, done: int) -> None:
+        self.calls.append(("done", done))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_timed_progress_is_told_when_the_chunks_start(
+    everything: Scenario, small_chunks: dict[EngineName, int], workers: int
+) -> None:
+    """Once, with the number of processes, before any chunk is reported (steppe._progress
+    times the chunks from there)."""
+    rec = Recorder()
+    assert isinstance(rec, steppe.execute.Timed)
+    execute(everything, engine="vector", seed=3, replications=2500, workers=workers, progress=rec)
+    assert rec.calls[0] == ("start", workers)
+    assert sorted(rec.calls[1:]) == sorted(("done", n) for _, _, n in plan(2500, "vector"))
+
+
 # ---------------------------------------------------------------------------------------
 # 2. the chunk plan
 # ---------------------------------------------------------------------------------------

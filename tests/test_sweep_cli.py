@@ -231,3 +231,23 @@ def test_readme_sweep_commands_run(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         result = invoke(*words[1:], "--replications", "20", "-q", "--workers", "1")
         assert result.exit_code == 0, (command, result.stderr)
         assert (tmp_path / "results").is_dir()
+
+
+def test_a_sweep_projected_over_an_hour_is_announced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clock moves 1,000 s each time it is read: the first of 4 points ends 1,000 s
+    after the points started, so the sweep is projected at 4,000 s (steppe._progress)."""
+    import steppe._progress
+
+    reads = iter(range(1000, 10**6, 1000))
+    monkeypatch.setattr(steppe._progress, "_clock", lambda: float(next(reads)))
+    result = invoke(
+        "sweep", SMOKE, "--vary", "contagion=0:2:4", "--replications", "20", "--workers", "1",
+        "--engine", "vector", "--out", tmp_path / "sw",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == (
+        "steppe: this sweep of 4 design points will take about 1 h 7 min on 1 worker "
+        "(estimated from the first design point); press Ctrl-C to stop\n"
+    )

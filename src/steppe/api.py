@@ -143,7 +143,9 @@ def run(
         Keep every replication's samples in ``samples``; by default only the first
         250,000 are kept (all of them for smaller runs).
     progress
-        Called with the number of replications completed since the last call.
+        Called with the number of replications completed since the last call. If it also
+        has a ``start(workers)`` method (:class:`steppe.execute.Timed`), that is called
+        once the chunks start, after any compilation, with the number of processes.
     traces
         Also record every series over time and every event's P(by date) for the report's
         figures (the ``traces`` section of the summary; see :mod:`steppe.results.traces`).

@@ -183,7 +183,12 @@ main.add_command(report_cmd)  # steppe report: src/steppe/analysis/cli.py
     is_flag=True,
     help="Write every replication to samples.parquet (default: the first 250,000).",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="No progress bar, notices or estimate of a long run's time.",
+)
 def run_cmd(
     scenario: Path,
     replications: int | None,

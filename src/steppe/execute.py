@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -25,9 +26,28 @@ from steppe.errors import SimulationError
 from steppe.model.scenario import Scenario
 from steppe.results.accumulate import Accumulator, ChunkStats, chunk_stats
 
-__all__ = ["available_workers", "chunks", "execute", "plan"]
+__all__ = ["Timed", "available_workers", "chunks", "execute", "plan", "started"]
 
 Progress = Callable[[int], None]
+
+
+@runtime_checkable
+class Timed(Protocol):
+    """A ``progress`` callback that is also told when the work starts, e.g. to time it
+    (:class:`steppe._progress.Timer`)."""
+
+    def __call__(self, done: int, /) -> None:
+        """``done`` more items are finished."""
+
+    def start(self, workers: int, /) -> None:
+        """The work starts now, on ``workers`` processes."""
+
+
+def started(progress: Progress | None, workers: int) -> None:
+    """Tell ``progress`` that the work starts now on ``workers`` processes, if it is
+    :class:`Timed`."""
+    if isinstance(progress, Timed):
+        progress.start(workers)
 
 
 def available_workers() -> int:
@@ -87,7 +107,9 @@ def execute(
         Keep every replication's samples (else only the first
         :data:`~steppe.results.accumulate.QUANTILE_SAMPLE`).
     progress
-        Called with the number of replications finished, as chunks finish.
+        Called with the number of replications finished, as chunks finish. If it is
+        :class:`Timed`, its ``start`` is called first with the number of processes, when
+        the chunks start (after any compilation).
     fixed
         Parameter values by index that replace their draws (see
         :func:`~steppe.engines.common.draw_parameters`).
@@ -112,6 +134,7 @@ def execute(
     workers = max(1, min(workers, len(todo_plan)))
     if engine == "compiled":
         warm_up(scenario)  # compile (or load) the kernel once, before workers fork
+    started(progress, workers)  # after the compilation: the estimate times the chunks
     if workers == 1:
         for c, start, n in todo_plan:
             sc, host = (scenario, None)

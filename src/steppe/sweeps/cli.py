@@ -263,7 +263,10 @@ def sweep_cmd(
             total = size * (d + 2 if method == "sobol" else d + 1)
         began = time.perf_counter()
         sens: SensitivityResult | None = None
-        with progress_bar(total, quiet=quiet or as_json, label="design points") as tick:
+        with progress_bar(
+            total, quiet=quiet or as_json, label="design points",
+            what=f"this sweep of {total:,} design points", unit="the first design point",
+        ) as tick:  # fmt: skip
             if method is None:
                 swept = run_design(
                     sc,

@@ -24,7 +24,7 @@ import pandas as pd
 from steppe.api import ENGINES, EngineChoice, resolve_engine
 from steppe.engines.kernel import warm_up
 from steppe.errors import ScenarioError
-from steppe.execute import available_workers
+from steppe.execute import available_workers, started
 from steppe.load import load
 from steppe.model.base import suggest
 from steppe.model.scenario import Scenario
@@ -185,6 +185,12 @@ def run_design(
         if progress is not None and resumed:
             progress(resumed)
         todo = [i for i in range(len(design)) if i not in rows]
+        # the points start now (for the estimate of a long sweep; a Dask cluster's size
+        # is not known here: no estimate)
+        if isinstance(ex, ProcessExecutor) and todo:
+            started(progress, min(ex.workers, len(todo)))
+        elif isinstance(ex, SerialExecutor):
+            started(progress, 1)
         for i, row in ex.run(runner, todo):
             clean = _normalise(row)
             if ck is not None:
