@@ -194,3 +194,18 @@ def test_pool_workers_end_with_their_parent_by_every_start_method(
 ) -> None:
     """Under forkserver the tree is parent -> fork server -> workers; all must end."""
     _kill_and_check([sys.executable, "-c", POOL, method], started, UNDER[method])
+
+
+def test_a_zombie_counts_as_gone() -> None:
+    """A killed parent stays a zombie until its own parent reaps it (here: this test): the
+    workers do not wait for that."""
+    from steppe._workers import _gone
+
+    assert not _gone(os.getpid())
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOWAIT)  # ended, not reaped
+    fields = _stat(p.pid)
+    assert fields is not None and fields[0] == b"Z"
+    assert _gone(p.pid)
+    p.wait()
+    assert _gone(p.pid)

@@ -33,11 +33,12 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["POLL_SECONDS", "exit_with_parent", "process_pool", "start_method"]
+__all__ = ["ORPHAN_EXIT", "POLL_SECONDS", "exit_with_parent", "process_pool", "start_method"]
 
 #: Seconds between two checks of a worker's parent.
 POLL_SECONDS = 0.5
@@ -101,9 +102,8 @@ def exit_with_parent(poll: float = POLL_SECONDS) -> threading.Thread:
                 multiprocessing.connection.wait([parent.sentinel])
                 os._exit(ORPHAN_EXIT)
             return
-        event = threading.Event()  # never set: its wait is an interruptible sleep
-        while not (os.getppid() != ppid or _gone(owner)):
-            event.wait(poll)
+        while os.getppid() == ppid and not _gone(owner):
+            time.sleep(poll)
         os._exit(ORPHAN_EXIT)
 
     thread = threading.Thread(target=watch, name="steppe-exit-with-parent", daemon=True)
@@ -125,7 +125,8 @@ def _gone(pid: int) -> bool:
         except OSError:  # pragma: no cover - e.g. /proc mounted with hidepid
             pass
         else:
-            return stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3] in (b"Z", b"X")
+            state = stat.rindex(b")") + 2  # after the command name, which may hold ") "
+            return stat[state : state + 1] in (b"Z", b"X")  # zombie, dead
     try:
         os.kill(pid, 0)  # signal 0: no signal, only the check that the process exists
     except ProcessLookupError:
