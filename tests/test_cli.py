@@ -151,6 +151,7 @@ def test_run_writes_the_result_folder(smoke: Path, tmp_path: Path) -> None:
         assert name in result.stdout
     assert f"results written to {out}" in result.stdout.replace("\n", "")
     assert sorted(p.name for p in out.iterdir()) == [
+        ".steppe",  # marks the folder as steppe's (docs/files.md)
         "figures",  # the report's PNGs (tests/test_report.py checks the report)
         "manifest.json",
         "report.html",

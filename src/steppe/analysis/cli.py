@@ -18,6 +18,7 @@ from rich.table import Table
 
 from steppe.api import ENGINES, EngineChoice
 from steppe.errors import ScenarioError, SteppeError
+from steppe.results.folders import OUT_HINT, check_replaceable, resolve_out
 
 __all__ = ["compare_cmd", "comparison_table", "fitted_comparison_table", "report_cmd"]
 
@@ -144,6 +145,8 @@ def compare_cmd(
         for p in inputs:
             if not p.exists():
                 raise ScenarioError(f"no such file or folder: {p}", file=str(p))
+        if out is not None:  # refuse a folder that is not steppe's before running anything
+            check_replaceable(resolve_out(out), "comparison", hint=OUT_HINT)
         cmp = compare(
             *inputs,
             replications=replications,
