@@ -12,6 +12,14 @@ source), written to a cache folder and compiled on first use; Numba caches the m
 code beside it, so later runs of the same scenario structure start at once. The folder is
 ``$STEPPE_CACHE_DIR``, else ``$XDG_CACHE_HOME/steppe`` or ``~/.cache/steppe``.
 
+The cache is disposable (:mod:`steppe.engines.kernel._cache`): a file of it that cannot be
+read (truncated or damaged: each carries a checksum) is deleted and its code compiled again;
+a cache folder that cannot be written (read-only, full, not a folder) leaves the kernel
+compiled in memory, for this process only. Each is said once per process as a warning of
+the logger ``steppe``; neither stops a run or changes its numbers. Workers forked after
+:func:`warm_up` inherit the kernel, cached or not; spawned ones (where there is no fork)
+load it from the cache the parent has just written, or compile it in memory themselves.
+
 Random streams: chunk ``c`` uses ``SeedSequence(seed, spawn_key=(3, c))`` for its dynamics,
 drawn with Numba's implementation of NumPy's generator methods; parameters come from the
 per-parameter streams shared by every engine (:mod:`steppe.engines.common`).
