@@ -323,6 +323,28 @@ def test_a_full_disk_while_saving_machine_code_keeps_it_in_memory(
     assert module.outer.stats.cache_hits and not module.outer.stats.cache_misses
 
 
+def test_no_folder_for_machine_code_compiles_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, log: Log
+) -> None:
+    """The source is written, but Numba finds no folder where it may save machine code
+    (neither ``__pycache__`` beside it nor a folder of its own)."""
+
+    def refuse(self: object) -> None:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(numba.core.caching._CacheLocator, "ensure_cache_path", refuse)
+    folder = tmp_path / "cache"
+    value, module = tiny(folder, monkeypatch)
+    assert value == 41.0
+    (line,) = log.lines()
+    assert line == (
+        f"cannot cache compiled code beside {folder / 'kernels'} (no folder where Numba may "
+        "save it): it is compiled in memory, for this process only"
+    )
+    assert not module.outer.stats.cache_hits
+    assert not pycache(folder).exists()
+
+
 _RACE = """
 import sys
 from steppe.engines.kernel import import_source
@@ -334,7 +356,7 @@ print(module.outer(20.0))
 def test_processes_compiling_one_entry_at_once_leave_a_healthy_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, log: Log
 ) -> None:
-    """Three processes compile and save the same module into an empty cache together; one
+    """Two processes compile and save the same module into an empty cache together; one
     then loads it from the cache."""
     folder = tmp_path / "cache"
     env = {**os.environ, "STEPPE_CACHE_DIR": str(folder), "PYTHONPATH": str(ROOT / "src")}
@@ -347,7 +369,7 @@ def test_processes_compiling_one_entry_at_once_leave_a_healthy_cache(
             env=env,
             text=True,
         )
-        for _ in range(3)
+        for _ in range(2)
     ]
     for proc in procs:
         out, err = proc.communicate(TINY, timeout=300)

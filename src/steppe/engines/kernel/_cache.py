@@ -95,20 +95,20 @@ def _source(fn: Callable[..., Any]) -> str:
 def _enable(dispatcher: Any) -> None:
     """What ``Dispatcher.enable_caching`` does (numba/core/dispatcher.py), with our cache."""
     try:
-        cache = _DisposableCache(dispatcher.py_func)
-    except (RuntimeError, OSError) as err:
-        # RuntimeError: Numba found no folder it can write ("no locator available");
-        # OSError: the source file went away (the cache folder was deleted meanwhile).
-        folder = os.path.dirname(_source(dispatcher.py_func))
-        warn_once(
-            f"save:{folder}",
-            "cannot cache compiled code beside %s (%s): it is compiled in memory, for this "
-            "process only",
-            folder,
-            err,
-        )
+        dispatcher._cache = _DisposableCache(dispatcher.py_func)
         return
-    dispatcher._cache = cache
+    except RuntimeError:  # Numba's "no locator available": no folder it may write
+        reason = "no folder where Numba may save it"
+    except OSError as err:  # the source file went away (its folder deleted meanwhile)
+        reason = err.strerror or str(err)
+    folder = os.path.dirname(_source(dispatcher.py_func))
+    warn_once(
+        f"save:{folder}",
+        "cannot cache compiled code beside %s (%s): it is compiled in memory, for this "
+        "process only",
+        folder,
+        reason,
+    )
 
 
 class _UnreadableError(SteppeError):
@@ -187,8 +187,8 @@ class _Files(IndexDataCacheFile):
         data_name = self._load_index().get(key)
         if data_name is None:
             return None
+        path = Path(self._data_path(data_name))
         try:
-            path = Path(self._data_path(data_name))
             raw = path.read_bytes()
         except FileNotFoundError:
             return None  # removed since the index was read: compile (as Numba does)
@@ -198,7 +198,8 @@ class _Files(IndexDataCacheFile):
         if not (isinstance(content, tuple) and len(content) == 2):
             raise _UnreadableError(path, "not a cache entry")
         saved_key, data = content
-        # Another key: two processes saved other signatures under one name at once.
+        # Saved under another key: two processes saved different signatures (or machines
+        # sharing the folder, different CPUs) under one name at once. Compile; not damage.
         return data if saved_key == key else None
 
     def save(self, key: Any, data: Any) -> None:
@@ -213,7 +214,9 @@ class _Files(IndexDataCacheFile):
             data_name = next(n for i in numbers if (n := self._data_name(i)) not in used)
         self._save_data(data_name, (key, data))
         overloads[key] = data_name
-        self._save_index(overloads)  # after the data: a reader never meets a missing entry
+        # After the data: an index never points at data not written yet (Numba writes the
+        # index first, so a reader could meet a data file left by an older index).
+        self._save_index(overloads)
 
     def discard(self) -> None:
         """Delete the index and every data file of this function (what can be deleted)."""
