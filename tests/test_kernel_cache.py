@@ -475,6 +475,18 @@ def test_the_command_line_recovers_from_an_empty_index(
     assert outputs[1] == []
 
 
+def test_the_command_line_shows_cache_warnings_even_when_quiet(
+    cache: Path, tmp_path: Path, log: Log
+) -> None:
+    """``-q`` hides the notices (that a kernel is compiled), not the warnings."""
+    (source,) = (cache / "kernels").glob("*.py")
+    garble(source)
+    args = ["run", str(SMOKE), "-n", "300", "--engine", "compiled", "-q"]
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"steppe: replaced the damaged kernel source {source}\n"
+
+
 def test_an_unwritable_cache_folder_runs_in_memory_with_two_workers(
     healthy: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, log: Log
 ) -> None:
