@@ -1,5 +1,6 @@
 """A progress bar on the terminal's standard error, shared by the commands, and the
-library's notices (logger ``steppe``, e.g. that a kernel is being compiled) shown there."""
+library's notices (logger ``steppe``, e.g. that a kernel is being compiled, or that a damaged
+cache entry was discarded) shown there."""
 
 from __future__ import annotations
 
@@ -29,12 +30,10 @@ class _Stderr(logging.Handler):
 
 @contextmanager
 def notices(*, quiet: bool) -> Iterator[None]:
-    """Show the library's informational notices on standard error (unless ``quiet``)."""
+    """Show the library's notices on standard error: its warnings (e.g. that a damaged
+    cache entry was discarded), and unless ``quiet`` its informational notices too."""
     log = logging.getLogger("steppe")
-    if quiet:
-        yield
-        return
-    handler = _Stderr()
+    handler = _Stderr(logging.WARNING if quiet else logging.INFO)
     handler.setFormatter(logging.Formatter("steppe: %(message)s"))
     level = log.level
     log.addHandler(handler)
@@ -49,8 +48,8 @@ def notices(*, quiet: bool) -> Iterator[None]:
 @contextmanager
 def progress_bar(total: int, *, quiet: bool, label: str) -> Iterator[Any]:
     """Yield ``advance(k)`` for a bar of ``total`` steps, or ``None`` when ``quiet`` or
-    when standard error is not a terminal (then nothing is drawn). Unless ``quiet``, the
-    library's notices are shown meanwhile (:func:`notices`)."""
+    when standard error is not a terminal (then nothing is drawn). The library's notices
+    are shown meanwhile (:func:`notices`: only its warnings when ``quiet``)."""
     with notices(quiet=quiet), _bar(total, quiet=quiet, label=label) as tick:
         yield tick
 

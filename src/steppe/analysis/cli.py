@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
+from steppe._progress import notices
 from steppe.api import ENGINES, EngineChoice
 from steppe.errors import ScenarioError, SteppeError
 from steppe.results.folders import OUT_HINT, check_replaceable, resolve_out
@@ -147,14 +148,15 @@ def compare_cmd(
                 raise ScenarioError(f"no such file or folder: {p}", file=str(p))
         if out is not None:  # refuse a folder that is not steppe's before running anything
             check_replaceable(resolve_out(out), "comparison", hint=OUT_HINT)
-        cmp = compare(
-            *inputs,
-            replications=replications,
-            seed=seed,
-            engine=cast(EngineChoice, engine),
-            workers=workers,
-            crn=not no_crn,
-        )
+        with notices(quiet=quiet or as_json):  # e.g. that a kernel is being compiled
+            cmp = compare(
+                *inputs,
+                replications=replications,
+                seed=seed,
+                engine=cast(EngineChoice, engine),
+                workers=workers,
+                crn=not no_crn,
+            )
         folder = cmp.write(out)
     except SteppeError as err:
         _fail(err)
