@@ -251,6 +251,41 @@ def _bad_scalar(
     return None
 
 
+def _malformed(exc: yaml.YAMLError, text: str | bytes, file: str) -> ScenarioError:
+    """A located :class:`ScenarioError` for an error of PyYAML's reader, scanner or parser."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        if exc.encoding != "unicode":  # bytes that do not decode
+            return ScenarioError(
+                f"the file is not {exc.encoding.upper()} text ({exc.reason})", file=file
+            )
+        decoded = text if isinstance(text, str) else text.decode("utf-8", "replace")
+        before = decoded[: exc.position]
+        line = before.count("\n") + 1
+        column = exc.position - (before.rfind("\n") + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        return ScenarioError(
+            f"malformed YAML: character U+{code:04X} ({_char_kind(code)}) is not allowed; "
+            "YAML text may hold tabs, line breaks and printable characters only",
+            file=file,
+            line=line,
+            column=column,
+        )
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        return ScenarioError(f"malformed YAML: {what}", file=file, line=line, column=col)
+    return ScenarioError(f"malformed YAML: {exc}", file=file)
+
+
+def _char_kind(code: int) -> str:
+    if code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0:
+        return "a control character"
+    if 0xD800 <= code < 0xE000:
+        return "a lone surrogate"
+    return "not a character"
+
+
 def parse_yaml(text: str | bytes, *, file: str = "<string>") -> Located:
     """Parse one YAML document safely.
 
@@ -275,19 +310,18 @@ def parse_yaml(text: str | bytes, *, file: str = "<string>") -> Located:
             file=file,
         )
     _prescan(text, file)
-    loader = _DepthLimitedLoader(text, file)
+    try:
+        # The reader checks a str for unacceptable characters at once, here.
+        loader = _DepthLimitedLoader(text, file)
+    except yaml.YAMLError as exc:
+        raise _malformed(exc, text, file) from None
     try:
         try:
             root = loader.get_single_node()
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-            what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-            raise ScenarioError(
-                f"malformed YAML: {what}", file=file, line=line, column=col
-            ) from None
         except yaml.YAMLError as exc:
-            raise ScenarioError(f"malformed YAML: {exc}", file=file) from None
+            raise _malformed(exc, text, file) from None
+        except RecursionError:  # not expected: nesting is limited while composing
+            raise LimitError(_too_deep(), file=file) from None
         if root is None:
             raise ScenarioError("the file is empty; expected a scenario mapping", file=file)
         _check_size(root, file)
