@@ -230,6 +230,20 @@ def _walk(node: yaml.Node, path: Path, out: Located) -> None:
             _walk(v, (*path, name), out)
 
 
+#: What PyYAML's safe constructor raises on a scalar it cannot build, besides its own
+#: ``ConstructorError``: ``!!timestamp 2024-99-99`` (ValueError, or AttributeError when the
+#: text does not match), ``!!bool maybe`` (KeyError), ``!!float ''`` (IndexError), ...
+_BUILD_ERRORS = (
+    ValueError,
+    TypeError,
+    OverflowError,
+    KeyError,
+    AttributeError,
+    IndexError,
+    RecursionError,
+)
+
+
 def _bad_scalar(
     constructor: yaml.constructor.SafeConstructor, node: yaml.Node, path: Path
 ) -> tuple[Path, yaml.Node] | None:
@@ -237,7 +251,7 @@ def _bad_scalar(
     if isinstance(node, yaml.ScalarNode):
         try:
             constructor.construct_object(node)
-        except (ValueError, TypeError, OverflowError):
+        except _BUILD_ERRORS:
             return path, node
         return None
     if isinstance(node, yaml.SequenceNode):
@@ -272,9 +286,12 @@ def _malformed(exc: yaml.YAMLError, text: str | bytes, file: str) -> ScenarioErr
         )
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
         what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-        return ScenarioError(f"malformed YAML: {what}", file=file, line=line, column=col)
+        if mark is None:
+            return ScenarioError(f"malformed YAML: {what}", file=file)
+        return ScenarioError(
+            f"malformed YAML: {what}", file=file, line=mark.line + 1, column=mark.column + 1
+        )
     return ScenarioError(f"malformed YAML: {exc}", file=file)
 
 
@@ -338,12 +355,20 @@ def parse_yaml(text: str | bytes, *, file: str = "<string>") -> Located:
                 line=line,
                 column=col,
             ) from None
-        except (ValueError, TypeError, OverflowError) as exc:
+        except _BUILD_ERRORS as exc:
             # e.g. a timestamp such as 2024-13-01; find the scalar to point at it.
             found = _bad_scalar(yaml.constructor.SafeConstructor(), root, ())
             path, (line, col) = (found[0], _mark(found[1])) if found else ((), (None, None))
+            message = str(exc) if isinstance(exc, ValueError | OverflowError) else ""
+            if not message and found:  # e.g. ``!!bool maybe`` (a KeyError in PyYAML)
+                kind = str(found[1].tag).rsplit(":", 1)[-1]
+                message = f"{str(found[1].value)[:60]!r} is not a valid {kind}"
             raise ScenarioError(
-                f"malformed YAML value: {exc}", path=path, file=file, line=line, column=col
+                f"malformed YAML value: {message or type(exc).__name__}",
+                path=path,
+                file=file,
+                line=line,
+                column=col,
             ) from None
     finally:
         loader.dispose()
