@@ -206,15 +206,20 @@ def odd_value(rng: random.Random, data: bytes) -> bytes:
     return data[:i] + rng.choice(_ODD_VALUES).encode() + data[end:]
 
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when there: much faster
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def _load(data: bytes) -> Any:
     try:
-        return yaml.safe_load(data)
+        return yaml.load(data, Loader=_Loader)  # a safe loader, C or Python
     except Exception:  # not YAML any more: this mutation does nothing
         return None
 
 
 def _dump(doc: Any) -> bytes:
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=1_000).encode()
+    text = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1_000)
+    return str(text).encode()
 
 
 def _containers(node: Any, out: list[Any] | None = None, depth: int = 0) -> list[Any]:
@@ -560,43 +565,49 @@ def _ours(file: str, path: Path, mutant: Mutant) -> bool:
     return file == str(path) or Path(file).parent == path.parent or file.encode() in mutant.data
 
 
-def _worker(conn: Connection, folder: str, memory: int) -> None:
+def _worker(conn: Connection, folder: str, seed: int, memory: int) -> None:
+    """Make and check the mutants whose indices arrive on ``conn``; send back outcomes."""
     import steppe.cli  # noqa: F401  (imported before the cap and the first mutant)
 
+    seeds = _seed_texts()
     base_rss = _peak_rss()
     with contextlib.suppress(ValueError, OSError):  # no cap where the platform has none
         cap = _vm_size() + memory
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     while True:
         try:
-            mutant = conn.recv()
+            index = conn.recv()
         except EOFError:
             return
-        if mutant is None:
+        if index is None:
             return
         try:
-            kind, detail = check_one(Path(folder), mutant)
+            kind, detail = check_one(Path(folder), make_mutant(seed, index, seeds))
         except MemoryError:
             kind, detail = "memory", "MemoryError"
         growth = _peak_rss() - base_rss
         if growth > memory:
             kind, detail = "memory", f"peak resident size grew by {growth:,} bytes"
-        conn.send(Outcome(mutant.index, kind, detail, growth))
+        conn.send(Outcome(index, kind, detail, growth))
 
 
 class _Worker:
-    def __init__(self, ctx: Any, folder: Path, memory: int) -> None:
+    def __init__(self, ctx: Any, folder: Path, seed: int, memory: int) -> None:
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker, args=(child, str(folder), memory), daemon=True)
+        self.proc = ctx.Process(
+            target=_worker, args=(child, str(folder), seed, memory), daemon=True
+        )
         self.proc.start()
         child.close()
-        self.job: Mutant | None = None
+        self.job = -1
         self.deadline = 0.0
+        self.fresh = True  # its first job includes importing steppe
 
-    def give(self, mutant: Mutant, timeout: float) -> None:
-        self.job = mutant
-        self.deadline = time.monotonic() + timeout
-        self.conn.send(mutant)
+    def give(self, index: int, timeout: float, startup: float) -> None:
+        self.job = index
+        self.deadline = time.monotonic() + (startup if self.fresh else timeout)
+        self.fresh = False
+        self.conn.send(index)
 
     def kill(self) -> None:
         self.proc.kill()
@@ -612,70 +623,61 @@ def run(
     timeout: float = 10.0,
     memory: int = GIB,
     startup: float = 120.0,
-    on_outcome: Callable[[Mutant, Outcome], None] | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Check the first ``n`` mutants of ``seed``; one outcome per mutant, by index.
 
-    Each worker process checks one mutant at a time; one that does not answer within
-    ``timeout`` seconds (``startup`` for its first, which imports steppe) is killed, the
-    mutant classed ``hang``, and a new worker takes its place.
+    Each worker process makes and checks one mutant at a time; one that does not answer
+    within ``timeout`` seconds (``startup`` for its first, which imports steppe) is killed,
+    the mutant classed ``hang``, and a new worker takes its place.
     """
     workers = workers or os.cpu_count() or 1
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-    todo = mutants(seed, n)
+    todo = iter(range(n))
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="steppe-fuzz-") as tmp:
         folder = Path(tmp)
         prepare_folder(folder)
-        pool = [_Worker(ctx, folder, memory) for _ in range(min(workers, n))]
-        first = {id(w) for w in pool}
         busy: list[_Worker] = []
 
         def feed(w: _Worker) -> None:
-            mutant = next(todo, None)
-            if mutant is not None:
-                w.give(mutant, startup if id(w) in first else timeout)
-                first.discard(id(w))
-                busy.append(w)
+            index = next(todo, None)
+            if index is None:
+                with contextlib.suppress(OSError):
+                    w.conn.send(None)
+                return
+            w.give(index, timeout, startup)
+            busy.append(w)
 
-        def done(w: _Worker, mutant: Mutant, outcome: Outcome) -> None:
+        def done(outcome: Outcome) -> None:
             outcomes.append(outcome)
             if on_outcome is not None:
-                on_outcome(mutant, outcome)
+                on_outcome(outcome)
 
-        for w in pool:
-            feed(w)
+        def replace(w: _Worker, outcome: Outcome) -> None:
+            busy.remove(w)
+            w.kill()
+            done(outcome)
+            feed(_Worker(ctx, folder, seed, memory))
+
+        for _ in range(min(workers, n)):
+            feed(_Worker(ctx, folder, seed, memory))
         while busy:
             ready = wait([w.conn for w in busy], timeout=0.2)
             now = time.monotonic()
             for w in list(busy):
-                mutant = w.job
-                assert mutant is not None
                 if w.conn in ready:
                     try:
                         outcome = w.conn.recv()
                     except EOFError:  # the worker died (e.g. killed for memory)
-                        code = w.proc.exitcode
-                        busy.remove(w)
-                        w.kill()
-                        done(w, mutant, Outcome(mutant.index, "memory", f"worker died ({code})"))
-                        w = _Worker(ctx, folder, memory)
-                        first.add(id(w))
-                        feed(w)
+                        died = f"the worker died (exit status {w.proc.exitcode})"
+                        replace(w, Outcome(w.job, "memory", died))
                         continue
                     busy.remove(w)
-                    done(w, mutant, outcome)
+                    done(outcome)
                     feed(w)
                 elif now > w.deadline:
-                    busy.remove(w)
-                    w.kill()
-                    done(w, mutant, Outcome(mutant.index, "hang", f"no answer in {timeout} s"))
-                    w = _Worker(ctx, folder, memory)
-                    first.add(id(w))
-                    feed(w)
-        for w in pool:
-            with contextlib.suppress(OSError, BrokenPipeError):
-                w.conn.send(None)
+                    replace(w, Outcome(w.job, "hang", f"no answer in {timeout} s"))
     return sorted(outcomes, key=lambda o: o.index)
 
 
@@ -695,9 +697,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     bad: dict[str, list[tuple[Mutant, Outcome]]] = {}
 
-    def keep(mutant: Mutant, outcome: Outcome) -> None:
+    def keep(outcome: Outcome) -> None:
         if outcome.kind in ("loaded", "located"):
             return
+        mutant = make_mutant(args.seed, outcome.index)
         bad.setdefault(outcome.kind, []).append((mutant, outcome))
         if args.save is not None:
             args.save.mkdir(parents=True, exist_ok=True)

@@ -152,7 +152,7 @@ def _prescan(text: str | bytes, file: str) -> None:
                     depth += 1
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-    except yaml.YAMLError:
+    except (yaml.YAMLError, UnicodeEncodeError):  # libyaml cannot encode a lone surrogate
         return
 
 
