@@ -222,12 +222,23 @@ def _dump(doc: Any) -> bytes:
     return str(text).encode()
 
 
-def _containers(node: Any, out: list[Any] | None = None, depth: int = 0) -> list[Any]:
-    out = [] if out is None else out
-    if isinstance(node, dict | list) and depth < 40:
+def _containers(doc: Any) -> list[Any]:
+    """Every mapping and list in ``doc``, each once (aliases share them), at most 20,000.
+
+    Visiting each container once keeps an alias bomb added by an earlier mutation (a
+    billion values once expanded, a few dozen objects in memory) cheap to walk.
+    """
+    out: list[Any] = []
+    seen: set[int] = set()
+    stack = [doc]
+    while stack and len(out) < 20_000:
+        node = stack.pop()
+        if not isinstance(node, dict | list) or id(node) in seen:
+            continue
+        seen.add(id(node))
         out.append(node)
-        for child in node.values() if isinstance(node, dict) else node:
-            _containers(child, out, depth + 1)
+        stack.extend(node.values() if isinstance(node, dict) else node)
+    out.reverse()
     return out
 
 
@@ -399,24 +410,21 @@ def _mutate_expression(rng: random.Random, text: str) -> str:
     return " ".join(tokens)
 
 
-def _expressions(node: Any, out: list[tuple[Any, Any]], depth: int = 0) -> None:
-    if depth > 40:
-        return
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in EXPR_KEYS and isinstance(value, str | int | float):
-                out.append((node, key))
-            _expressions(value, out, depth + 1)
-    elif isinstance(node, list):
-        for child in node:
-            _expressions(child, out, depth + 1)
+def _expressions(doc: Any) -> list[tuple[dict[Any, Any], Any]]:
+    """The (mapping, key) of every expression in ``doc``."""
+    return [
+        (node, key)
+        for node in _containers(doc)
+        if isinstance(node, dict)
+        for key, value in node.items()
+        if key in EXPR_KEYS and isinstance(value, str | int | float)
+    ]
 
 
 def mutate_expression(rng: random.Random, data: bytes) -> bytes:
     """Change a token of some expression (``hazard``, ``pace``, ``expr``, ...)."""
     doc = _load(data)
-    spots: list[tuple[Any, Any]] = []
-    _expressions(doc, spots)
+    spots = _expressions(doc)
     if not spots:
         return data
     node, key = rng.choice(spots)

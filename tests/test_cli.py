@@ -156,12 +156,12 @@ def test_validate_a_file_with_a_control_character(tmp_path: Path) -> None:
 
 
 def test_validate_prints_positions_as_written(tmp_path: Path) -> None:
-    # rich read ':100:' in 'FILE:1:100: error' as an emoji code and printed a 💯
-    bad = write(tmp_path, "wide.yaml", "name: t\ntitle: " + " " * 92 + "!!bool maybe\n")
+    # rich read ':100:' in 'FILE:100:14: error' as an emoji code and printed a 💯
+    bad = write(tmp_path, "long.yaml", "#\n" * 99 + "name: {a: 1, a: 2}\n")
     result = invoke("validate", bad)
     assert result.exit_code == 2
     assert result.stderr == (
-        f"{bad}:2:100: error: title: malformed YAML value: 'maybe' is not a valid bool\n"
+        f"{bad}:100:14: error: name.a: duplicate key 'a' (first at line 100)\n"
     )
 
 
