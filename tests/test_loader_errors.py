@@ -24,6 +24,7 @@ from steppe.errors import (
     SimulationError,
     format_path,
 )
+from steppe.load import files
 
 FILE = "f.yaml"
 
@@ -753,6 +754,37 @@ def test_the_size_limit_counts_bytes_on_disk(tmp_path: Path) -> None:
         f"{path}: error: <document>: the file is 3,221,225,472 bytes; scenario files are "
         "limited to 2,000,000"
     )
+
+
+def test_a_file_is_read_no_further_than_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file that grows after it was measured, or reports no size (as files in /proc do),
+    # is read up to one byte past the limit, never to its end.
+    path = tmp_path / "growing.yaml"
+    path.write_bytes(b"#" * 5000)
+    monkeypatch.setattr(files, "MAX_BYTES", 1000)
+    real_fstat, real_read = os.fstat, os.read
+    read: list[int] = []
+
+    def fstat(fd: int) -> os.stat_result:
+        st = real_fstat(fd)
+        return os.stat_result((*st[:6], 0, *st[7:10]))  # st_size = 0
+
+    def counting_read(fd: int, n: int) -> bytes:
+        chunk = real_read(fd, n)
+        read.append(len(chunk))
+        return chunk
+
+    monkeypatch.setattr(os, "fstat", fstat)
+    monkeypatch.setattr(os, "read", counting_read)
+    with pytest.raises(LimitError) as info:
+        steppe.load(path)
+    assert str(info.value) == (
+        f"{path}: error: <document>: the file is more than 1,000 bytes; scenario files are "
+        "limited to 1,000"
+    )
+    assert sum(read) == 1001
 
 
 def test_file_that_is_not_utf8(tmp_path: Path) -> None:
