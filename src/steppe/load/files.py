@@ -110,7 +110,7 @@ def read_scenario_file(path: str | Path, *, what: str = "the file") -> tuple[str
     finally:
         os.close(fd)
     raw = b"".join(chunks)
-    if len(raw) > MAX_BYTES:  # the file grew after fstat
+    if len(raw) > MAX_BYTES:  # it grew after fstat, or gave no size (as files in /proc do)
         raise LimitError(_too_big(what, None), file=name)
     try:
         return raw.decode("utf-8"), raw
