@@ -514,6 +514,7 @@ class Outcome:
     kind: str  # one of CLASSES
     detail: str = ""
     rss_growth: int = 0  # bytes of peak resident size above the worker's size before
+    seconds: float = 0.0  # making and checking the mutant, in the worker
 
 
 def prepare_folder(folder: Path) -> None:
@@ -589,6 +590,7 @@ def _worker(conn: Connection, folder: str, seed: int, memory: int) -> None:
             return
         if index is None:
             return
+        began = time.monotonic()
         try:
             kind, detail = check_one(Path(folder), make_mutant(seed, index, seeds))
         except MemoryError:
@@ -596,7 +598,7 @@ def _worker(conn: Connection, folder: str, seed: int, memory: int) -> None:
         growth = _peak_rss() - base_rss
         if growth > memory:
             kind, detail = "memory", f"peak resident size grew by {growth:,} bytes"
-        conn.send(Outcome(index, kind, detail, growth))
+        conn.send(Outcome(index, kind, detail, growth, time.monotonic() - began))
 
 
 class _Worker:
@@ -725,12 +727,16 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.monotonic() - started
     counts = Counter(o.kind for o in outcomes)
     peak = max((o.rss_growth for o in outcomes), default=0)
+    slowest = max(outcomes, key=lambda o: o.seconds, default=None)
     report = {
         "n": args.n,
         "seed": args.seed,
         "seconds": round(seconds, 1),
         "counts": {c: counts.get(c, 0) for c in CLASSES},
         "peak_rss_growth_bytes": peak,
+        "slowest": None if slowest is None else {
+            "index": slowest.index, "seconds": round(slowest.seconds, 2), "kind": slowest.kind
+        },
         "failures": [
             {"index": m.index, "seed_file": m.seed_file, "mutations": list(m.mutations),
              "kind": o.kind, "detail": o.detail[-3000:]}
@@ -744,6 +750,11 @@ def main(argv: list[str] | None = None) -> int:
         for c in CLASSES:
             print(f"  {c:<10} {counts.get(c, 0):>6,}")
         print(f"  largest growth of a worker's peak resident size: {peak / 2**20:,.1f} MiB")
+        if slowest is not None:
+            print(
+                f"  slowest mutant: {slowest.index} ({slowest.kind}), {slowest.seconds:.2f} s"
+                " (CPU contention included)"
+            )
         for f in report["failures"]:
             print(f"\n--- {f['kind']}: mutant {f['index']} of {f['seed_file']} {f['mutations']}")
             print(f["detail"])
