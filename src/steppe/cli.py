@@ -34,7 +34,7 @@ EXIT_INPUT = 2
 
 
 def _stderr() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def _report_error(err: SteppeError) -> None:

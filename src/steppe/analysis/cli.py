@@ -27,7 +27,7 @@ EXIT_INPUT = 2
 
 
 def _fail(err: SteppeError) -> None:
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
     for e in err.all() if isinstance(err, ScenarioError) else (err,):
         console.print(str(e), markup=False)
     sys.exit(EXIT_INPUT)
