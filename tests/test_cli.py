@@ -120,6 +120,53 @@ def test_validate_a_missing_file(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_validate_a_device(device: str) -> None:
+    # /dev/zero grew past 2 GB in seconds, /dev/urandom never returned (issue 13)
+    if not os.path.exists(device):
+        pytest.skip(f"no {device} here")
+    result = invoke("validate", device)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{device}: error: <document>: cannot read the file: expected a regular file, found a "
+        "character device\n"
+    )
+
+
+def test_validate_a_file_extending_a_device(tmp_path: Path) -> None:
+    if not os.path.exists("/dev/urandom"):
+        pytest.skip("no /dev/urandom here")
+    child = write(tmp_path, "child.yaml", "extends: /dev/urandom\nname: c\ntitle: x\n")
+    result = invoke("validate", child)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{child}:1:10: error: extends: cannot read '/dev/urandom' (/dev/urandom): expected a "
+        "regular file, found a character device\n"
+    )
+
+
+def test_validate_a_file_with_a_control_character(tmp_path: Path) -> None:
+    # PyYAML's ReaderError escaped as a traceback with exit status 1 (issue 13)
+    bad = tmp_path / "ctrl.yaml"
+    bad.write_bytes(b"name: a\x05\n")
+    result = invoke("validate", bad)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{bad}:1:8: error: <document>: malformed YAML: character U+0005 (a control character) "
+        "is not allowed; YAML text may hold tabs, line breaks and printable characters only\n"
+    )
+
+
+def test_validate_prints_positions_as_written(tmp_path: Path) -> None:
+    # rich read ':100:' in 'FILE:100:14: error' as an emoji code and printed a 💯
+    bad = write(tmp_path, "long.yaml", "#\n" * 99 + "name: {a: 1, a: 2}\n")
+    result = invoke("validate", bad)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{bad}:100:14: error: name.a: duplicate key 'a' (first at line 100)\n"
+    )
+
+
 def test_validate_a_malicious_file(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     bad = write(tmp_path, "evil.yaml", f"x: !!python/object/apply:os.system ['touch {marker}']\n")
@@ -153,6 +200,7 @@ def test_run_writes_the_result_folder(smoke: Path, tmp_path: Path) -> None:
         assert name in result.stdout
     assert f"results written to {out}" in result.stdout.replace("\n", "")
     assert sorted(p.name for p in out.iterdir()) == [
+        ".steppe",  # marks the folder as steppe's (docs/files.md)
         "figures",  # the report's PNGs (tests/test_report.py checks the report)
         "manifest.json",
         "report.html",

@@ -131,6 +131,7 @@ def test_cli_compare_prints_the_table_and_writes_the_report(
     )
     assert "added parameters.unused" in result.output
     assert sorted(p.name for p in out.iterdir()) == [
+        ".steppe",
         "comparison.json",
         "figures",
         "report.html",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import math
 import re
@@ -239,6 +240,10 @@ def test_numbers_are_accepted_as_expressions() -> None:
 # ---------------------------------------------------------------------------------------
 
 P = ("events", "e", "hazard")
+DATES = (
+    "dates are not values in expressions, found {}: use the model time t, in years since the "
+    "scenario's start (a year is 365.25 days), e.g. 't >= 3' from three years after the start"
+)
 PREFIX = "<scenario>: error: events.e.hazard: "
 
 
@@ -280,6 +285,11 @@ PREFIX = "<scenario>: error: events.e.hazard: "
         ("x" * 2001, "expression is 2001 characters long; the limit is 2000"),
         ("+".join(["a"] * 250), "expression has more than 400 parts; simplify it"),
         ("-" * 41 + "a", "expression is nested more than 40 levels deep"),
+        # a date was Python's "leading zeros in decimal integer literals" (issue 13) ...
+        ("0.1 if t > 2027-01-01 else 0", DATES.format("2027-01-01")),
+        # ... or, worse, a number: 2027-12-31 is 1984
+        ("t >= 2027-12-31", DATES.format("2027-12-31")),
+        ("'2027-1-1' < t", DATES.format("2027-1-1")),
     ],
 )  # fmt: skip
 def test_parse_refuses(source: str, message: str) -> None:
@@ -317,6 +327,17 @@ def test_binding_refuses(source: str, message: str) -> None:
         with pytest.raises(ExpressionError) as info:
             compile_expression(expr, SYMBOLS, mode=mode, context="a hazard")  # type: ignore[arg-type]
         assert str(info.value) == PREFIX + message
+
+
+@pytest.mark.parametrize("source", ["2027 - 1", "t - 2024 - 1", "x1999-12-31", "1.2027-12-31"])
+def test_arithmetic_that_is_not_a_date_is_allowed(source: str) -> None:
+    assert parse_expression(source, path=P).source == source
+
+
+def test_a_date_object_is_refused_as_a_date() -> None:
+    with pytest.raises(ExpressionError) as info:
+        parse_expression(dt.date(2027, 1, 1), path=P)
+    assert str(info.value) == PREFIX + DATES.format("2027-01-01")
 
 
 @pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])

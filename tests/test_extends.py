@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import textwrap
 from pathlib import Path
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 
 import steppe
-from steppe.errors import ScenarioError
+from conftest import GuardedFifo
+from steppe.errors import LimitError, ScenarioError
 from steppe.load.extends import MAX_EXTENDS
 from steppe.model.scenario import Scenario
 
@@ -247,6 +249,76 @@ def test_a_missing_parent_is_located_at_extends(tmp_path: Path) -> None:
         steppe.load(child)
     assert info.value.message.startswith("cannot read 'nowhere.yaml'")
     assert (info.value.file, info.value.line, info.value.column) == (str(child), 1, 10)
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_a_device_as_parent_is_refused_before_reading(tmp_path: Path, device: str) -> None:
+    # /dev/zero was read whole (past 2 GB in seconds), /dev/urandom never ended (issue 13)
+    if not os.path.exists(device):
+        pytest.skip(f"no {device} here")
+    child = _write(tmp_path, "child.yaml", f"extends: {device}\nname: c\ntitle: x\n")
+    with pytest.raises(ScenarioError) as info:
+        steppe.load(child)
+    assert str(info.value) == (
+        f"{child}:1:10: error: extends: cannot read '{device}' ({device}): expected a regular "
+        "file, found a character device"
+    )
+
+
+def test_a_named_pipe_as_parent_is_refused_without_opening_it(
+    tmp_path: Path, guarded_fifo: GuardedFifo
+) -> None:
+    child = _write(tmp_path, "child.yaml", "extends: pipe.yaml\nname: c\ntitle: x\n")
+    with pytest.raises(ScenarioError) as info:
+        steppe.load(child)
+    assert str(info.value) == (
+        f"{child}:1:10: error: extends: cannot read 'pipe.yaml' ({guarded_fifo.path}): expected "
+        "a regular file, found a named pipe (FIFO)"
+    )
+    assert not guarded_fifo.opened, "the loader opened the pipe (it must refuse it from a stat)"
+
+
+def test_a_directory_as_parent_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    child = _write(tmp_path, "child.yaml", "extends: sub\nname: c\ntitle: x\n")
+    with pytest.raises(ScenarioError) as info:
+        steppe.load(child)
+    assert str(info.value) == (
+        f"{child}:1:10: error: extends: cannot read 'sub' ({tmp_path / 'sub'}): expected a "
+        "regular file, found a directory"
+    )
+
+
+def test_a_parent_over_the_size_limit_is_refused_at_extends(tmp_path: Path) -> None:
+    with open(tmp_path / "big.yaml", "wb") as fh:
+        fh.truncate(3 * 2**30)  # sparse: refused from its size, never read
+    child = _write(tmp_path, "child.yaml", "extends: big.yaml\nname: c\ntitle: x\n")
+    with pytest.raises(LimitError) as info:
+        steppe.load(child)
+    assert str(info.value) == (
+        f"{child}:1:10: error: extends: 'big.yaml' ({tmp_path / 'big.yaml'}) is 3,221,225,472 "
+        "bytes; scenario files are limited to 2,000,000"
+    )
+
+
+def test_a_parent_with_a_control_character_is_located_in_the_parent(tmp_path: Path) -> None:
+    (tmp_path / "parent.yaml").write_bytes(PARENT.replace("the parent", "the \x05").encode())
+    child = _write(tmp_path, "child.yaml", HEAD)
+    with pytest.raises(ScenarioError) as info:
+        steppe.load(child)
+    assert str(info.value).startswith(
+        f"{tmp_path / 'parent.yaml'}:3:18: error: <document>: malformed YAML: character U+0005"
+    )
+
+
+def test_extends_with_a_nul_character(tmp_path: Path) -> None:
+    child = _write(tmp_path, "child.yaml", 'extends: "a\\0b"\nname: c\ntitle: x\n')
+    with pytest.raises(ScenarioError) as info:
+        steppe.load(child)
+    assert str(info.value) == (
+        f"{child}:1:10: error: extends: expected the path of a scenario file; found "
+        "'a\\x00b', which holds a NUL character"
+    )
 
 
 def test_extends_must_be_a_path(tmp_path: Path) -> None:

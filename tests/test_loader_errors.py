@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -12,8 +14,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import steppe
+from conftest import GuardedFifo
 from steppe.api import ENGINES
-from steppe.errors import ExpressionError, LimitError, ScenarioError, SimulationError
+from steppe.errors import (
+    ExpressionError,
+    LimitError,
+    PathPart,
+    ScenarioError,
+    SimulationError,
+    format_path,
+)
+from steppe.load import files
 
 FILE = "f.yaml"
 
@@ -116,10 +127,40 @@ def test_the_base_and_smoke_scenarios_are_valid() -> None:
         ("1: 2\n", f"{FILE}:1:1", "keys must be names, found 1"),
         ("--- a\n--- b\n", f"{FILE}:2:1", "malformed YAML: expected a single document in the "
                                           "stream but found another document"),
+        # control characters: PyYAML's ReaderError escaped as a traceback (issue 13)
+        ("name: a\x05\n", f"{FILE}:1:8", "malformed YAML: character U+0005 (a control "
+         "character) is not allowed; YAML text may hold tabs, line breaks and printable "
+         "characters only"),
+        ("name: t\ntitle: t\x00\n", f"{FILE}:2:9", "malformed YAML: character U+0000 (a "
+         "control character) is not allowed; YAML text may hold tabs, line breaks and "
+         "printable characters only"),
+        ("name: t\ntitle: 'a\x7fb'\n", f"{FILE}:2:10", "malformed YAML: character U+007F (a "
+         "control character) is not allowed; YAML text may hold tabs, line breaks and "
+         "printable characters only"),
+        ("name: \ud800\n", f"{FILE}:1:7", "malformed YAML: character U+D800 (a lone "
+         "surrogate) is not allowed; YAML text may hold tabs, line breaks and printable "
+         "characters only"),
+        # explicitly tagged scalars PyYAML cannot build (KeyError, AttributeError, IndexError)
+        ("name: t\ntitle: !!bool maybe\n", f"{FILE}:2:8", "malformed YAML value: 'maybe' is "
+         "not a valid bool"),
+        ("name: t\ntitle: !!timestamp 2024\n", f"{FILE}:2:8", "malformed YAML value: '2024' "
+         "is not a valid timestamp"),
+        ("name: t\ntitle: !!float ''\n", f"{FILE}:2:8", "malformed YAML value: '' is not a "
+         "valid float"),
     ],
 )  # fmt: skip
 def test_malformed_yaml_is_located(text: str, where: str, message: str) -> None:
-    assert str(error_of(text)) == f"{where}: error: <document>: {message}"
+    err = error_of(text)
+    path = "title" if "YAML value" in message else "<document>"
+    assert str(err) == f"{where}: error: {path}: {message}"
+
+
+def test_a_control_character_in_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "ctrl.yaml"
+    path.write_bytes(b"name: a\x05\n")
+    with pytest.raises(ScenarioError) as info:
+        steppe.load(path)
+    assert str(info.value).startswith(f"{path}:1:8: error: <document>: malformed YAML: ")
 
 
 def test_empty_file() -> None:
@@ -642,6 +683,110 @@ def test_missing_file(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_devices_are_refused_before_reading(device: str) -> None:
+    # /dev/zero was read whole (past 2 GB in seconds), /dev/urandom never ended (issue 13).
+    if not os.path.exists(device):
+        pytest.skip(f"no {device} here")
+    with pytest.raises(ScenarioError) as info:
+        steppe.load(device)
+    assert str(info.value) == (
+        f"{device}: error: <document>: cannot read the file: expected a regular file, found a "
+        "character device"
+    )
+
+
+def test_a_link_to_a_device_is_refused(tmp_path: Path) -> None:
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero here")
+    link = tmp_path / "zero.yaml"
+    link.symlink_to("/dev/zero")
+    with pytest.raises(ScenarioError) as info:
+        steppe.load(link)
+    assert str(info.value) == (
+        f"{link}: error: <document>: cannot read the file: expected a regular file, found a "
+        "character device"
+    )
+
+
+def test_a_named_pipe_is_refused_without_opening_it(guarded_fifo: GuardedFifo) -> None:
+    # open() on a pipe blocks until a writer appears: the loader hung (issue 13)
+    with pytest.raises(ScenarioError) as info:
+        steppe.load(guarded_fifo.path)
+    assert str(info.value) == (
+        f"{guarded_fifo.path}: error: <document>: cannot read the file: expected a regular "
+        "file, found a named pipe (FIFO)"
+    )
+    assert not guarded_fifo.opened, "the loader opened the pipe (it must refuse it from a stat)"
+
+
+def test_a_directory_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "folder.yaml"
+    folder.mkdir()
+    with pytest.raises(ScenarioError) as info:
+        steppe.load(folder)
+    assert str(info.value) == (
+        f"{folder}: error: <document>: cannot read the file: expected a regular file, found a "
+        "directory"
+    )
+
+
+def test_a_socket_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    if not hasattr(socket, "AF_UNIX") or len(str(path)) > 100:
+        pytest.skip("no Unix sockets (or a path too long for one)")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(path))
+        with pytest.raises(ScenarioError) as info:
+            steppe.load(path)
+    assert str(info.value) == (
+        f"{path}: error: <document>: cannot read the file: expected a regular file, found a socket"
+    )
+
+
+def test_the_size_limit_counts_bytes_on_disk(tmp_path: Path) -> None:
+    path = tmp_path / "sparse.yaml"
+    with open(path, "wb") as fh:
+        fh.truncate(3 * 2**30)  # sparse: refused from its size, never read
+    with pytest.raises(LimitError) as info:
+        steppe.load(path)
+    assert str(info.value) == (
+        f"{path}: error: <document>: the file is 3,221,225,472 bytes; scenario files are "
+        "limited to 2,000,000"
+    )
+
+
+def test_a_file_is_read_no_further_than_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file that grows after it was measured, or reports no size (as files in /proc do),
+    # is read up to one byte past the limit, never to its end.
+    path = tmp_path / "growing.yaml"
+    path.write_bytes(b"#" * 5000)
+    monkeypatch.setattr(files, "MAX_BYTES", 1000)
+    real_fstat, real_read = os.fstat, os.read
+    read: list[int] = []
+
+    def fstat(fd: int) -> os.stat_result:
+        st = real_fstat(fd)
+        return os.stat_result((*st[:6], 0, *st[7:10]))  # st_size = 0
+
+    def counting_read(fd: int, n: int) -> bytes:
+        chunk = real_read(fd, n)
+        read.append(len(chunk))
+        return chunk
+
+    monkeypatch.setattr(os, "fstat", fstat)
+    monkeypatch.setattr(os, "read", counting_read)
+    with pytest.raises(LimitError) as info:
+        steppe.load(path)
+    assert str(info.value) == (
+        f"{path}: error: <document>: the file is more than 1,000 bytes; scenario files are "
+        "limited to 1,000"
+    )
+    assert sum(read) == 1001
+
+
 def test_file_that_is_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "latin1.yaml"
     path.write_bytes(BASE.replace("test scenario", "caf\xe9").encode("latin-1"))
@@ -650,6 +795,42 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
     assert str(info.value) == (
         f"{path}: error: <document>: the file is not UTF-8 text (invalid continuation byte)"
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Paths in messages
+# ---------------------------------------------------------------------------------------
+
+
+def test_a_colon_in_a_key_is_quoted_in_the_path() -> None:
+    # FILE:LINE:COL: error: PATH: message must split unambiguously (issue 13)
+    text = edit("  p1: {probability", '  "uz_by_:027:": {probability')
+    where = at(text, '"uz_by_:027:"')
+    assert str(error_of(text)) == (
+        f"{where}: error: outcomes.\"uz_by_:027:\": 'uz_by_:027:' is not a valid name: use a "
+        "letter then letters, digits or '_' (at most 64 characters)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [
+        ((), "<document>"),
+        (("events", "uz_delists", "hazard"), "events.uz_delists.hazard"),
+        (("series", "x", "jumps", 0, "factor"), "series.x.jumps[0].factor"),
+        (("actors", "UZ-2", "attributes"), "actors.UZ-2.attributes"),
+        (("events", "uz_by_:027:", "hazard"), 'events."uz_by_:027:".hazard'),
+        (("events", "a.b"), 'events."a.b"'),
+        (("events", "a b"), 'events."a b"'),
+        (("events", ""), 'events.""'),
+        (("events", 'say "hi"\\'), 'events."say \\"hi\\"\\\\"'),
+        (("events", "tab\there"), 'events."tab\\there"'),
+        (("events", "Ташкент"), 'events."Ташкент"'),
+        (("events", "[0]"), 'events."[0]"'),
+    ],
+)
+def test_format_path_quotes_keys_that_are_not_plain(path: tuple[PathPart, ...], shown: str) -> None:
+    assert format_path(path) == shown
 
 
 # ---------------------------------------------------------------------------------------

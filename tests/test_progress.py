@@ -91,7 +91,7 @@ def test_a_long_run_is_announced_once_at_its_first_chunk(
         timer(50_000)
     assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
         (
-            logging.WARNING,
+            logging.INFO,
             "this run of 1,000,000,000 replications will take about 1 h 54 min on 2 workers "
             "(estimated from the first chunk); press Ctrl-C to stop",
         )

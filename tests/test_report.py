@@ -234,7 +234,7 @@ def test_report_command_rebuilds_from_the_json_alone(
     _, out = smoke_run
     copy = tmp_path / "copy"
     copy.mkdir()
-    for name in ("summary.json", "manifest.json"):
+    for name in (".steppe", "summary.json", "manifest.json"):
         shutil.copy(out / name, copy / name)
     result = CliRunner().invoke(main, ["report", str(copy)])
     assert result.exit_code == 0, result.output
@@ -243,7 +243,7 @@ def test_report_command_rebuilds_from_the_json_alone(
     assert sorted(p.name for p in (copy / "figures").iterdir()) == sorted(
         p.name for p in (out / "figures").iterdir()
     )
-    assert not [p for p in copy.iterdir() if p.name.startswith(".tmp-")]
+    assert not [p for p in copy.iterdir() if p.name.startswith((".tmp-", ".steppe-tmp"))]
 
 
 def test_report_command_refuses_a_folder_without_results(tmp_path: Path) -> None:

@@ -46,7 +46,8 @@ def samples() -> pd.DataFrame:
 
 
 def leftovers(parent: Path) -> list[str]:
-    return sorted(p.name for p in parent.iterdir() if p.name.startswith((".tmp-", ".old-")))
+    """What a write left behind beside its folder (its staging folder, see results.folders)."""
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith((".tmp-", ".steppe-")))
 
 
 def test_roundtrip(
@@ -55,6 +56,7 @@ def test_roundtrip(
     out = tmp_path / "runs" / "baseline"  # the parent does not exist yet
     assert write_result_folder(out, summary=summary, manifest=manifest, samples=samples) == out
     assert sorted(p.name for p in out.iterdir()) == [
+        ".steppe",
         "manifest.json",
         "samples.parquet",
         "summary.json",
@@ -136,7 +138,7 @@ def test_failed_swap_puts_previous_result_back(
     real_rename = os.rename
 
     def rename(src: Path, dst: Path) -> None:
-        if Path(src).name.startswith(".tmp-"):
+        if Path(src).parent.parent.name == ".steppe-tmp" and Path(src).name == "r":
             raise PermissionError("rename refused")
         real_rename(src, dst)
 
@@ -176,7 +178,10 @@ def test_refuses_to_replace_a_non_result(
     else:
         out.mkdir()
         (out / "thesis.tex").write_text("precious")
-    with pytest.raises(ResultError, match=r"it exists and is not a steppe result folder"):
+    found = "is not a directory" if existing == "file" else "was not written by steppe"
+    with pytest.raises(
+        ResultError, match=rf"^cannot write a steppe result folder at .*: it exists.* {found}"
+    ):
         write_result_folder(out, summary=summary, manifest=manifest, samples=samples)
     if existing == "file":
         assert out.read_text() == "precious"

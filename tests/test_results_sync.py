@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import steppe
+from steppe.results.folders import folder_kind
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -24,6 +25,10 @@ def test_every_scenario_has_a_result_folder() -> None:
         p.stem for p in SCENARIOS if not (ROOT / "results" / p.stem / "manifest.json").is_file()
     ]
     assert missing == [], f"no committed results for {missing}; {REGENERATE}"
+    # The marker lets `steppe run scenarios/<name>.yaml` (the README's first command)
+    # replace the committed folder; without it the run would refuse (docs/files.md).
+    unmarked = [p.stem for p in SCENARIOS if folder_kind(ROOT / "results" / p.stem) != "result"]
+    assert unmarked == [], f"committed results without a .steppe marker: {unmarked}"
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)

@@ -261,7 +261,7 @@ def test_a_foreign_point_file_or_folder_is_refused(smoke: steppe.Scenario, tmp_p
     other = tmp_path / "mine"
     other.mkdir()
     (other / "notes.txt").write_text("keep me")
-    with pytest.raises(ResultError, match="it exists and is not a sweep folder"):
+    with pytest.raises(ResultError, match="it exists, is not empty, and was not written by steppe"):
         steppe.sweep(smoke, vary={"contagion": (0.0, 2.0)}, n=2, replications=20,
                      checkpoint=other)  # fmt: skip
     assert (other / "notes.txt").read_text() == "keep me"

@@ -36,7 +36,7 @@ def test_sweep_writes_the_folder(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[-1] == f"sweep written to {out}"
     assert {p.name for p in out.iterdir()} == {
-        "checkpoint.json", "points", "points.parquet", "points.csv", "manifest.json",
+        ".steppe", "checkpoint.json", "points", "points.parquet", "points.csv", "manifest.json",
         "tornado.png", "oneway.png", "report.html",
     }  # fmt: skip
     table = pd.read_parquet(out / "points.parquet")

@@ -1,14 +1,14 @@
 """A progress bar on the terminal's standard error, shared by the commands, the library's
-notices (logger ``steppe``, e.g. that a kernel is being compiled) shown there, and the
-estimate of how long a run will take.
+notices (logger ``steppe``, e.g. that a kernel is being compiled, or that a damaged cache
+entry was discarded) shown there, and the estimate of how long a run will take.
 
 The estimate starts when the work starts (:meth:`Timer.start`, called by
 :func:`steppe.execute.execute` after any compilation, with the number of workers), and is
 made from the first finished chunk: the other workers started theirs at the same time, so
 they are counted as done too (:func:`projected_seconds`). A run projected to take more than
-:data:`LONG_RUN` seconds says so on standard error before it goes on, even when no bar is
-drawn (standard error not a terminal), unless the command is ``--quiet``; the bar's last
-column shows the time left, refined as chunks finish.
+:data:`LONG_RUN` seconds says so on standard error before it goes on (an ``INFO`` notice),
+even when no bar is drawn (standard error not a terminal), unless the command is
+``--quiet``; the bar's last column shows the time left, refined as chunks finish.
 """
 
 from __future__ import annotations
@@ -46,12 +46,10 @@ class _Stderr(logging.Handler):
 
 @contextmanager
 def notices(*, quiet: bool) -> Iterator[None]:
-    """Show the library's informational notices on standard error (unless ``quiet``)."""
+    """Show the library's notices on standard error: its warnings (e.g. that a damaged
+    cache entry was discarded), and unless ``quiet`` its informational notices too."""
     log = logging.getLogger("steppe")
-    if quiet:
-        yield
-        return
-    handler = _Stderr()
+    handler = _Stderr(logging.WARNING if quiet else logging.INFO)
     handler.setFormatter(logging.Formatter("steppe: %(message)s"))
     level = log.level
     log.addHandler(handler)
@@ -167,7 +165,7 @@ class Timer:
             )
         if first and self._projected is not None and self._projected > LONG_RUN:
             workers = f"{self.workers} worker" + ("s" if self.workers > 1 else "")
-            _log.warning(
+            _log.info(
                 "%s will take about %s on %s (estimated from %s); press Ctrl-C to stop",
                 self.what, duration(self._projected), workers, self.unit,
             )  # fmt: skip
@@ -205,12 +203,14 @@ def progress_bar(
     """Yield the :class:`Timer` of ``total`` items to pass as ``progress``, or ``None`` when
     ``quiet``.
 
-    A bar is drawn when standard error is a terminal. The library's notices and the
+    A bar is drawn when standard error is a terminal. The library's notices
+    (:func:`notices`: only its warnings when ``quiet``) and, unless ``quiet``, the
     announcement of a long run (``what``, default ``"this run of {total:,} replications"``;
-    ``unit``: see :class:`Timer`) are shown on standard error in any case, unless ``quiet``.
+    ``unit``: see :class:`Timer`) are shown on standard error in any case.
     """
     if quiet:
-        yield None
+        with notices(quiet=True):
+            yield None
         return
     what = what if what is not None else f"this run of {total:,} replications"
     timer = Timer(total, what=what, unit=unit)

@@ -25,6 +25,7 @@ from steppe.errors import ScenarioError, SteppeError
 from steppe.load import load
 from steppe.load.fileschema import file_schema
 from steppe.load.provenance import provenance_gaps
+from steppe.results.folders import OUT_HINT, check_replaceable, resolve_out
 from steppe.sweeps.cli import sweep_cmd
 
 __all__ = ["main"]
@@ -33,7 +34,7 @@ EXIT_INPUT = 2
 
 
 def _stderr() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def _report_error(err: SteppeError) -> None:
@@ -209,6 +210,10 @@ def run_cmd(
             sc.with_overrides(overrides)
         except ScenarioError as err:
             raise err.located(file="--set", line=None, column=None) from None
+        folder = out if out is not None else Path("results") / sc.name
+        # Refuse a folder that is not steppe's before running anything (checked again when
+        # the folder is written).
+        check_replaceable(resolve_out(folder), "result", hint=OUT_HINT)
         total = replications or sc.spec.replications
         with progress_bar(total, quiet=quiet, label="simulating") as tick:
             try:
@@ -226,7 +231,7 @@ def run_cmd(
                 if err.file is not None:
                     raise
                 raise err.located(file=str(scenario), line=None, column=None) from None
-        folder = result.write(out if out is not None else Path("results") / sc.name)
+        folder = result.write(folder)
     except SteppeError as err:
         _report_error(err)
         sys.exit(EXIT_INPUT)

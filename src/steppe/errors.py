@@ -17,6 +17,8 @@ renders ``FILE:LINE:COL: error: YAML.PATH: message``.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 
 __all__ = [
@@ -33,14 +35,26 @@ __all__ = [
 PathPart = str | int
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def format_path(path: Sequence[PathPart]) -> str:
-    """Render a YAML path as ``events.uz_delists.hazard`` or ``series.x.jumps[0].factor``."""
+    """Render a YAML path as ``events.uz_delists.hazard`` or ``series.x.jumps[0].factor``.
+
+    A key made only of ASCII letters, digits, ``_`` and ``-`` is written as it is; any other
+    key (empty, or holding ``.``, ``:``, a space, a quote, a non-ASCII letter, ...) is written
+    in double quotes with JSON escapes, e.g. ``outcomes."uz_by_:027:".by``, so that the path
+    never contains an unquoted ``:`` or ``.`` and ``FILE:LINE:COL: error: PATH: message`` can
+    be split unambiguously. List indices are written ``[0]``.
+    """
     out = ""
     for part in path:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
+            continue
+        text = part if isinstance(part, str) else str(part)
+        shown = text if _PLAIN.fullmatch(text) else json.dumps(text, ensure_ascii=False)
+        out += ("." if out else "") + shown
     return out or "<document>"
 
 

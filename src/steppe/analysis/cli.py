@@ -16,8 +16,10 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
+from steppe._progress import notices
 from steppe.api import ENGINES, EngineChoice
 from steppe.errors import ScenarioError, SteppeError
+from steppe.results.folders import OUT_HINT, check_replaceable, resolve_out
 
 __all__ = ["compare_cmd", "comparison_table", "fitted_comparison_table", "report_cmd"]
 
@@ -25,7 +27,7 @@ EXIT_INPUT = 2
 
 
 def _fail(err: SteppeError) -> None:
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
     for e in err.all() if isinstance(err, ScenarioError) else (err,):
         console.print(str(e), markup=False)
     sys.exit(EXIT_INPUT)
@@ -144,14 +146,17 @@ def compare_cmd(
         for p in inputs:
             if not p.exists():
                 raise ScenarioError(f"no such file or folder: {p}", file=str(p))
-        cmp = compare(
-            *inputs,
-            replications=replications,
-            seed=seed,
-            engine=cast(EngineChoice, engine),
-            workers=workers,
-            crn=not no_crn,
-        )
+        if out is not None:  # refuse a folder that is not steppe's before running anything
+            check_replaceable(resolve_out(out), "comparison", hint=OUT_HINT)
+        with notices(quiet=quiet or as_json):  # e.g. that a kernel is being compiled
+            cmp = compare(
+                *inputs,
+                replications=replications,
+                seed=seed,
+                engine=cast(EngineChoice, engine),
+                workers=workers,
+                crn=not no_crn,
+            )
         folder = cmp.write(out)
     except SteppeError as err:
         _fail(err)

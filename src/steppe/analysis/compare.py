@@ -155,7 +155,8 @@ class Comparison:
         """Write ``comparison.json`` (and the report) into a folder, atomically.
 
         The default folder is :attr:`default_folder`. An existing folder is replaced only if
-        it is empty or holds a ``comparison.json``.
+        it is empty or a steppe comparison folder (its marker ``.steppe``, see
+        :mod:`steppe.results.folders`).
         """
         from steppe.report.comparison import write_comparison  # matplotlib, lazily
 

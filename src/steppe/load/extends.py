@@ -21,7 +21,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from steppe.errors import PathPart
+from steppe.errors import PathPart, ScenarioError
+from steppe.load.files import read_scenario_file
 from steppe.load.yamlsafe import Located, parse_yaml
 from steppe.model.base import suggest
 
@@ -68,6 +69,11 @@ def resolve_extends(located: Located, *, chain: tuple[Path, ...] = ()) -> tuple[
             f"expected the path of a scenario file (relative to this file's folder); found {ref!r}",
             ("extends",),
         )
+    if "\x00" in ref:
+        raise located.error(
+            f"expected the path of a scenario file; found {ref!r}, which holds a NUL character",
+            ("extends",),
+        )
     here = Path(located.file)
     chain = chain or (here.resolve(),)
     parent_path = here.parent / ref
@@ -80,14 +86,12 @@ def resolve_extends(located: Located, *, chain: tuple[Path, ...] = ()) -> tuple[
             f"extends chain is longer than {MAX_EXTENDS} files: {names}", ("extends",)
         )
     try:
-        raw = parent_path.read_bytes()
-        text = raw.decode("utf-8")
-    except OSError as exc:
-        raise located.error(
-            f"cannot read {ref!r} ({parent_path}): {exc.strerror or exc}", ("extends",)
+        text, raw = read_scenario_file(parent_path, what=f"{ref!r} ({parent_path})")
+    except ScenarioError as exc:  # LimitError included: located at this file's extends
+        file, line, column = located.where(("extends",))
+        raise type(exc)(
+            exc.message, path=("extends",), file=file, line=line, column=column
         ) from None
-    except UnicodeDecodeError as exc:
-        raise located.error(f"{ref!r} is not UTF-8 text ({exc.reason})", ("extends",)) from None
     parent, grand = resolve_extends(
         parse_yaml(text, file=str(parent_path)), chain=(*chain, resolved)
     )

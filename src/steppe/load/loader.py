@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from steppe.errors import LimitError, PathPart, ScenarioError
 from steppe.load.extends import resolve_extends
+from steppe.load.files import read_scenario_file
 from steppe.load.yamlsafe import Located, parse_yaml
 from steppe.model.base import suggest
 from steppe.model.scenario import Scenario
@@ -42,16 +43,12 @@ def load(path: str | Path) -> Scenario:
 
 
 def read_file(path: str | Path) -> tuple[str, bytes]:
-    """The text of a scenario file and its bytes; a :class:`ScenarioError` if unreadable."""
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise ScenarioError(f"cannot read the file: {exc.strerror or exc}", file=str(p)) from None
-    try:
-        return raw.decode("utf-8"), raw
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"the file is not UTF-8 text ({exc.reason})", file=str(p)) from None
+    """The text of a scenario file and its bytes; a :class:`ScenarioError` if unreadable.
+
+    Only a regular file of at most :data:`~steppe.load.yamlsafe.MAX_BYTES` bytes is read
+    (see :func:`~steppe.load.files.read_scenario_file`).
+    """
+    return read_scenario_file(path)
 
 
 def loads(text: str, *, file: str = "<string>", sha256: str | None = None) -> Scenario:
@@ -60,7 +57,9 @@ def loads(text: str, *, file: str = "<string>", sha256: str | None = None) -> Sc
     A relative ``extends:`` is resolved against the folder of ``file``. ``sha256``, when
     given, is used as is; otherwise it is computed as in :func:`load`.
     """
-    return _load_text(text, file=file, raw=text.encode("utf-8"), sha256=sha256)
+    # surrogatepass: a lone surrogate is then refused, located, by the YAML reader
+    raw = text.encode("utf-8", "surrogatepass")
+    return _load_text(text, file=file, raw=raw, sha256=sha256)
 
 
 def _load_text(text: str, *, file: str, raw: bytes, sha256: str | None = None) -> Scenario:

@@ -152,7 +152,7 @@ def _prescan(text: str | bytes, file: str) -> None:
                     depth += 1
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-    except yaml.YAMLError:
+    except (yaml.YAMLError, UnicodeEncodeError):  # libyaml cannot encode a lone surrogate
         return
 
 
@@ -230,6 +230,20 @@ def _walk(node: yaml.Node, path: Path, out: Located) -> None:
             _walk(v, (*path, name), out)
 
 
+#: What PyYAML's safe constructor raises on a scalar it cannot build, besides its own
+#: ``ConstructorError``: ``!!timestamp 2024-99-99`` (ValueError, or AttributeError when the
+#: text does not match), ``!!bool maybe`` (KeyError), ``!!float ''`` (IndexError), ...
+_BUILD_ERRORS = (
+    ValueError,
+    TypeError,
+    OverflowError,
+    KeyError,
+    AttributeError,
+    IndexError,
+    RecursionError,
+)
+
+
 def _bad_scalar(
     constructor: yaml.constructor.SafeConstructor, node: yaml.Node, path: Path
 ) -> tuple[Path, yaml.Node] | None:
@@ -237,7 +251,7 @@ def _bad_scalar(
     if isinstance(node, yaml.ScalarNode):
         try:
             constructor.construct_object(node)
-        except (ValueError, TypeError, OverflowError):
+        except _BUILD_ERRORS:
             return path, node
         return None
     if isinstance(node, yaml.SequenceNode):
@@ -249,6 +263,44 @@ def _bad_scalar(
         if found:
             return found
     return None
+
+
+def _malformed(exc: yaml.YAMLError, text: str | bytes, file: str) -> ScenarioError:
+    """A located :class:`ScenarioError` for an error of PyYAML's reader, scanner or parser."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        if exc.encoding != "unicode":  # bytes that do not decode
+            return ScenarioError(
+                f"the file is not {exc.encoding.upper()} text ({exc.reason})", file=file
+            )
+        decoded = text if isinstance(text, str) else text.decode("utf-8", "replace")
+        before = decoded[: exc.position]
+        line = before.count("\n") + 1
+        column = exc.position - (before.rfind("\n") + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        return ScenarioError(
+            f"malformed YAML: character U+{code:04X} ({_char_kind(code)}) is not allowed; "
+            "YAML text may hold tabs, line breaks and printable characters only",
+            file=file,
+            line=line,
+            column=column,
+        )
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        if mark is None:
+            return ScenarioError(f"malformed YAML: {what}", file=file)
+        return ScenarioError(
+            f"malformed YAML: {what}", file=file, line=mark.line + 1, column=mark.column + 1
+        )
+    return ScenarioError(f"malformed YAML: {exc}", file=file)
+
+
+def _char_kind(code: int) -> str:
+    if code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0:
+        return "a control character"
+    if 0xD800 <= code < 0xE000:
+        return "a lone surrogate"
+    return "not a character"
 
 
 def parse_yaml(text: str | bytes, *, file: str = "<string>") -> Located:
@@ -275,19 +327,18 @@ def parse_yaml(text: str | bytes, *, file: str = "<string>") -> Located:
             file=file,
         )
     _prescan(text, file)
-    loader = _DepthLimitedLoader(text, file)
+    try:
+        # The reader checks a str for unacceptable characters at once, here.
+        loader = _DepthLimitedLoader(text, file)
+    except yaml.YAMLError as exc:
+        raise _malformed(exc, text, file) from None
     try:
         try:
             root = loader.get_single_node()
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-            what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-            raise ScenarioError(
-                f"malformed YAML: {what}", file=file, line=line, column=col
-            ) from None
         except yaml.YAMLError as exc:
-            raise ScenarioError(f"malformed YAML: {exc}", file=file) from None
+            raise _malformed(exc, text, file) from None
+        except RecursionError:  # not expected: nesting is limited while composing
+            raise LimitError(_too_deep(), file=file) from None
         if root is None:
             raise ScenarioError("the file is empty; expected a scenario mapping", file=file)
         _check_size(root, file)
@@ -304,12 +355,20 @@ def parse_yaml(text: str | bytes, *, file: str = "<string>") -> Located:
                 line=line,
                 column=col,
             ) from None
-        except (ValueError, TypeError, OverflowError) as exc:
+        except _BUILD_ERRORS as exc:
             # e.g. a timestamp such as 2024-13-01; find the scalar to point at it.
             found = _bad_scalar(yaml.constructor.SafeConstructor(), root, ())
             path, (line, col) = (found[0], _mark(found[1])) if found else ((), (None, None))
+            message = str(exc) if isinstance(exc, ValueError | OverflowError) else ""
+            if not message and found:  # e.g. ``!!bool maybe`` (a KeyError in PyYAML)
+                kind = str(found[1].tag).rsplit(":", 1)[-1]
+                message = f"{str(found[1].value)[:60]!r} is not a valid {kind}"
             raise ScenarioError(
-                f"malformed YAML value: {exc}", path=path, file=file, line=line, column=col
+                f"malformed YAML value: {message or type(exc).__name__}",
+                path=path,
+                file=file,
+                line=line,
+                column=col,
             ) from None
     finally:
         loader.dispose()

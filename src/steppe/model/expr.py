@@ -20,7 +20,9 @@ unary ``+ - not``, binary ``+ - * / **``, comparisons (chains allowed), ``and``/
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
@@ -150,6 +152,8 @@ def parse_expression(source: object, *, path: Sequence[PathPart] = ()) -> Expres
         If the text is not a valid expression or uses anything outside the allow-list.
     """
     path = tuple(path)
+    if isinstance(source, dt.date):  # an unquoted YAML date
+        raise _fail(_date_message(source.isoformat()), path)
     if isinstance(source, bool) or not isinstance(source, str | int | float):
         raise _fail(
             f"expected an expression (a string or a number), found {type(source).__name__}",
@@ -170,6 +174,10 @@ def parse_expression(source: object, *, path: Sequence[PathPart] = ()) -> Expres
     text = text.strip()
     if not text:
         raise _fail("expected an expression, found an empty string", path)
+    date = _DATE.search(text)
+    if date is not None:
+        # 2027-01-01 is a syntax error (leading zeros), and 2027-12-31 would be 1984.
+        raise _fail(_date_message(date.group()), path)
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
@@ -183,6 +191,18 @@ def parse_expression(source: object, *, path: Sequence[PathPart] = ()) -> Expres
             raise _fail(f"expression has more than {MAX_NODES} parts; simplify it", path)
     _check(body, text, path, depth=0)
     return Expression(source=text, tree=body, path=path)
+
+
+#: A calendar date written in an expression: YYYY-MM-DD, not part of a longer number or name.
+_DATE = re.compile(r"(?<![\w.])\d{4}-(?:0?[1-9]|1[0-2])-(?:0?[1-9]|[12]\d|3[01])(?![\w.])")
+
+
+def _date_message(found: str) -> str:
+    return (
+        f"dates are not values in expressions, found {found}: use the model time t, in "
+        "years since the scenario's start (a year is 365.25 days), e.g. 't >= 3' from three "
+        "years after the start"
+    )
 
 
 def _check(node: ast.AST, text: str, path: tuple[PathPart, ...], depth: int) -> None:

@@ -9,8 +9,6 @@ half-written file. :func:`write_report` regenerates a result folder's report fro
 
 from __future__ import annotations
 
-import secrets
-import shutil
 from pathlib import Path
 
 from steppe.errors import ResultError
@@ -18,6 +16,7 @@ from steppe.report.document import Document
 from steppe.report.html import render_html
 from steppe.report.markdown import render_markdown
 from steppe.report.run_report import run_document
+from steppe.results.folders import MARKER, folder_kind
 from steppe.results.io import read_summary_manifest, replace_folder, write_text_atomic
 
 __all__ = ["FIGURES", "HTML", "MARKDOWN", "write_document", "write_report"]
@@ -37,17 +36,13 @@ def write_document(folder: Path, doc: Document, *, html: bool = True) -> None:
         unchanged, and no temporary file remains.
     """
     folder = Path(folder)
-    tmp = folder / f".tmp-{FIGURES}-{secrets.token_hex(6)}"
-    try:
-        tmp.mkdir()
-        for fig in doc.figures():
+    figures = doc.figures()
+
+    def write(tmp: Path) -> None:
+        for fig in figures:
             (tmp / f"{fig.name}.png").write_bytes(fig.png)
-        replace_folder(tmp, folder / FIGURES)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(exc, ResultError):
-            raise
-        raise ResultError(f"cannot write {folder / FIGURES}: {exc}") from exc
+
+    replace_folder(write, folder / FIGURES)
     write_text_atomic(folder / MARKDOWN, render_markdown(doc, figure_dir=FIGURES))
     if html:
         write_text_atomic(folder / HTML, render_html(doc))
@@ -71,10 +66,17 @@ def write_report(result_dir: Path, *, html: bool = True) -> Path:
     Raises
     ------
     ResultError
-        If the folder's JSON files are missing or invalid, or a file cannot be written.
+        If the folder is not a steppe result folder (no marker ``.steppe``, see
+        :mod:`steppe.results.folders`: steppe writes only into its own folders), its JSON
+        files are missing or invalid, or a file cannot be written.
     """
     result_dir = Path(result_dir)
     summary, manifest = read_summary_manifest(result_dir)
+    if folder_kind(result_dir) != "result":
+        raise ResultError(
+            f"{result_dir}: not a steppe result folder (it has no {MARKER} marker of a "
+            "result folder); steppe writes reports only into result folders it wrote"
+        )
     for key in ("scenario", "outcomes", "replications", "seed", "horizon"):
         if key not in summary:
             raise ResultError(f"{result_dir / 'summary.json'}: no {key!r}; not a steppe summary")

@@ -7,16 +7,14 @@ A comparison folder holds ``comparison.json`` (:meth:`Comparison.to_json
 
 from __future__ import annotations
 
-import secrets
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from steppe.errors import ResultError
 from steppe.report.build import write_document
 from steppe.report.document import Document, Section, Table, fmt, fmt_interval
 from steppe.report.overlay import comparison_figures
-from steppe.results.io import replace_folder, write_json_atomic
+from steppe.results.folders import MARKER, OUT_HINT, check_replaceable, marker_text, resolve_out
+from steppe.results.io import replace_folder, write_json_atomic, write_text_atomic
 
 if TYPE_CHECKING:
     from steppe.analysis.compare import Comparison
@@ -142,31 +140,25 @@ def comparison_document(cmp: Comparison) -> Document:
 def write_comparison(cmp: Comparison, out_dir: Path, *, report: bool = True) -> Path:
     """Write the comparison folder ``out_dir`` atomically and return its path.
 
+    ``out_dir`` may be a symbolic link (it is followed and kept). An existing folder is
+    replaced only if it is empty or a steppe comparison folder (its marker ``.steppe``,
+    see :mod:`steppe.results.folders`).
+
     Raises
     ------
     ResultError
         If ``out_dir`` exists and is neither empty nor a comparison folder, or writing fails
         (an existing folder is then left as it was).
     """
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not (
-        out_dir.is_dir() and ((out_dir / COMPARISON).is_file() or not any(out_dir.iterdir()))
-    ):
-        raise ResultError(
-            f"cannot write comparison folder {out_dir}: it exists and is not a steppe "
-            f"comparison folder (expected an empty directory or one holding {COMPARISON}); "
-            "choose another path with --out"
-        )
-    tmp = out_dir.parent / f".tmp-{out_dir.name}-{secrets.token_hex(6)}"
-    try:
-        tmp.mkdir(parents=True)
+    given = Path(out_dir)
+    out_dir = resolve_out(given)
+    check_replaceable(out_dir, "comparison", hint=OUT_HINT)
+
+    def write(tmp: Path) -> None:
+        write_text_atomic(tmp / MARKER, marker_text("comparison"))
         write_json_atomic(tmp / COMPARISON, cmp.to_json())
         if report:
             write_document(tmp, comparison_document(cmp))
-        replace_folder(tmp, out_dir)
-    except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(exc, ResultError) or not isinstance(exc, Exception):
-            raise
-        raise ResultError(f"cannot write comparison folder {out_dir}: {exc}") from exc
-    return out_dir
+
+    replace_folder(write, out_dir, what="comparison folder")
+    return given

@@ -1,26 +1,24 @@
 """Write and read result folders atomically.
 
-A result folder holds three files::
+A result folder holds three files and the marker of a steppe folder::
 
     <out_dir>/
+    ├── .steppe           marks the folder as steppe's (see :mod:`steppe.results.folders`)
     ├── summary.json      per-outcome summaries (see :mod:`steppe.results.stats`)
     ├── manifest.json     what was run: scenario, seed, versions, ...
     └── samples.parquet   per-replication samples, one column per outcome
 
-:func:`write_result_folder` builds the folder under a temporary sibling name and swaps it into
-place with renames, so a reader sees either the old folder or the complete new one, never a
-half-written one. The JSON files hold strict JSON: non-finite floats are stored as ``null``.
-Concurrent writers to the same folder are not coordinated.
+:func:`write_result_folder` builds the folder in a staging folder beside it
+(``.steppe-tmp/``) and swaps it into place with renames, so a reader sees either the old
+folder or the complete new one, never a half-written one. The JSON files hold strict JSON:
+non-finite floats are stored as ``null``. Concurrent writers to the same folder are not coordinated.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import secrets
-import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,11 +28,21 @@ import pandas as pd
 import pyarrow as pa
 
 from steppe.errors import ResultError
+from steppe.results.folders import (
+    MARKER,
+    OUT_HINT,
+    check_replaceable,
+    marker_text,
+    resolve_out,
+    staging,
+    swap_into_place,
+)
 
 __all__ = [
     "read_result_folder",
     "read_summary_manifest",
     "replace_folder",
+    "write_file_atomic",
     "write_json_atomic",
     "write_result_folder",
     "write_text_atomic",
@@ -87,87 +95,94 @@ def _fsync_file(path: Path) -> None:
         os.fsync(fh.fileno())
 
 
-def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
-    """Write ``data`` as JSON to ``path`` atomically.
+def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """Call ``write`` with a staging path, then rename the file it wrote onto ``path``."""
+    with staging(path.parent) as area:
+        tmp = area / path.name
+        write(tmp)
+        _fsync_file(tmp)
+        os.replace(tmp, path)
+    _fsync_dir(path.parent)
 
-    The JSON (``indent=2``, keys in insertion order, non-finite floats as ``null``) goes to a
-    temporary file in the same directory, which then replaces ``path`` with :func:`os.replace`.
+
+def write_file_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """Write ``path`` atomically: ``write(tmp)`` writes a temporary file, which replaces it.
+
+    The temporary file lives in a private folder of ``.steppe-tmp/`` beside ``path``
+    (:func:`~steppe.results.folders.staging`), removed afterwards, and by the next write
+    if the process is killed meanwhile.
+
+    Raises
+    ------
+    ResultError
+        If the file cannot be written; ``path`` is then unchanged.
+    """
+    path = Path(path)
+    try:
+        _write_atomic(path, write)
+    except ResultError:
+        raise
+    except Exception as exc:
+        raise ResultError(f"cannot write {path}: {exc}") from exc
+
+
+def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
+    """Write ``data`` as JSON to ``path`` atomically (see :func:`write_file_atomic`).
+
+    The JSON has ``indent=2``, keys in insertion order, and non-finite floats as ``null``.
 
     Raises
     ------
     ResultError
         If ``data`` cannot be held in JSON or the file cannot be written; ``path`` is then
-        unchanged and no temporary file remains.
+        unchanged.
     """
     path = Path(path)
-    tmp = path.with_name(f".tmp-{path.name}-{secrets.token_hex(6)}")
     try:
-        _write_text(tmp, _dumps(data, path.name))
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    except (OSError, TypeError, ValueError) as exc:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        text = _dumps(data, path.name)
+    except (TypeError, ValueError) as exc:
         raise ResultError(f"cannot write {path}: {exc}") from exc
+    write_text_atomic(path, text)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write UTF-8 ``text`` to ``path`` atomically (temporary file, then :func:`os.replace`).
+    """Write UTF-8 ``text`` to ``path`` atomically (see :func:`write_file_atomic`).
 
     Raises
     ------
     ResultError
-        If the file cannot be written; ``path`` is then unchanged and no temporary file
-        remains.
+        If the file cannot be written; ``path`` is then unchanged.
     """
-    path = Path(path)
-    tmp = path.with_name(f".tmp-{path.name}-{secrets.token_hex(6)}")
-    try:
-        _write_text(tmp, text)
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    except OSError as exc:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise ResultError(f"cannot write {path}: {exc}") from exc
+    write_file_atomic(Path(path), lambda tmp: _write_text(tmp, text))
 
 
-def replace_folder(tmp: Path, out_dir: Path) -> None:
-    """Move the complete folder ``tmp`` to ``out_dir``, replacing it (old one deleted).
+def replace_folder(write: Callable[[Path], object], out_dir: Path, *, what: str = "") -> None:
+    """Build a folder with ``write(tmp)`` and move it to ``out_dir``, replacing it.
 
-    ``tmp`` must be a sibling of ``out_dir`` (same file system). A reader sees the old or
-    the new folder, never a mix.
+    A reader sees the old or the new folder, never a mix. The parent of ``out_dir`` is
+    created if missing. The caller checks that ``out_dir`` may be replaced
+    (:func:`~steppe.results.folders.check_replaceable`); ``what`` names the folder in
+    errors (``"result folder"``).
 
     Raises
     ------
     ResultError
-        If the rename fails; an existing ``out_dir`` is then put back.
+        If anything fails; an existing ``out_dir`` is then left as it was.
     """
+    out_dir = Path(out_dir)
     try:
-        _swap_into_place(Path(tmp), Path(out_dir))
-        _fsync_dir(Path(out_dir).parent)
-    except OSError as exc:
-        raise ResultError(f"cannot replace {out_dir}: {exc}") from exc
-
-
-def _is_replaceable(folder: Path) -> bool:
-    """Whether an existing ``folder`` may be replaced: an empty folder or a result folder."""
-    return folder.is_dir() and ((folder / MANIFEST).is_file() or not any(folder.iterdir()))
-
-
-def _swap_into_place(tmp: Path, out_dir: Path) -> None:
-    """Rename ``tmp`` to ``out_dir``, moving an existing ``out_dir`` aside and deleting it."""
-    if not os.path.lexists(out_dir):
-        os.rename(tmp, out_dir)
-        return
-    old = out_dir.parent / f".old-{out_dir.name}-{secrets.token_hex(6)}"
-    os.rename(out_dir, old)
-    try:
-        os.rename(tmp, out_dir)
-    except OSError:
-        os.rename(old, out_dir)  # put the previous result back before reporting
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        with staging(out_dir.parent) as area:
+            tmp = area / out_dir.name
+            tmp.mkdir()
+            write(tmp)
+            _fsync_dir(tmp)
+            swap_into_place(tmp, out_dir, area)
+        _fsync_dir(out_dir.parent)
+    except ResultError:
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    except Exception as exc:
+        raise ResultError(f"cannot write {what + ' ' if what else ''}{out_dir}: {exc}") from exc
 
 
 def write_result_folder(
@@ -183,21 +198,24 @@ def write_result_folder(
     Parameters
     ----------
     out_dir
-        The folder to create. Its parent is created if missing. An existing ``out_dir`` is
-        replaced only if it is empty or holds a ``manifest.json`` (a previous result), so
-        that a mistyped path never deletes unrelated files.
+        The folder to create; a symbolic link is followed (the link stays). Its parent is
+        created if missing. An existing ``out_dir`` is replaced only if it is empty or a
+        steppe result folder (it holds the marker ``.steppe``, see
+        :mod:`steppe.results.folders`), so that a mistyped path never deletes unrelated
+        files.
     summary, manifest
-        Written as ``summary.json`` and ``manifest.json`` (see :func:`write_json_atomic`).
+        Written as ``summary.json`` and ``manifest.json`` (strict JSON, see
+        :func:`write_json_atomic`).
     samples
         Written as ``samples.parquet`` with the pyarrow engine.
     extra
-        Called with the temporary folder once the three files are in it, to add more files
-        (e.g. the report) that then appear together with them.
+        Called with the temporary folder once the files are in it, to add more files (e.g.
+        the report) that then appear together with them.
 
     Returns
     -------
     Path
-        ``out_dir``.
+        ``out_dir`` as given.
 
     Raises
     ------
@@ -205,38 +223,26 @@ def write_result_folder(
         If anything fails. The temporary folder is removed and an existing ``out_dir`` is
         left as it was.
     """
-    out_dir = Path(out_dir)
-    parent = out_dir.parent
-    tmp = parent / f".tmp-{out_dir.name}-{secrets.token_hex(6)}"
+    given = Path(out_dir)
+    out_dir = resolve_out(given)
+    check_replaceable(out_dir, "result", hint=OUT_HINT)
     try:
-        if os.path.lexists(out_dir) and not _is_replaceable(out_dir):
-            raise ResultError(
-                f"cannot write result folder {out_dir}: it exists and is not a steppe result "
-                f"folder (expected a directory that is empty or holds {MANIFEST}); "
-                "choose another path or remove it"
-            )
         summary_text = _dumps(summary, SUMMARY)
         manifest_text = _dumps(manifest, MANIFEST)
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp.mkdir()
-        try:
-            _write_text(tmp / SUMMARY, summary_text)
-            _write_text(tmp / MANIFEST, manifest_text)
-            samples.to_parquet(tmp / SAMPLES, engine="pyarrow")
-            _fsync_file(tmp / SAMPLES)
-            if extra is not None:
-                extra(tmp)
-            _fsync_dir(tmp)
-            _swap_into_place(tmp, out_dir)
-            _fsync_dir(parent)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-    except ResultError:
-        raise
-    except Exception as exc:
-        raise ResultError(f"cannot write result folder {out_dir}: {exc}") from exc
-    return out_dir
+    except (TypeError, ValueError) as exc:
+        raise ResultError(f"cannot write result folder {given}: {exc}") from exc
+
+    def write(tmp: Path) -> None:
+        _write_text(tmp / MARKER, marker_text("result"))
+        _write_text(tmp / SUMMARY, summary_text)
+        _write_text(tmp / MANIFEST, manifest_text)
+        samples.to_parquet(tmp / SAMPLES, engine="pyarrow")
+        _fsync_file(tmp / SAMPLES)
+        if extra is not None:
+            extra(tmp)
+
+    replace_folder(write, out_dir, what="result folder")
+    return given
 
 
 def _reject_constant(name: str) -> float:

@@ -3,6 +3,7 @@
 Layout of a checkpoint folder::
 
     DIR/
+    ├── .steppe                marks the folder as a steppe sweep folder
     ├── checkpoint.json        what the sweep is: scenario sha256, design, seed, ... (the key)
     └── points/
         ├── 000000.json        {"key": <sha256 of the key>, "point": 0, "values": {...},
@@ -34,7 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from steppe.errors import ResultError
-from steppe.results.io import write_json_atomic
+from steppe.results.folders import MARKER, OUT_HINT, check_replaceable, folder_kind, marker_text
+from steppe.results.io import write_json_atomic, write_text_atomic
 from steppe.sweeps.points import Row
 
 __all__ = ["CHECKPOINT", "FORMAT", "POINTS", "Checkpoint"]
@@ -84,27 +86,23 @@ class Checkpoint:
         ------
         ResultError
             If ``folder`` holds a different sweep and ``resume`` is true, or is a non-empty
-            folder that is not a sweep folder, or cannot be written.
+            folder that is not a steppe sweep folder (no marker ``.steppe`` of a sweep, see
+            :mod:`steppe.results.folders`), or cannot be written.
         """
         ck = cls(Path(folder), key)
         meta = ck.folder / CHECKPOINT
-        if ck.folder.exists() and not ck.folder.is_dir():
-            raise ResultError(f"{ck.folder}: not a directory (expected a sweep folder)")
+        check_replaceable(ck.folder, "sweep", hint=OUT_HINT)
         if meta.is_file():
             if resume:
                 ck._check_same(meta)
             else:
                 ck._clear()
-        elif ck.folder.is_dir() and any(ck.folder.iterdir()):
-            raise ResultError(
-                f"cannot use {ck.folder} for a sweep: it exists and is not a sweep folder "
-                f"(expected an empty directory or one holding {CHECKPOINT}); choose another "
-                "path or remove it"
-            )
         try:
             (ck.folder / POINTS).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ResultError(f"cannot create the sweep folder {ck.folder}: {exc}") from exc
+        if folder_kind(ck.folder) is None:
+            write_text_atomic(ck.folder / MARKER, marker_text("sweep"))
         write_json_atomic(meta, {**ck.key, "key_sha256": ck.key_hash})
         return ck
 
@@ -134,7 +132,7 @@ class Checkpoint:
         points = self.folder / POINTS
         if points.is_dir():
             for f in points.iterdir():
-                if _POINT_FILE.match(f.name) or f.name.startswith(".tmp-"):
+                if _POINT_FILE.match(f.name):
                     with contextlib.suppress(FileNotFoundError):
                         f.unlink()
 

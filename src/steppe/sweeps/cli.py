@@ -307,7 +307,7 @@ def sweep_cmd(
         figure_outcomes = list(outcomes) if outcomes else None
         write_outputs(folder, swept, manifest=manifest, sens=sens, figure_outcomes=figure_outcomes)
     except SteppeError as err:
-        console = Console(stderr=True, highlight=False, soft_wrap=True)
+        console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
         for e in err.all() if isinstance(err, ScenarioError) else (err,):
             console.print(str(e), markup=False)
         sys.exit(EXIT_INPUT)

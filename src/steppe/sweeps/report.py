@@ -19,22 +19,18 @@ Every file is written to a temporary name in the folder and moved into place wit
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime as dt
 import html
 import importlib.metadata
 import json
-import os
 import platform
-import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from steppe.errors import ResultError
-from steppe.results.io import write_json_atomic
+from steppe.results.io import write_file_atomic, write_json_atomic
 from steppe.sweeps.gsa import SensitivityResult
 from steppe.sweeps.runner import SweepRun
 
@@ -51,19 +47,6 @@ def _version(dist: str) -> str | None:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
         return None
-
-
-def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
-    tmp = path.with_name(f".tmp-{path.name}-{secrets.token_hex(6)}")
-    try:
-        write(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except Exception as exc:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise ResultError(f"cannot write {path}: {exc}") from exc
 
 
 def build_manifest(swept: SweepRun, *, wall: float, executor: str, n: int | None) -> dict[str, Any]:
@@ -164,8 +147,8 @@ def write_outputs(
 
     plain = pd.DataFrame(table)
     plain.attrs = {}  # attrs hold nested dicts, which Parquet metadata need not carry
-    _write_atomic(target("points.parquet"), lambda p: plain.to_parquet(p, engine="pyarrow"))
-    _write_atomic(target("points.csv"), lambda p: plain.to_csv(p, index=False))
+    write_file_atomic(target("points.parquet"), lambda p: plain.to_parquet(p, engine="pyarrow"))
+    write_file_atomic(target("points.csv"), lambda p: plain.to_csv(p, index=False))
     write_json_atomic(target("manifest.json"), manifest)
     if sens is not None:
         write_json_atomic(target("sensitivity.json"), sens.to_dict())
@@ -181,12 +164,12 @@ def write_outputs(
         )
     )
     oneway = figures.png_bytes(figures.oneway_figure(table, params, shown, labels))
-    _write_atomic(target("tornado.png"), lambda p: p.write_bytes(tornado))
-    _write_atomic(target("oneway.png"), lambda p: p.write_bytes(oneway))
+    write_file_atomic(target("tornado.png"), lambda p: p.write_bytes(tornado))
+    write_file_atomic(target("oneway.png"), lambda p: p.write_bytes(oneway))
     images = [
         _img("tornado.png", tornado, "tornado chart"),
         _img("oneway.png", oneway, "one-way curves with Monte Carlo error bands"),
     ]
     page = _html(swept, manifest, images, sens, shown)
-    _write_atomic(target("report.html"), lambda p: p.write_text(page, encoding="utf-8"))
+    write_file_atomic(target("report.html"), lambda p: p.write_text(page, encoding="utf-8"))
     return written

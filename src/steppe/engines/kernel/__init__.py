@@ -12,6 +12,14 @@ source), written to a cache folder and compiled on first use; Numba caches the m
 code beside it, so later runs of the same scenario structure start at once. The folder is
 ``$STEPPE_CACHE_DIR``, else ``$XDG_CACHE_HOME/steppe`` or ``~/.cache/steppe``.
 
+The cache is disposable (:mod:`steppe.engines.kernel._cache`): a file of it that cannot be
+read (truncated or damaged: each carries a checksum) is deleted and its code compiled again;
+a cache folder that cannot be written (read-only, full, not a folder) leaves the kernel
+compiled in memory, for this process only. Each is said once per process as a warning of
+the logger ``steppe``; neither stops a run or changes its numbers. Workers forked after
+:func:`warm_up` inherit the kernel, cached or not; spawned ones (where there is no fork)
+load it from the cache the parent has just written, or compile it in memory themselves.
+
 Random streams: chunk ``c`` uses ``SeedSequence(seed, spawn_key=(3, c))`` for its dynamics,
 drawn with Numba's implementation of NumPy's generator methods; parameters come from the
 per-parameter streams shared by every engine (:mod:`steppe.engines.common`).
@@ -19,6 +27,7 @@ per-parameter streams shared by every engine (:mod:`steppe.engines.common`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import logging
@@ -42,6 +51,7 @@ from steppe.engines.common import (
     too_many_changes,
     where,
 )
+from steppe.engines.kernel._cache import warn_once
 from steppe.engines.kernel.codegen import (
     FIELDS,
     generate,
@@ -90,22 +100,38 @@ def _cache_dir() -> Path:
     return base / "steppe" / "kernels"
 
 
-def _write_source(text: str, name: str) -> Path:
-    """Write the kernel source once (atomically); fall back to a temporary folder."""
-    for folder in (_cache_dir(), Path(tempfile.gettempdir()) / "steppe-kernels"):
-        path = folder / f"{name}.py"
-        try:
-            if path.exists() and path.read_text(encoding="utf-8") == text:
-                return path
-            folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
+def _write_source(folder: Path, name: str, text: str) -> Path:
+    """The path of the kernel source ``text`` in ``folder``, written there unless it already is.
+
+    Written to a temporary file then renamed, so a reader never sees a partial file. A file
+    of that name that holds anything else is damaged (the name is the hash of the text): it
+    is replaced, with a warning. Raises ``OSError`` if it cannot be read or written.
+    """
+    path = folder / f"{name}.py"
+    data = text.encode("utf-8")
+    try:
+        damaged = path.read_bytes() != data
+    except FileNotFoundError:
+        damaged = False
+    else:
+        if not damaged:
             return path
-        except OSError:
-            continue
-    raise SimulationError("cannot write the compiled engine's kernel to any cache folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    os.close(fd)
+    written = False
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+        written = True
+    finally:
+        if not written:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    if damaged:
+        _log.warning("replaced the damaged kernel source %s", path)
+    return path
 
 
 def load_kernel(sc: Scenario) -> tuple[ModuleType, np.ndarray]:
@@ -116,24 +142,50 @@ def load_kernel(sc: Scenario) -> tuple[ModuleType, np.ndarray]:
 
 
 def import_source(text: str) -> ModuleType:
-    """Import generated source (written to the cache folder once, keyed by its hash)."""
+    """Import generated source (written to the cache folder once, keyed by its hash).
+
+    If the cache folder cannot be written (full, read-only, not a folder), the source is
+    compiled in memory, for this process only, with a warning.
+    """
     digest = hashlib.sha256(text.encode()).hexdigest()[:24]
     module = _loaded.get(digest)
     if module is None:
         name = f"steppe_kernel_{digest}"
-        path = _write_source(text, name)
-        if not any((path.parent / "__pycache__").glob(f"{name}.run_chunk-*.nbi")):
-            _log.info(
-                "compiling a kernel for the compiled engine: once per scenario structure on "
-                "this machine, about 5-30 s (cached in %s)",
-                path.parent,
+        folder = _cache_dir()
+        try:
+            filename = str(_write_source(folder, name, text))
+        except OSError as err:
+            filename = f"<{name}>"  # not a file: Numba compiles it without caching it
+            warn_once(
+                f"save:{folder}",
+                "cannot write the compiled engine's cache in %s (%s): compiling its kernel "
+                "in memory, for this process only, about 5-30 s",
+                folder,
+                err.strerror or err,
             )
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
+        else:
+            if not any((folder / "__pycache__").glob(f"{name}.run_chunk-*.nbi")):
+                _log.info(
+                    "compiling a kernel for the compiled engine: once per scenario structure "
+                    "on this machine, about 5-30 s (cached in %s)",
+                    folder,
+                )
+        module = _execute(name, filename, text)
         _loaded[digest] = module
+    return module
+
+
+def _execute(name: str, filename: str, text: str) -> ModuleType:
+    """Run ``text`` as the module ``name``, with ``filename`` as its source file.
+
+    Compiled from ``text`` itself, not read back from the file and with no bytecode file
+    (``.pyc``) to go stale or be damaged. Numba caches the machine code of its functions
+    beside ``filename`` if that is a file (:mod:`steppe.engines.kernel._cache`).
+    """
+    module = ModuleType(name)
+    module.__file__ = filename
+    sys.modules[name] = module
+    exec(compile(text, filename, "exec"), module.__dict__)
     return module
 
 

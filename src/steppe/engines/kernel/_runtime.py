@@ -14,7 +14,8 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import njit
+
+from steppe.engines.kernel._cache import njit
 
 __all__ = [
     "add_end",
@@ -44,8 +45,9 @@ __all__ = [
 ]
 
 _OPTS: dict[str, Any] = {"cache": True, "error_model": "numpy", "nogil": True}
-#: Numba's decorator, typed loosely: ``_nrt`` (no reference counting, for functions that
-#: allocate nothing) is a private option its type stubs do not list.
+#: Numba's decorator with a cache that discards what it cannot read (``_cache``), typed
+#: loosely: ``_nrt`` (no reference counting, for functions that allocate nothing) is a
+#: private option of Numba's.
 _njit: Any = njit
 Generator = np.random.Generator
 
