@@ -438,6 +438,7 @@ def assert_cache_healthy(monkeypatch: pytest.MonkeyPatch, log: Log) -> None:
     assert log.lines() == []
 
 
+@pytest.mark.slow  # a full run from a damaged cache; the fast tier keeps the CLI case
 def test_a_damaged_kernel_source_is_replaced_on_a_run(
     cache: Path, healthy: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, log: Log
 ) -> None:
@@ -487,6 +488,7 @@ def test_the_command_line_shows_cache_warnings_even_when_quiet(
     assert result.stderr == f"steppe: replaced the damaged kernel source {source}\n"
 
 
+@pytest.mark.slow  # a full run from a damaged cache; the fast tier keeps the CLI case
 def test_an_unwritable_cache_folder_runs_in_memory_with_two_workers(
     healthy: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, log: Log
 ) -> None:

@@ -164,6 +164,7 @@ def test_sweep_workers_end_when_it_is_killed(tmp_path: Path, started: Started) -
     )  # fmt: skip
 
 
+@pytest.mark.slow  # compare's pool is execute's, which the run test covers in the fast tier
 def test_compare_workers_end_when_it_is_killed(tmp_path: Path, started: Started) -> None:
     _kill_and_check(
         [*STEPPE, "compare", str(SMOKE), str(SMOKE), "-n", "2000000", "--workers", "2",
@@ -188,7 +189,14 @@ if __name__ == "__main__":
 UNDER = {"fork": 2, "forkserver": 4, "spawn": 3}
 
 
-@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
+@pytest.mark.parametrize(
+    "method",
+    [
+        "fork",  # what steppe uses on Linux and macOS; the other two only in the full run
+        pytest.param("forkserver", marks=pytest.mark.slow),
+        pytest.param("spawn", marks=pytest.mark.slow),
+    ],
+)
 def test_pool_workers_end_with_their_parent_by_every_start_method(
     method: str, started: Started
 ) -> None:
