@@ -1,6 +1,7 @@
-"""A progress bar on the terminal's standard error, shared by the commands, the library's
-notices (logger ``steppe``, e.g. that a kernel is being compiled, or that a damaged cache
-entry was discarded) shown there, and the estimate of how long a run will take.
+"""What the commands show on standard error: errors as written (:func:`print_errors`), a
+progress bar, the library's notices (logger ``steppe``, e.g. that a kernel is being
+compiled, or that a damaged cache entry was discarded), and the estimate of how long a run
+will take.
 
 The estimate starts when the work starts (:meth:`Timer.start`, called by
 :func:`steppe.execute.execute` after any compilation, with the number of workers), and is
@@ -23,7 +24,33 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn
 from rich.text import Text
 
-__all__ = ["LONG_RUN", "Timer", "duration", "notices", "progress_bar", "projected_seconds"]
+from steppe.errors import ScenarioError, SteppeError
+
+__all__ = [
+    "LONG_RUN",
+    "Timer",
+    "duration",
+    "notices",
+    "print_errors",
+    "progress_bar",
+    "projected_seconds",
+    "stderr_console",
+]
+
+
+def stderr_console() -> Console:
+    """A console on standard error that prints text as it is: no highlighting, no line
+    breaks added, and no emoji codes (``FILE:100:14:`` would show a 💯 otherwise)."""
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+def print_errors(err: SteppeError) -> None:
+    """Print ``err`` on standard error, each located error of a :class:`ScenarioError` on
+    its own line (``FILE:LINE:COL: error: PATH: message``)."""
+    console = stderr_console()
+    for e in err.all() if isinstance(err, ScenarioError) else (err,):
+        console.print(str(e), markup=False)
+
 
 #: A run projected to take longer than this many seconds is announced before it goes on.
 LONG_RUN = 3600.0

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from steppe._progress import progress_bar
+from steppe._progress import print_errors, progress_bar, stderr_console
 from steppe.analysis.cli import compare_cmd, report_cmd
 from steppe.api import ENGINES, RunResult, run
 from steppe.errors import ScenarioError, SteppeError
@@ -31,17 +31,6 @@ from steppe.sweeps.cli import sweep_cmd
 __all__ = ["main"]
 
 EXIT_INPUT = 2
-
-
-def _stderr() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
-
-
-def _report_error(err: SteppeError) -> None:
-    errs = err.all() if isinstance(err, ScenarioError) else (err,)
-    console = _stderr()
-    for e in errs:
-        console.print(str(e), markup=False)
 
 
 def _parse_set(items: Sequence[str]) -> dict[str, float]:
@@ -233,7 +222,7 @@ def run_cmd(
                 raise err.located(file=str(scenario), line=None, column=None) from None
         folder = result.write(folder)
     except SteppeError as err:
-        _report_error(err)
+        print_errors(err)
         sys.exit(EXIT_INPUT)
     if as_json:
         # The file as written: strict JSON (json.dumps would print Infinity and NaN).
@@ -262,11 +251,11 @@ def validate_cmd(files: tuple[Path, ...], provenance: bool) -> None:
                 load(f)
                 gaps = []
         except ScenarioError as err:
-            _report_error(err)
+            print_errors(err)
             bad += 1
             continue
         if gaps:
-            console = _stderr()
+            console = stderr_console()
             for gap in gaps:
                 console.print(str(gap), markup=False)
             bad += 1

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
-from steppe._progress import notices
+from steppe._progress import notices, print_errors
 from steppe.api import ENGINES, EngineChoice
 from steppe.errors import ScenarioError, SteppeError
 from steppe.results.folders import OUT_HINT, check_replaceable, resolve_out
@@ -27,9 +27,7 @@ EXIT_INPUT = 2
 
 
 def _fail(err: SteppeError) -> None:
-    console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
-    for e in err.all() if isinstance(err, ScenarioError) else (err,):
-        console.print(str(e), markup=False)
+    print_errors(err)
     sys.exit(EXIT_INPUT)
 
 

@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from steppe._progress import progress_bar
+from steppe._progress import print_errors, progress_bar
 from steppe.api import ENGINES, EngineChoice
 from steppe.errors import ScenarioError, SteppeError
 from steppe.load import load
@@ -307,9 +307,7 @@ def sweep_cmd(
         figure_outcomes = list(outcomes) if outcomes else None
         write_outputs(folder, swept, manifest=manifest, sens=sens, figure_outcomes=figure_outcomes)
     except SteppeError as err:
-        console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
-        for e in err.all() if isinstance(err, ScenarioError) else (err,):
-            console.print(str(e), markup=False)
+        print_errors(err)
         sys.exit(EXIT_INPUT)
     except KeyboardInterrupt:
         click.echo(
