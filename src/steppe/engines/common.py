@@ -1,55 +1,50 @@
-"""What every engine shares: random streams, parameter draws, outcome post-processing.
+"""What every engine shares: sources of randomness, parameter draws, outcome post-processing.
 
-Random streams
---------------
-All randomness derives from the run's ``seed`` through :class:`numpy.random.SeedSequence`;
-global RNG state is never touched.
-
-* **Parameters** — each parameter ``name`` has its own PCG64 stream, keyed by
-  ``SeedSequence(seed, spawn_key=(0, crc32(name)))``. Replication ``i`` takes the ``i``-th
-  64-bit word of that stream, turned into a uniform in (0, 1) and then into a draw by the
-  distribution's inverse CDF. The stream is advanced, not replayed, so drawing replications
-  ``[a, b)`` costs ``b - a`` words whatever ``a`` is, and replication ``i`` gets the same
-  parameter values in every batch, on every worker, in every engine, and in every scenario
-  that declares a parameter of the same name (common random numbers).
-* **Dynamics** (event times, durations, series noise) — engine-specific. The reference
-  engine gives replication ``i`` its own generator keyed by
-  ``SeedSequence(seed, spawn_key=(1, i))``.
+Random streams (:mod:`steppe.streams`)
+--------------------------------------
+* **Parameters** -- each parameter has its own stream, keyed by its name; replication ``i``
+  takes word ``i`` of it, turned into a draw by the distribution's inverse CDF
+  (:func:`draw_parameters`).
+* **Dynamics** -- each *source* of randomness (:class:`Sources`: an event's clock, an event's
+  durations, a project's cancellation clock, a project stage's duration, a series' noise)
+  has its own Philox stream per replication, keyed by the seed, the source's name and the
+  replication index. Every engine draws the same numbers from them in the same order.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from steppe.errors import SimulationError
 from steppe.model.deps import state_reads
+from steppe.model.distributions import Choice, DistributionBase
 from steppe.model.scenario import CompiledModel, OutcomeModel, Scenario
+from steppe.streams import dynamics_keys, parameter_uniforms
 
 __all__ = [
     "MAX_CHANGES",
     "Fixed",
     "Namespace",
     "Slot",
+    "Sources",
+    "REJECTION_MIN_MASS",
     "combine_outcomes",
+    "draw_duration",
     "draw_parameters",
     "pace_reads",
-    "parameter_uniforms",
     "race_reads",
     "race_slots",
-    "replication_rng",
+    "sources",
     "too_many_changes",
     "where",
 ]
 
 #: Parameter values fixed for a run, by parameter index (see :func:`draw_parameters`).
 Fixed = Mapping[int, float]
-
-_PARAM_STREAM = 0
-_REPLICATION_STREAM = 1
 
 
 class Namespace:
@@ -118,6 +113,68 @@ def race_reads(scenario: Scenario) -> list[set[tuple[str, int]]]:
     return reads
 
 
+@dataclass(frozen=True)
+class Sources:
+    """The sources of randomness of a scenario: each has its own stream per replication,
+    keyed by its name (``docs/engine.md`` section 5), so a source's draws do not depend on
+    any other part of the scenario.
+
+    Attributes
+    ----------
+    names
+        Every source's name: ``event:NAME:clock``, ``event:NAME:duration``,
+        ``project:NAME:cancel``, ``project:NAME:stage:STAGE``, ``series:NAME:noise``.
+    clock
+        The source of each competitor of the race (:func:`race_slots`, in its order).
+    duration
+        The source of each event whose duration is a distribution, by event index.
+    stage
+        The source of each stage whose duration is a distribution, by (project, stage).
+    noise
+        The source of each series, by series index (``-1``: its volatility is the constant
+        0, so it draws nothing).
+    """
+
+    names: tuple[str, ...]
+    clock: tuple[int, ...]
+    duration: Mapping[int, int]
+    stage: Mapping[tuple[int, int], int]
+    noise: tuple[int, ...]
+
+    def keys(self, seed: int) -> np.ndarray:
+        """The Philox keys of every source for ``seed``: shape ``(len(names), 2)``."""
+        return dynamics_keys(seed, self.names)
+
+
+def sources(scenario: Scenario) -> Sources:
+    """The sources of randomness of ``scenario`` (see :class:`Sources`)."""
+    names: list[str] = []
+
+    def add(name: str) -> int:
+        names.append(name)
+        return len(names) - 1
+
+    clock = [add(f"event:{e.name}:clock") for e in scenario.events if e.hazard is not None]
+    clock += [add(f"project:{p.name}:cancel") for p in scenario.projects]
+    duration = {
+        e.index: add(f"event:{e.name}:duration")
+        for e in scenario.events
+        if e.duration is not None and e.duration.dist is not None
+    }
+    stage = {
+        (p.index, j): add(f"project:{p.name}:stage:{p.stage_names[j]}")
+        for p in scenario.projects
+        for j, d in enumerate(p.durations)
+        if d.dist is not None
+    }
+    cm = scenario.compiled("vector")
+    noise = tuple(
+        -1 if cm.volatility[s.index].ir == ("const", 0.0) else add(f"series:{s.name}:noise")
+        for s in scenario.series
+    )
+    return Sources(tuple(names), tuple(clock), duration, stage, noise)
+
+
 def pace_reads(scenario: Scenario) -> list[set[tuple[str, int]]]:
     """What each project's pace reads, its running state (stage, completed, cancelled)
     included (see :func:`race_reads`)."""
@@ -128,20 +185,38 @@ def pace_reads(scenario: Scenario) -> list[set[tuple[str, int]]]:
     ]
 
 
-def parameter_uniforms(seed: int, name: str, start: int, n: int) -> np.ndarray:
-    """Uniforms in (0, 1) for parameter ``name``, replications ``start .. start + n - 1``."""
-    ss = np.random.SeedSequence(seed, spawn_key=(_PARAM_STREAM, zlib.crc32(name.encode())))
-    bg = np.random.PCG64(ss)
-    if start:
-        bg.advance(start)
-    words = bg.random_raw(n)
-    return (np.asarray(words >> np.uint64(11), dtype=np.float64) + 0.5) * 2.0**-53
+#: A truncated distribution is drawn by rejection when the kept range holds at least this
+#: probability mass, else by inversion (the reference engine only: the compiled engine
+#: refuses such a scenario).
+REJECTION_MIN_MASS = 1e-3
 
 
-def replication_rng(seed: int, index: int) -> np.random.Generator:
-    """The dynamics generator of replication ``index`` in the reference engine."""
-    ss = np.random.SeedSequence(seed, spawn_key=(_REPLICATION_STREAM, index))
-    return np.random.Generator(np.random.PCG64(ss))
+def draw_duration(dist: DistributionBase, gen: np.random.Generator) -> float:
+    """One draw of ``dist`` from ``gen`` -- a source's generator (``docs/engine.md`` section
+    5): ``loc + scale * gen.METHOD(*args)`` by the family's :meth:`sampler` recipe (NumPy's
+    algorithms, which the compiled engine reproduces bit for bit); a truncated law by
+    rejection (or by inversion, if the kept mass is below :data:`REJECTION_MIN_MASS`); a
+    choice by one uniform (``0`` read as ``2**-54``)."""
+    if isinstance(dist, Choice):
+        return float(dist.sample(gen, 1)[0])
+    sm = dist.sampler()
+    method = getattr(gen, sm.method)
+    if dist.truncate is None:
+        return float(sm.loc + sm.scale * method(*sm.args))
+    lo, hi = dist.truncate
+    if truncated_mass(dist) < REJECTION_MIN_MASS:
+        u = gen.random()
+        return float(dist.ppf(np.array([u if u > 0.0 else 2.0**-54]))[0])
+    while True:
+        x = float(sm.loc + sm.scale * method(*sm.args))
+        if lo <= x <= hi:
+            return x
+
+
+def truncated_mass(dist: DistributionBase) -> float:
+    """The probability mass of ``dist``'s law inside its ``truncate`` range (1 if none)."""
+    flo, fhi = dist.kept()
+    return fhi - flo
 
 
 #: A replication with more state changes than this is stopped with an error: some hazard is

@@ -4,10 +4,11 @@ It implements ``docs/engine.md`` literally with SimPy's scheduler:
 
 * a **clock** process steps the series on the grid of ticks and records the outcomes that
   are read at a date;
-* the **race** of competing risks: after every state change every hazard is evaluated; if
-  any changed, the waiting time to the next occurrence is drawn afresh from their total
-  (exact, because waiting times under constant hazards are memoryless) and scheduled as a
-  SimPy timeout; a timeout made stale by a later change is ignored when it fires;
+* the **race** of competing risks, by the modified next reaction method: each competitor
+  (an event with a hazard, a project's cancellation) holds a unit-exponential threshold
+  from its own stream, which its integrated hazard consumes; after every state change the
+  hazards are evaluated and the earliest time at which a competitor's threshold runs out
+  is scheduled as a SimPy timeout; a timeout made stale by a later change is ignored;
 * **durations** (an occurrence that stays active for a while) are timeouts;
 * **projects** progress through their stages at their ``pace``; after every state change the
   work done so far is booked and the completion of the current stage is rescheduled.
@@ -21,24 +22,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator
+from heapq import heappush
 from typing import Any
 
 import numpy as np
 import simpy
-from simpy.events import URGENT
+from simpy.events import NORMAL, URGENT
 
 from steppe.engines.common import (
     MAX_CHANGES,
     Fixed,
     Namespace,
     Slot,
+    Sources,
     combine_outcomes,
+    draw_duration,
     draw_parameters,
     race_slots,
-    replication_rng,
+    sources,
     too_many_changes,
     where,
 )
+from steppe.streams import source_generator
 from steppe.errors import SimulationError
 from steppe.model.scenario import CompiledModel, Scenario
 
@@ -66,9 +71,11 @@ def simulate_des(
     """
     params = draw_parameters(scenario, seed, start, n, fixed)
     compiled = scenario.compiled("scalar")
+    src = sources(scenario)
+    keys = src.keys(seed)
     out = np.empty((n, len(scenario.outcomes)), dtype=np.float64)
     for k in range(n):
-        rep = _Replication(scenario, compiled, params[k].tolist(), seed, start + k)
+        rep = _Replication(scenario, compiled, params[k].tolist(), src, keys, start + k)
         out[k] = rep.run()
         if progress is not None:
             progress(1)
@@ -76,31 +83,51 @@ def simulate_des(
     return out
 
 
-class _Soon(simpy.Event):
-    """A timeout with SimPy's URGENT priority.
+class _Environment(simpy.Environment):
+    """SimPy's environment, with events scheduled at an absolute time.
 
-    Changes scheduled by the model (an occurrence, the end of a duration, a stage completed)
-    that fall at exactly the same time as a tick or an observation are applied before it,
-    as ``docs/engine.md`` specifies. This mirrors :class:`simpy.events.Timeout`, which
-    schedules with NORMAL priority.
+    SimPy puts an event ``delay`` after now at ``now + delay``. Rounded from different
+    "now"s, one intended time would land on different floating-point numbers depending on
+    what happened before it (an unrelated event, say); scheduled at the time itself, a
+    replication's times do not depend on the rest of the scenario and equal the compiled
+    engine's. This mirrors :meth:`simpy.Environment.schedule`.
     """
 
-    def __init__(self, env: simpy.Environment, delay: float) -> None:
+    def schedule_at(self, event: simpy.Event, priority: int, when: float) -> None:
+        heappush(self._queue, (when, priority, next(self._eid), event))
+
+
+class _At(simpy.Event):
+    """An event that happens at time ``when``: with SimPy's URGENT priority for changes
+    scheduled by the model (an occurrence, the end of a duration, a stage completed), which
+    at exactly the same time as a tick or an observation come before it, as
+    ``docs/engine.md`` specifies; with NORMAL priority for the clock's stops."""
+
+    def __init__(self, env: _Environment, when: float, priority: int = URGENT) -> None:
         super().__init__(env)
         self._ok = True
         self._value = None
-        env.schedule(self, URGENT, delay)
+        env.schedule_at(self, priority, when)
 
 
 class _Replication:
     """The state and scheduled activities of one replication."""
 
     def __init__(
-        self, sc: Scenario, cm: CompiledModel, params: list[float], seed: int, index: int
+        self,
+        sc: Scenario,
+        cm: CompiledModel,
+        params: list[float],
+        src: Sources,
+        keys: np.ndarray,
+        index: int,
     ) -> None:
         self.sc, self.cm, self.index = sc, cm, index
-        self.rng = replication_rng(seed, index)
-        self.env = simpy.Environment()
+        self.src, self.keys = src, keys
+        self.gens: dict[int, np.random.Generator] = {}
+        self.noise: dict[int, np.ndarray] = {}
+        self.tick_index = 0
+        self.env = _Environment()
         self.ns = Namespace(
             p=params,
             s=[0.0] * len(sc.series),
@@ -115,10 +142,16 @@ class _Replication:
         self.result = [math.nan] * len(sc.outcomes)
         self.pending_time_to = [o.index for o in sc.outcomes if o.form == "time_to"]
         # the race: one slot per event with a hazard and per project (cancellation), with
-        # its current intensity; the generation number of the live timer
+        # its current intensity, the rest of its unit-exponential threshold (NaN: not drawn
+        # yet) as of the time `sync`, and the time its threshold runs out; the generation
+        # number of the live timer
         self.slots: list[Slot] = race_slots(sc, cm)
-        self.hz = [0.0] * len(self.slots)
-        self.race_planned = False
+        n_slots = len(self.slots)
+        self.hz = [0.0] * n_slots
+        self.left = [math.nan] * n_slots
+        self.sync = [0.0] * n_slots
+        self.fire = [math.inf] * n_slots
+        self.recurring = [sc.events[s[1]].recurring if s[0] else False for s in self.slots]
         self.race_gen = 0
         self.changes = 0
         # projects: remaining work in the current stage, pace, last booking time, generation
@@ -145,13 +178,26 @@ class _Replication:
             raise self.fail(path, f"{what} (must be a finite number >= 0)", value)
         return float(value)
 
-    def draw_duration(self, dist: Any, fn: Any, path: tuple[str | int, ...]) -> float:
-        value = float(dist.sample(self.rng, 1)[0]) if dist else float(fn.fn(self.ns))
+    def gen(self, source: int) -> np.random.Generator:
+        """The generator of ``source`` in this replication (made on first use)."""
+        g = self.gens.get(source)
+        if g is None:
+            g = self.gens[source] = source_generator(self.keys[source], self.index)
+        return g
+
+    def draw_duration(
+        self, dist: Any, fn: Any, source: int | None, path: tuple[str | int, ...]
+    ) -> float:
+        if dist is not None:
+            assert source is not None
+            value = draw_duration(dist, self.gen(source))
+        else:
+            value = float(fn.fn(self.ns))
         return self.nonneg(value, path, "a duration")
 
-    def at(self, delay: float, callback: Callable[[simpy.Event], None]) -> None:
-        """Schedule ``callback`` after ``delay`` years, before the clock at equal times."""
-        _Soon(self.env, delay).callbacks.append(callback)
+    def at(self, when: float, callback: Callable[[simpy.Event], None]) -> None:
+        """Schedule ``callback`` at time ``when``, before the clock at equal times."""
+        _At(self.env, when).callbacks.append(callback)
 
     # -- state changes -------------------------------------------------------------------
 
@@ -186,13 +232,15 @@ class _Replication:
         self.pending_time_to = still
 
     def plan_race(self, tick: bool = False) -> None:
-        """Evaluate the hazards; if any changed, draw the next occurrence afresh.
+        """Evaluate the hazards; schedule the earliest time a threshold runs out.
 
         At a tick only the hazards that read a series or ``t`` are re-evaluated: the others
-        cannot have changed.
+        cannot have changed. A competitor whose hazard changed books the part of its
+        threshold used so far (``left -= h * (now - sync)``) and moves its time; one whose
+        hazard becomes positive for the first time draws its threshold.
         """
-        ns, hz = self.ns, self.hz
-        old = list(hz)
+        ns, hz, now = self.ns, self.hz, self.env.now
+        changed = False
         for j, (is_event, index, fn, ticks, path) in enumerate(self.slots):
             if tick and not ticks:
                 continue
@@ -201,30 +249,46 @@ class _Replication:
                 if is_event
                 else self.running[index]
             )
-            hz[j] = self.nonneg(float(fn(ns)), path, "the hazard") if live else 0.0
-        if hz == old and self.race_planned:
-            return  # same hazards: the pending draw stays valid (memorylessness)
-        self.race_planned = True
-        self.race_gen += 1
-        total = math.fsum(hz)
-        if total > 0:
-            gen = self.race_gen
-            self.at(self.rng.exponential(1.0 / total), lambda _ev: self.race_fires(gen))
+            v = self.nonneg(float(fn(ns)), path, "the hazard") if live else 0.0
+            if v != hz[j]:
+                changed = True
+                if hz[j] > 0.0:
+                    self.left[j] -= hz[j] * (now - self.sync[j])
+                self.sync[j] = now
+                hz[j] = v
+                if v > 0.0:
+                    if self.left[j] != self.left[j]:
+                        self.left[j] = float(self.gen(self.src.clock[j]).standard_exponential())
+                    self.fire[j] = now + self.left[j] / v
+                else:
+                    self.fire[j] = math.inf
+        if changed:
+            self.schedule_race()
 
-    def race_fires(self, gen: int) -> None:
+    def schedule_race(self) -> None:
+        """Schedule the earliest firing (a stale timer is ignored when it fires)."""
+        self.race_gen += 1
+        best = min(self.fire, default=math.inf)
+        if best < math.inf:
+            gen = self.race_gen
+            pick = self.fire.index(best)
+            self.at(best, lambda _ev: self.race_fires(gen, pick))
+
+    def race_fires(self, gen: int, pick: int) -> None:
         if gen != self.race_gen:
             return  # made stale by a later state change
-        hz = self.hz
-        u = self.rng.random() * math.fsum(hz)
-        acc, pick = 0.0, -1
-        for j, r in enumerate(hz):
-            if r > 0:
-                pick = j
-                acc += r
-                if u < acc:
-                    break
         is_event, index = self.slots[pick][0], self.slots[pick][1]
-        self.race_planned = False  # force a fresh draw after this change
+        now = self.env.now
+        # The threshold is used up: a recurring event draws the next one (a one-shot event
+        # or a cancellation never fires again).
+        self.sync[pick] = now
+        if self.recurring[pick]:
+            self.left[pick] = float(self.gen(self.src.clock[pick]).standard_exponential())
+            self.fire[pick] = now + self.left[pick] / self.hz[pick]
+        else:
+            self.left[pick] = math.nan
+            self.fire[pick] = math.inf
+        self.schedule_race()
         if is_event:
             self.occur(index)
         else:
@@ -267,7 +331,7 @@ class _Replication:
         schedule = sorted(ticks | set(observe) | {sc.timeline.t_horizon})
         for when in schedule:
             if when > self.env.now:
-                yield self.env.timeout(when - self.env.now)
+                yield _At(self.env, when, NORMAL)
             if when in ticks:
                 self.step_series(when)
                 self.state_changed(tick=True)
@@ -282,6 +346,8 @@ class _Replication:
         sc, ns, cm = self.sc, self.ns, self.cm
         dt = sc.step
         root = math.sqrt(dt)
+        tick = self.tick_index
+        self.tick_index += 1
         updates = []
         for s in sc.series:
             mu = float(cm.drift[s.index].fn(ns))
@@ -292,8 +358,11 @@ class _Replication:
                 ("series", s.name, "volatility"),
                 "the volatility",
             )
-            z = float(self.rng.standard_normal()) if sigma > 0 else 0.0
-            updates.append(mu * dt + sigma * root * z)
+            inc = mu * dt
+            if sigma > 0.0:
+                # the series' noise: the normal of this tick, drawn whatever the volatility
+                inc += sigma * (root * float(self.series_noise(s.index)[tick]))
+            updates.append(inc)
         for s, inc in zip(sc.series, updates, strict=True):
             if s.process == "log":
                 ns.s[s.index] *= math.exp(inc) if inc < 709.0 else math.inf
@@ -304,6 +373,14 @@ class _Replication:
             if not math.isfinite(ns.s[s.index]):
                 raise self.fail(("series", s.name), "the series (overflow)", ns.s[s.index])
         ns.t = when
+
+    def series_noise(self, index: int) -> np.ndarray:
+        """Series ``index``'s normals of every tick of this replication (drawn at once)."""
+        z = self.noise.get(index)
+        if z is None:
+            source = self.src.noise[index]
+            z = self.noise[index] = self.gen(source).standard_normal(len(self.sc.ticks))
+        return z
 
     def occur(self, index: int) -> None:
         """Event ``index`` happens now: jumps, count, duration, then one state change."""
@@ -329,10 +406,13 @@ class _Replication:
         ns.n[index] += 1.0
         if e.duration is not None:
             d = self.draw_duration(
-                e.duration.dist, cm.event_durations.get(index), ("events", e.name, "duration")
+                e.duration.dist,
+                cm.event_durations.get(index),
+                self.src.duration.get(index),
+                ("events", e.name, "duration"),
             )
             ns.a[index] += 1.0
-            self.at(d, lambda _ev: self.window_ends(index))
+            self.at(self.env.now + d, lambda _ev: self.window_ends(index))
         self.state_changed()
 
     def window_ends(self, index: int) -> None:
@@ -348,28 +428,32 @@ class _Replication:
         self.work[k] = self.draw_duration(
             p.durations[stage].dist,
             self.cm.stage_durations.get((k, stage)),
+            self.src.stage.get((k, stage)),
             ("projects", p.name, "stages", stage, "duration"),
         )
         self.pace[k] = 0.0
         self.booked[k] = self.env.now
 
     def plan_project(self, k: int) -> None:
-        """Book the work done since the last change and reschedule the stage's completion."""
+        """If the pace changed: book the work done at the old pace and reschedule the
+        stage's completion."""
         now = self.env.now
-        self.work[k] = max(0.0, self.work[k] - self.pace[k] * (now - self.booked[k]))
-        self.booked[k] = now
         p = self.sc.projects[k]
         pace = self.nonneg(
             float(self.cm.pace[k].fn(self.ns)), ("projects", p.name, "pace"), "the pace"
         )
         if pace == self.pace[k] and self.planned[k]:
             return  # same pace: the scheduled completion stays right
+        # booked only when the pace changes, so that a change elsewhere in the scenario
+        # does not round the project's times differently
+        self.work[k] = max(0.0, self.work[k] - self.pace[k] * (now - self.booked[k]))
+        self.booked[k] = now
         self.pace[k] = pace
         self.planned[k] = True
         self.proj_gen[k] += 1
         if pace > 0:
             gen = self.proj_gen[k]
-            self.at(self.work[k] / pace, lambda _ev: self.stage_done(k, gen))
+            self.at(now + self.work[k] / pace, lambda _ev: self.stage_done(k, gen))
 
     def stage_done(self, k: int, gen: int) -> None:
         if gen != self.proj_gen[k] or not self.running[k]:

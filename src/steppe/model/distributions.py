@@ -74,14 +74,22 @@ class DistributionBase(Strict):
             self._dist = self.frozen()
         return self._dist
 
+    def kept(self) -> Pair:
+        """``(F(lo), F(hi))`` of the untruncated law at the ``truncate`` bounds (``(0, 1)``
+        without truncation); computed once."""
+        if self.truncate is None:
+            return (0.0, 1.0)
+        if self._kept is None:
+            dist = self._cached()
+            lo, hi = self.truncate
+            self._kept = float(dist.cdf(lo)), float(dist.cdf(hi))
+        return self._kept
+
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Map uniform numbers in (0, 1) to draws, applying ``truncate`` if given."""
         if self.truncate is not None:
             lo, hi = self.truncate
-            if self._kept is None:
-                dist = self._cached()
-                self._kept = float(dist.cdf(lo)), float(dist.cdf(hi))
-            flo, fhi = self._kept
+            flo, fhi = self.kept()
             return np.asarray(np.clip(self._ppf(flo + u * (fhi - flo)), lo, hi), dtype=np.float64)
         return np.asarray(self._ppf(u), dtype=np.float64)
 
