@@ -27,11 +27,11 @@ from steppe.streams import dynamics_keys, parameter_uniforms
 
 __all__ = [
     "MAX_CHANGES",
+    "REJECTION_MIN_MASS",
     "Fixed",
     "Namespace",
     "Slot",
     "Sources",
-    "REJECTION_MIN_MASS",
     "combine_outcomes",
     "draw_duration",
     "draw_parameters",

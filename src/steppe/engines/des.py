@@ -43,9 +43,9 @@ from steppe.engines.common import (
     too_many_changes,
     where,
 )
-from steppe.streams import source_generator
 from steppe.errors import SimulationError
 from steppe.model.scenario import CompiledModel, Scenario
+from steppe.streams import source_generator
 
 __all__ = ["simulate_des"]
 
@@ -94,7 +94,8 @@ class _Environment(simpy.Environment):
     """
 
     def schedule_at(self, event: simpy.Event, priority: int, when: float) -> None:
-        heappush(self._queue, (when, priority, next(self._eid), event))
+        queue: list[tuple[float, int, int, simpy.Event]] = self._queue
+        heappush(queue, (when, priority, next(self._eid), event))
 
 
 class _At(simpy.Event):

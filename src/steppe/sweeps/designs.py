@@ -7,9 +7,9 @@ A *design* is a table of parameter values, one row per design point. It is built
   hypercube, :class:`scipy.stats.qmc.LatinHypercube`) or ``"sobol"`` (a scrambled Sobol'
   sequence, :class:`scipy.stats.qmc.Sobol`),
 * a seed, from which the design's randomness (the hypercube's permutations, the Sobol'
-  scrambling) is derived with :class:`numpy.random.SeedSequence` under its own spawn key
-  (:data:`DESIGN_STREAM`), so the design never shares random numbers with a run's streams
-  and never touches NumPy's global random state.
+  scrambling) is derived under its own root of the registry of streams
+  (:data:`steppe.streams.DESIGN`), so the design never shares random numbers with a run's
+  streams and never touches NumPy's global random state.
 
 Ranged parameters of a random design map the unit cube linearly onto ``[low, high]``; a
 parameter given as a list of values takes value ``k`` of its ``m`` values when its
@@ -28,11 +28,11 @@ from typing import Literal, TypeAlias
 import numpy as np
 from scipy.stats import qmc
 
+from steppe import streams
 from steppe.errors import ScenarioError
 
 __all__ = [
     "DESIGNS",
-    "DESIGN_STREAM",
     "Design",
     "DesignKind",
     "Range",
@@ -44,10 +44,6 @@ __all__ = [
 
 DesignKind = Literal["grid", "lhs", "sobol"]
 DESIGNS: tuple[DesignKind, ...] = ("grid", "lhs", "sobol")
-
-#: Spawn key of the design's random stream: ``SeedSequence(seed, spawn_key=(2, 0))``.
-#: Key ``(0, crc32(name))`` is a parameter's stream and ``(1, i)`` replication ``i``'s.
-DESIGN_STREAM = (2, 0)
 
 #: A varied parameter: a range ``(low, high)`` or a list of values.
 VarySpec: TypeAlias = tuple[float, float] | Sequence[float]
@@ -185,7 +181,7 @@ def normalize_vary(vary: Mapping[str, VarySpec | Range]) -> dict[str, Range]:
 
 
 def _unit_sample(kind: DesignKind, d: int, n: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=DESIGN_STREAM))
+    rng = streams.rng(seed, streams.DESIGN)
     if kind == "lhs":
         return np.asarray(qmc.LatinHypercube(d, rng=rng).random(n))
     m = n.bit_length() - 1

@@ -5,9 +5,9 @@ estimates, with common random numbers across points as in :func:`steppe.sweep`) 
 Python function of a ``(n, d)`` array returning ``n`` numbers, as SALib and EMA Workbench
 accept — so the estimators can be checked on textbook functions (Ishigami, Sobol' G).
 
-Randomness comes from the seed through :class:`numpy.random.SeedSequence` only: the sampler
-uses spawn key ``(2, 1)``, the bootstrap of the analysis ``(2, 2)`` (``(2, 0)`` is a sweep
-design's). SALib receives explicit :class:`numpy.random.Generator` objects; because
+Randomness comes from the seed through the registry of streams (:mod:`steppe.streams`): the
+sampler uses the root ``SENSITIVITY_SAMPLE``, the bootstrap of the analysis
+``SENSITIVITY_BOOT``. SALib receives explicit :class:`numpy.random.Generator` objects; because
 ``SALib.analyze.sobol.analyze`` falls back to NumPy's *global* generator when its seed is
 falsy, every SALib call also runs inside a guard that restores NumPy's global random state,
 so steppe never changes it.
@@ -26,6 +26,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from steppe import streams
 from steppe.api import EngineChoice
 from steppe.errors import ScenarioError, SimulationError
 from steppe.load import load
@@ -38,8 +39,6 @@ __all__ = ["METHODS", "SensitivityResult", "analyse", "sensitivity"]
 
 Method = Literal["sobol", "morris"]
 METHODS: tuple[Method, ...] = ("sobol", "morris")
-SAMPLE_STREAM = (2, 1)
-ANALYSIS_STREAM = (2, 2)
 SOBOL_COLUMNS = ("S1", "S1_low", "S1_high", "S1_conf", "ST", "ST_low", "ST_high", "ST_conf")
 MORRIS_COLUMNS = ("mu", "mu_star", "mu_star_conf", "sigma")
 
@@ -135,11 +134,8 @@ def _problem(ranges: Mapping[str, Range]) -> dict[str, Any]:
     }
 
 
-def _rng(seed: int, key: tuple[int, int]) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
-
-
 def _sample(method: Method, problem: dict[str, Any], n: int, seed: int, levels: int) -> Any:
+    rng = streams.rng(seed, streams.SENSITIVITY_SAMPLE)
     if method == "sobol":
         from SALib.sample import sobol as sobol_sample
 
@@ -150,13 +146,11 @@ def _sample(method: Method, problem: dict[str, Any], n: int, seed: int, levels: 
                 f"design), found n = {n}; use {1 << m} or {1 << (m + 1)}"
             )
         with global_rng_untouched():
-            return sobol_sample.sample(
-                problem, n, calc_second_order=False, scramble=True, seed=_rng(seed, SAMPLE_STREAM)
-            )
+            return sobol_sample.sample(problem, n, calc_second_order=False, scramble=True, seed=rng)
     from SALib.sample import morris as morris_sample
 
     with global_rng_untouched():
-        return morris_sample.sample(problem, n, num_levels=levels, seed=_rng(seed, SAMPLE_STREAM))
+        return morris_sample.sample(problem, n, num_levels=levels, seed=rng)
 
 
 def _analyze(
@@ -171,6 +165,7 @@ def _analyze(
     levels: int,
 ) -> dict[str, np.ndarray]:
     d = problem["num_vars"]
+    rng = streams.rng(seed, streams.SENSITIVITY_BOOT)
     if method == "sobol":
         from SALib.analyze import sobol as sobol_analyze
 
@@ -182,7 +177,7 @@ def _analyze(
             warnings.filterwarnings("ignore", message="Constant values encountered")
             s = sobol_analyze.analyze(
                 problem, y, calc_second_order=False, num_resamples=resamples,
-                conf_level=conf_level, keep_resamples=True, seed=_rng(seed, ANALYSIS_STREAM),
+                conf_level=conf_level, keep_resamples=True, seed=rng,
             )  # fmt: skip
         tail = 100 * (1 - conf_level) / 2
         out = {}
@@ -198,7 +193,7 @@ def _analyze(
     with global_rng_untouched():
         m = morris_analyze.analyze(
             problem, x, y, num_resamples=resamples, conf_level=conf_level,
-            num_levels=levels, seed=_rng(seed, ANALYSIS_STREAM),
+            num_levels=levels, seed=rng,
         )  # fmt: skip
     return {c: np.ma.filled(np.ma.asarray(m[c], dtype=float), math.nan) for c in MORRIS_COLUMNS}
 

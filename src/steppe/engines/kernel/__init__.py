@@ -1,10 +1,10 @@
 """The compiled engine: each replication's next-event loop in machine code (Numba).
 
-It implements ``docs/engine.md`` with the same algorithm as the vectorized engine (a
-unit-exponential budget consumed by the total intensity, exact times for the ends of
-durations and stage completions, ties at a stop before it), but one replication at a time
-in a loop compiled by Numba, so a state change costs a few dozen machine instructions
-instead of NumPy calls over subsets of replications.
+It implements ``docs/engine.md`` with the reference engine's algorithm (each competitor's
+unit-exponential threshold consumed by its own integrated hazard, exact times for the ends
+of durations and stage completions, ties at a stop before it) and its random numbers, one
+replication at a time in a loop compiled by Numba, so a state change costs a few dozen
+machine instructions.
 
 The kernel is generated per scenario by :mod:`steppe.engines.kernel.codegen` from the
 checked intermediate representation of its expressions (no scenario text reaches the
@@ -20,8 +20,9 @@ the logger ``steppe``; neither stops a run or changes its numbers. Workers forke
 :func:`warm_up` inherit the kernel, cached or not; spawned ones (where there is no fork)
 load it from the cache the parent has just written, or compile it in memory themselves.
 
-Random streams: chunk ``c`` uses ``SeedSequence(seed, spawn_key=(3, c))`` for its dynamics,
-drawn with Numba's implementation of NumPy's generator methods; parameters come from the
+Random streams: the per-source Philox streams of every engine (:mod:`steppe.streams`),
+computed bit for bit as NumPy computes them by :mod:`steppe.engines.kernel._philox`, so a
+replication draws the same numbers here as in the reference engine; parameters come from the
 per-parameter streams shared by every engine (:mod:`steppe.engines.common`).
 """
 
@@ -34,7 +35,7 @@ import logging
 import os
 import sys
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any, cast
@@ -48,14 +49,17 @@ from steppe.engines.common import (
     combine_outcomes,
     draw_parameters,
     race_slots,
+    sources,
     too_many_changes,
     where,
 )
 from steppe.engines.kernel._cache import warn_once
+from steppe.engines.kernel._contract import Failure, KernelArgs
 from steppe.engines.kernel.codegen import (
     FIELDS,
     generate,
     layout,
+    noise_rows,
     observation_groups,
     stage_codes,
     unsupported,
@@ -66,14 +70,12 @@ from steppe.model.scenario import Scenario
 __all__ = [
     "available",
     "import_source",
-    "kernel_rng",
     "load_kernel",
     "simulate_kernel",
     "unsupported",
     "warm_up",
 ]
 
-_KERNEL_STREAM = 3
 _MUST = "(must be a finite number >= 0)"
 _loaded: dict[str, ModuleType] = {}
 #: Says when a kernel is about to be compiled (the command line shows it on standard error).
@@ -83,12 +85,6 @@ _log = logging.getLogger("steppe")
 def available() -> bool:
     """Whether Numba can be imported (the compiled engine needs it)."""
     return importlib.util.find_spec("numba") is not None
-
-
-def kernel_rng(seed: int, chunk: int) -> np.random.Generator:
-    """The dynamics generator of chunk ``chunk`` in the compiled engine."""
-    ss = np.random.SeedSequence(seed, spawn_key=(_KERNEL_STREAM, chunk))
-    return np.random.Generator(np.random.PCG64(ss))
 
 
 def _cache_dir() -> Path:
@@ -209,13 +205,12 @@ class _Prepared:
     consts: np.ndarray
     hoisted: tuple[Any, ...]
     off: np.ndarray
-    stops: np.ndarray
-    fixed_args: tuple[Any, ...]  # run_chunk's arguments from ``stop_tick`` to ``time_to_idx``
-
-
-#: Positions in ``_Prepared.fixed_args`` of the observation group of each stop and of the
-#: indices of the ``time_to`` outcomes.
-_STOP_GROUP, _TIME_TO_IDX = 1, 13
+    args: KernelArgs
+    #: per source of the clocks and durations, its row in the stream array; the sources of
+    #: the series' noise, in the order of the rows of ``Z``
+    stream_sources: np.ndarray
+    noise_sources: np.ndarray
+    n_ticks: int
 
 
 def _prepare(sc: Scenario) -> _Prepared:
@@ -224,33 +219,53 @@ def _prepare(sc: Scenario) -> _Prepared:
         return cast(_Prepared, prepared)
     module, consts = load_kernel(sc)
     cm = sc.compiled("vector")
+    src = sources(sc)
     groups = observation_groups(sc)
     ticks = set(sc.ticks.tolist())
     observed = {t: i for i, (t, _) in enumerate(groups)}
     stops = np.array(sorted(ticks | set(observed) | {sc.timeline.t_horizon}), dtype=np.float64)
     slots = race_slots(sc, cm)
-    fixed_args = (
-        np.array([x in ticks for x in stops.tolist()], dtype=np.bool_),
-        np.array([observed.get(x, -1) for x in stops.tolist()], dtype=np.int64),
-        np.array([float(e.history_count) for e in sc.events], dtype=np.float64),
-        np.array([float(p.completed_stages) for p in sc.projects], dtype=np.float64),
-        np.array(
+    rows = noise_rows(src)
+    args = KernelArgs(
+        stops=stops,
+        stop_tick=np.array([x in ticks for x in stops.tolist()], dtype=np.bool_),
+        stop_group=np.array([observed.get(x, -1) for x in stops.tolist()], dtype=np.int64),
+        hist=np.array([float(e.history_count) for e in sc.events], dtype=np.float64),
+        g0=np.array([float(p.completed_stages) for p in sc.projects], dtype=np.float64),
+        done0=np.array(
             [1.0 if p.completed_stages == len(p.stage_names) else 0.0 for p in sc.projects],
             dtype=np.float64,
         ),
-        np.array([slot[1] if slot[0] else -1 for slot in slots], dtype=np.int64),
-        np.array([slot[1] for slot in slots], dtype=np.int64),
-        np.array([len(p.stage_names) for p in sc.projects], dtype=np.float64),
-        np.array(stage_codes(sc), dtype=np.int64),
-        np.array([e.duration is not None for e in sc.events], dtype=np.bool_),
-        np.array([s.process == "log" for s in sc.series], dtype=np.bool_),
-        np.array([np.nan if s.floor is None else s.floor for s in sc.series], dtype=np.float64),
-        float(sc.step),
-        np.array([o.index for o in sc.outcomes if o.form == "time_to"], dtype=np.int64),
+        slot_event=np.array([slot[1] if slot[0] else -1 for slot in slots], dtype=np.int64),
+        slot_index=np.array([slot[1] for slot in slots], dtype=np.int64),
+        slot_recurring=np.array(
+            [slot[0] and sc.events[slot[1]].recurring for slot in slots], dtype=np.bool_
+        ),
+        clock_source=np.array(src.clock, dtype=np.int64),
+        nstages=np.array([len(p.stage_names) for p in sc.projects], dtype=np.float64),
+        stage_base=np.array(stage_codes(sc), dtype=np.int64),
+        has_duration=np.array([e.duration is not None for e in sc.events], dtype=np.bool_),
+        series_log=np.array([s.process == "log" for s in sc.series], dtype=np.bool_),
+        series_floor=np.array(
+            [np.nan if s.floor is None else s.floor for s in sc.series], dtype=np.float64
+        ),
+        noise_row=np.array(rows, dtype=np.int64),
+        dt=float(sc.step),
+        time_to_idx=np.array([o.index for o in sc.outcomes if o.form == "time_to"], dtype=np.int64),
     )
     offsets = layout(sc, len(cm.hoisted))
     off = np.array([offsets[f] for f in (*FIELDS, "size")], dtype=np.int64)
-    prepared = _Prepared(module, consts, tuple(cm.hoisted), off, stops, fixed_args)
+    prepared = _Prepared(
+        module,
+        consts,
+        tuple(cm.hoisted),
+        off,
+        args,
+        # the stream array has a row per source; the noise sources' rows go unused
+        stream_sources=np.arange(len(src.names), dtype=np.int64),
+        noise_sources=np.array([x for x in src.noise if x >= 0], dtype=np.int64),
+        n_ticks=len(sc.ticks),
+    )
     sc._prepared["compiled"] = prepared
     return prepared
 
@@ -264,10 +279,15 @@ def _prepare_prefix(host: Scenario, k: int) -> _Prepared:
         return cast(_Prepared, prepared)
     base = _prepare(host)
     needed = [any(i < k for i in members) for _, members in observation_groups(host)]
-    args = list(base.fixed_args)
-    args[_STOP_GROUP] = np.array([g if g < 0 or needed[g] else -1 for g in args[_STOP_GROUP]])
-    args[_TIME_TO_IDX] = args[_TIME_TO_IDX][args[_TIME_TO_IDX] < k]
-    prepared = replace(base, fixed_args=tuple(args))
+    groups = base.args.stop_group
+    args = base.args._replace(
+        stop_group=np.array([g if g < 0 or needed[g] else -1 for g in groups], dtype=np.int64),
+        time_to_idx=base.args.time_to_idx[base.args.time_to_idx < k],
+    )
+    prepared = _Prepared(
+        base.module, base.consts, base.hoisted, base.off, args,
+        base.stream_sources, base.noise_sources, base.n_ticks,
+    )  # fmt: skip
     host._prepared[key] = prepared
     return prepared
 
@@ -282,7 +302,8 @@ def simulate_kernel(
     fixed: Fixed | None = None,
     host: Scenario | None = None,
 ) -> np.ndarray:
-    """Run replications ``[start, start + n)`` as chunk ``chunk``; return their samples.
+    """Run replications ``[start, start + n)``; return their samples (``chunk`` is not used:
+    the random numbers of a replication depend on its index only).
 
     The result has the layout of :func:`steppe.engines.des.simulate_des`.
 
@@ -311,40 +332,48 @@ def simulate_kernel(
     out = np.full((len(sc.outcomes), n), np.nan)
     err_i = np.zeros(4, dtype=np.int64)
     err_f = np.zeros(2, dtype=np.float64)
+    keys = sources(model).keys(seed)
+    # one row per source: key, block counter, position in the buffer, buffered words
+    st = np.zeros((len(keys), 8), dtype=np.uint64)
+    st[:, :2] = keys
+    noise_keys = np.ascontiguousarray(keys[kp.noise_sources])
     status = kp.module.run_chunk(
         np.ascontiguousarray(columns),
         lifted,
         kp.consts,
         kp.off,
-        kernel_rng(seed, chunk),
-        kp.stops,
-        *kp.fixed_args,
+        st,
+        noise_keys,
+        np.zeros((len(noise_keys), kp.n_ticks)),
+        start,
+        kp.args,
         out,
         err_i,
         err_f,
         MAX_CHANGES,
     )
     if status:
-        raise _error(model, int(status), err_i, err_f, start)
+        raise _error(model, Failure(int(status)), err_i, err_f, start)
     samples = out.T
     combine_outcomes(sc, samples)
     return samples
 
 
 def _error(
-    sc: Scenario, kind: int, err_i: np.ndarray, err_f: np.ndarray, start: int
+    sc: Scenario, kind: Failure, err_i: np.ndarray, err_f: np.ndarray, start: int
 ) -> SimulationError:
-    """The error the kernel reported, worded as the other engines word it."""
+    """The error the kernel reported (see :class:`Failure`), worded as the reference
+    engine words it."""
     site, rep, extra = int(err_i[1]), start + int(err_i[2]), int(err_i[3])
     value, when = float(err_f[0]), float(err_f[1])
-    if kind == 11:
+    if kind is Failure.TOO_MANY_CHANGES:
         return too_many_changes(sc, rep, when)
     path: tuple[str | int, ...]
-    if kind == 1:
+    if kind is Failure.HAZARD:
         path, what = race_slots(sc, sc.compiled("vector"))[site][4], f"the hazard {_MUST}"
-    elif kind == 2:
+    elif kind is Failure.PACE:
         path, what = ("projects", sc.projects[site].name, "pace"), f"the pace {_MUST}"
-    elif kind == 3:
+    elif kind is Failure.DURATION:
         what = f"a duration {_MUST}"
         if site < len(sc.events):
             path = ("events", sc.events[site].name, "duration")
@@ -352,21 +381,18 @@ def _error(
             bases = stage_codes(sc)
             k = max(i for i, b in enumerate(bases) if b <= site)
             path = ("projects", sc.projects[k].name, "stages", site - bases[k], "duration")
-    elif kind in (4, 5):
-        name = sc.series[site].name
-        if kind == 4:
-            path, what = ("series", name, "drift"), "the drift"
-        else:
-            path, what = ("series", name, "volatility"), f"the volatility {_MUST}"
-    elif kind in (6, 8):
-        path, what = (
-            ("series", sc.series[extra if kind == 8 else site].name),
-            "the series (overflow)",
-        )
-    elif kind == 7:
+    elif kind is Failure.DRIFT:
+        path, what = ("series", sc.series[site].name, "drift"), "the drift"
+    elif kind is Failure.VOLATILITY:
+        path, what = ("series", sc.series[site].name, "volatility"), f"the volatility {_MUST}"
+    elif kind is Failure.SERIES_OVERFLOW:
+        path, what = ("series", sc.series[site].name), "the series (overflow)"
+    elif kind is Failure.JUMP_OVERFLOW:
+        path, what = ("series", sc.series[extra].name), "the series (overflow)"
+    elif kind is Failure.JUMP:
         path = ("series", sc.series[extra].name, "jumps")
         what = f"the jump on {sc.events[site].name!r} (a factor must be > 0, an amount finite)"
-    elif kind == 9:
+    elif kind is Failure.OUTCOME:
         path, what = ("outcomes", sc.outcomes[site].name), "the outcome (must be finite)"
     else:
         path = ("series", sc.series[site].name, "initial")

@@ -24,6 +24,12 @@ each reads either a complete file or none, one may compile what the other discar
 The index starts with Numba's version followed by :data:`_FORMAT`: Numba's own reader sees
 another version and ignores these files (it does not unpickle the rest), and this one
 ignores indexes in Numba's plain format (an older steppe), as it ignores other versions.
+
+A function's machine code includes that of the compiled functions it calls, which Numba
+compiles into it; Numba's stamp of the source covers the function's own file only. So the
+stamp here also holds :data:`HELPERS`, a digest of the helper modules every kernel calls
+(``_runtime``, ``_philox``, ``_contract``): a new version of them invalidates every cached
+kernel instead of leaving old helper code inside it.
 """
 
 from __future__ import annotations
@@ -47,10 +53,16 @@ from numba.core.serialize import dumps
 
 from steppe.errors import SteppeError
 
-__all__ = ["njit", "warn_once"]
+__all__ = ["HELPERS", "njit", "warn_once"]
 
 #: Appended to Numba's version in an index of this format.
 _FORMAT = "+steppe-sha256"
+#: The helper modules whose code is compiled into every kernel (see the module docstring).
+_HELPER_FILES = ("_runtime.py", "_philox.py", "_contract.py")
+#: SHA-256 of the helper modules' sources, part of every cached function's stamp.
+HELPERS = hashlib.sha256(
+    b"".join(Path(__file__).with_name(name).read_bytes() for name in _HELPER_FILES)
+).hexdigest()
 _DIGEST = hashlib.sha256().digest_size
 _log = logging.getLogger("steppe")
 #: The warnings given in this process (see :func:`warn_once`).
@@ -231,9 +243,8 @@ class _DisposableCache(FunctionCache):
 
     def __init__(self, py_func: Callable[..., Any]) -> None:
         super().__init__(py_func)
-        self._files = _Files(
-            self._cache_path, self._impl.filename_base, self._impl.locator.get_source_stamp()
-        )
+        stamp = (self._impl.locator.get_source_stamp(), HELPERS)
+        self._files = _Files(self._cache_path, self._impl.filename_base, stamp)
         self._cache_file = self._files
         self._module = _source(py_func)
 

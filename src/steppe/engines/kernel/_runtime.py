@@ -1,8 +1,8 @@
-"""Numba helpers every generated kernel calls: random draws, IEEE-exact maths, bookkeeping.
+"""Numba helpers every generated kernel calls: the race, IEEE-exact maths, bookkeeping.
 
 They live in a real module, compiled and cached once per machine, rather than in each
-generated kernel: Numba's generator methods are large, and typing them again at every call
-site of every scenario's kernel would cost seconds of compile time for each new scenario.
+generated kernel: typing them again in every scenario's kernel would cost compile time for
+each new scenario. The random draws are in :mod:`steppe.engines.kernel._philox`.
 
 The maths helpers follow the expression language's IEEE-754 semantics exactly (see
 :mod:`steppe.model.expr` and the scalar operation table in :mod:`steppe.model._ops`).
@@ -16,13 +16,12 @@ from typing import Any
 import numpy as np
 
 from steppe.engines.kernel._cache import njit
+from steppe.engines.kernel._philox import next_double, std_exponential
 
 __all__ = [
     "add_end",
-    "beta",
     "choice",
     "end_durations",
-    "exponential",
     "fail",
     "fexp",
     "flog",
@@ -30,18 +29,11 @@ __all__ = [
     "fmin2",
     "fpow",
     "fsqrt",
-    "gamma",
-    "lognormal",
     "next_change",
-    "normal",
+    "race_fire",
+    "race_sync",
     "replan",
     "reset",
-    "std_exponential",
-    "std_normal",
-    "triangular",
-    "uniform",
-    "uniform01",
-    "weibull",
 ]
 
 _OPTS: dict[str, Any] = {"cache": True, "error_model": "numpy", "nogil": True}
@@ -49,78 +41,93 @@ _OPTS: dict[str, Any] = {"cache": True, "error_model": "numpy", "nogil": True}
 #: loosely: ``_nrt`` (no reference counting, for functions that allocate nothing) is a
 #: private option of Numba's.
 _njit: Any = njit
-Generator = np.random.Generator
 
 
-# -- random draws (Numba's implementations of numpy.random.Generator's methods) -----------
-
-
-@_njit(**_OPTS)
-def std_exponential(rng: Generator) -> float:
-    return rng.standard_exponential()
+# -- random draws ---------------------------------------------------------------------------
 
 
 @_njit(**_OPTS)
-def uniform01(rng: Generator) -> float:
-    return rng.random()
-
-
-@_njit(**_OPTS)
-def std_normal(rng: Generator) -> float:
-    return rng.standard_normal()
-
-
-@_njit(**_OPTS)
-def normal(rng: Generator, a: float, b: float) -> float:
-    return rng.normal(a, b)
-
-
-@_njit(**_OPTS)
-def lognormal(rng: Generator, a: float, b: float) -> float:
-    return rng.lognormal(a, b)
-
-
-@_njit(**_OPTS)
-def uniform(rng: Generator, a: float, b: float) -> float:
-    return rng.uniform(a, b)
-
-
-@_njit(**_OPTS)
-def triangular(rng: Generator, a: float, b: float, c: float) -> float:
-    return rng.triangular(a, b, c)
-
-
-@_njit(**_OPTS)
-def beta(rng: Generator, a: float, b: float) -> float:
-    return rng.beta(a, b)
-
-
-@_njit(**_OPTS)
-def gamma(rng: Generator, a: float, b: float) -> float:
-    return rng.gamma(a, b)
-
-
-@_njit(**_OPTS)
-def weibull(rng: Generator, a: float) -> float:
-    return rng.weibull(a)
-
-
-@_njit(**_OPTS)
-def exponential(rng: Generator, a: float) -> float:
-    return rng.exponential(a)
-
-
-@_njit(**_OPTS)
-def choice(rng: Generator, consts: np.ndarray, values: int, cuts: int, m: int) -> float:
-    """``consts[values + i]``, ``i`` the number of cumulative weights ``consts[cuts:]`` <= u
-    (``consts`` is the state array ``w``, whose last block holds the constants)."""
-    u = rng.random()
+def choice(
+    st: np.ndarray, src: int, rep: Any, consts: np.ndarray, values: int, cuts: int, m: int
+) -> float:
+    """``consts[values + i]``, ``i`` the number of cumulative weights ``consts[cuts:]`` <= u,
+    ``u`` the next uniform of stream ``src`` (0 read as ``2**-54``; ``consts`` is the state
+    array ``w``, whose last block holds the constants)."""
+    u = next_double(st, src, rep)
     if u == 0.0:
         u = 2.0**-54
     i = 0
     while i < m - 1 and consts[cuts + i] <= u:
         i += 1
     return float(consts[values + i])
+
+
+# -- the race of competing risks (modified next reaction method) ----------------------------
+
+
+@_njit(**_OPTS)
+def race_sync(
+    now: float,
+    nh: np.ndarray,
+    hz: np.ndarray,
+    left: np.ndarray,
+    sync: np.ndarray,
+    fire: np.ndarray,
+    st: np.ndarray,
+    clock_source: np.ndarray,
+    rep: Any,
+) -> tuple[float, int]:
+    """Take the new hazards ``nh``; return the earliest firing time and its slot.
+
+    A slot whose hazard changed books the part of its threshold used at the old hazard
+    (``left -= hz * (now - sync)``) and moves its firing time to ``now + left / nh``; one
+    whose hazard becomes positive for the first time draws its threshold (a unit
+    exponential of its clock's stream). The reference engine does the same arithmetic
+    (``engines/des.py``, ``plan_race``). Ties go to the lowest slot.
+    """
+    best = np.inf
+    pick = -1
+    for j in range(nh.shape[0]):
+        v = nh[j]
+        if v != hz[j]:
+            if hz[j] > 0.0:
+                left[j] -= hz[j] * (now - sync[j])
+            sync[j] = now
+            hz[j] = v
+            if v > 0.0:
+                if left[j] != left[j]:
+                    left[j] = std_exponential(st, clock_source[j], rep)
+                fire[j] = now + left[j] / v
+            else:
+                fire[j] = np.inf
+        if fire[j] < best:
+            best = fire[j]
+            pick = j
+    return best, pick
+
+
+@_njit(**_OPTS)
+def race_fire(
+    j: int,
+    now: float,
+    hz: np.ndarray,
+    left: np.ndarray,
+    sync: np.ndarray,
+    fire: np.ndarray,
+    st: np.ndarray,
+    clock_source: np.ndarray,
+    recurring: np.ndarray,
+    rep: Any,
+) -> None:
+    """Slot ``j`` fires at ``now``: its threshold is used up; a recurring event draws the
+    next one (a one-shot event or a cancellation never fires again)."""
+    sync[j] = now
+    if recurring[j]:
+        left[j] = std_exponential(st, clock_source[j], rep)
+        fire[j] = now + left[j] / hz[j]
+    else:
+        left[j] = np.nan
+        fire[j] = np.inf
 
 
 # -- IEEE-754 maths as in the scalar operation table ----------------------------------------

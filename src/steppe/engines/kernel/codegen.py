@@ -33,7 +33,14 @@ from collections.abc import Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from steppe.engines.common import pace_reads, race_reads
+from steppe.engines.common import (
+    REJECTION_MIN_MASS,
+    Sources,
+    pace_reads,
+    race_reads,
+    sources,
+    truncated_mass,
+)
 from steppe.model.deps import state_reads
 from steppe.model.distributions import Choice, DistributionBase
 from steppe.model.expr import Node
@@ -47,19 +54,17 @@ __all__ = [
     "key",
     "layout",
     "n_keys",
+    "noise_rows",
     "observation_groups",
     "stage_codes",
     "unsupported",
 ]
 
-#: Truncated distributions are drawn in the kernel by rejection; below this probability mass
-#: of the kept range, the compiled engine declines the scenario (``auto`` uses ``vector``).
-MIN_TRUNCATED_MASS = 1e-3
 _TEMPLATE = Path(__file__).with_name("loop.py.in")
 #: The blocks of the state array ``w``, in order (see the module docstring).
 FIELDS = (
-    *("p", "h", "s", "n", "a", "g", "dn", "c", "hz", "np", "upd", "err"),
-    *("work", "pace", "booked", "done_at", "ends_min", "total", "nxt", "res", "dk", "k"),
+    *("p", "h", "s", "n", "a", "g", "dn", "c", "nh", "np", "upd", "err"),
+    *("work", "pace", "booked", "done_at", "ends_min", "nxt", "res", "dk", "k"),
 )
 _METHODS = {
     "normal": 2,
@@ -95,7 +100,7 @@ def layout(sc: Scenario, n_hoisted: int) -> dict[str, int]:
         "g": len(sc.projects),
         "dn": len(sc.projects),
         "c": len(sc.projects),
-        "hz": n_slots,
+        "nh": n_slots,
         "np": len(sc.projects),
         "upd": len(sc.projects),
         "err": 1,
@@ -104,7 +109,6 @@ def layout(sc: Scenario, n_hoisted: int) -> dict[str, int]:
         "booked": len(sc.projects),
         "done_at": len(sc.projects),
         "ends_min": len(sc.events),
-        "total": 1,
         "nxt": 1,
         "res": len(sc.outcomes),
         "dk": n_keys(sc) + 1,  # a flag per part of the state, and "everything"
@@ -228,8 +232,9 @@ class _Gen:
             return f"(1.0 if ({total}) > 0.0 else 0.0)"
         return f"(1.0 if ({total}) - {len(idxs) - 1}.0 > 0.0 else 0.0)"  # all_occurred
 
-    def draw(self, dist: DistributionBase) -> list[str]:
-        """Lines returning one draw of ``dist`` made with the kernel's ``rng``."""
+    def draw(self, dist: DistributionBase, src: int) -> list[str]:
+        """Lines returning one draw of ``dist`` from stream ``src`` (as the reference
+        engine draws it: :func:`steppe.engines.common.draw_duration`)."""
         if isinstance(dist, Choice):
             cdf = dist.probabilities().cumsum()
             cdf[-1] = 1.0
@@ -237,12 +242,13 @@ class _Gen:
             self.K += [float(v) for v in dist.values]
             cuts = self.off["k"] + len(self.K)
             self.K += [float(x) for x in cdf]
-            return [f"return choice(rng, w, {values}, {cuts}, {len(dist.values)})"]
+            return [f"return choice(st, {src}, rep, w, {values}, {cuts}, {len(dist.values)})"]
         sm = dist.sampler()
         if sm.method not in _METHODS or len(sm.args) != _METHODS[sm.method]:
             raise ValueError(f"no kernel sampler for {sm.method!r}")
         args = ", ".join(self.const(x) for x in sm.args)
-        draw = f"{self.const(sm.loc)} + {self.const(sm.scale)} * {sm.method}(rng, {args})"
+        loc, scale = self.const(sm.loc), self.const(sm.scale)
+        draw = f"{loc} + {scale} * {sm.method}(st, {src}, rep, {args})"
         if dist.truncate is None:
             return [f"return {draw}"]
         lo, hi = (self.const(x) for x in dist.truncate)
@@ -275,11 +281,11 @@ def unsupported(sc: Scenario) -> str | None:
     ]
     dists += [d.dist for p in sc.projects for d in p.durations if d.dist is not None]
     for d in dists:
-        if d.truncate is not None:
-            frozen = d.frozen()
-            lo, hi = d.truncate
-            if not float(frozen.cdf(hi) - frozen.cdf(lo)) >= MIN_TRUNCATED_MASS:
-                return "a truncated duration keeps too little probability mass to draw by rejection"
+        if not truncated_mass(d) >= REJECTION_MIN_MASS:
+            return (
+                "a truncated duration keeps too little probability mass to draw by rejection "
+                "(the reference engine draws it by inversion: --engine simpy)"
+            )
     return None
 
 
@@ -328,15 +334,16 @@ def _race_lines(
         body += [f"    if {when}:", f"        if {live}:"]
         body += gen.check(gen.expr(ir), _NONNEG, j, "            ")
         body += [
-            f"            {w('hz', j)} = v",
+            f"            {w('nh', j)} = v",
             "        else:",
-            f"            {w('hz', j)} = 0.0",
+            f"            {w('nh', j)} = 0.0",
         ]
     return body
 
 
 def _race(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
-    """``hazards``: every competitor's intensity (at a tick only those reading the clock)."""
+    """``hazards``: every competitor's new intensity into ``w[nh]`` (at a tick only those
+    reading the clock); the loop's ``race_sync`` takes them."""
     lines = _race_lines(sc, cm, gen, every=False)
     return [_HEADER, "def hazards(w, t, tick):", *lines, "    return -1"]
 
@@ -355,9 +362,9 @@ def _first_time(cm: CompiledModel, gen: _Gen, i: int) -> list[str]:
 def _refresh(sc: Scenario, cm: CompiledModel, gen: _Gen, *, selective: bool) -> list[str]:
     """``refresh(w, t, now)``: everything after a change of state, in one call.
 
-    Every intensity (as ``hazards``), every pace with the project rebooked and rescheduled
-    where its pace changed (as ``replan``), the total intensity (``w[total]``), the next
-    duration end or stage completion (``w[nxt]``), then the ``time_to`` conditions. Error
+    Every intensity (as ``hazards``, into ``w[nh]``), every pace with the project rebooked
+    and rescheduled where its pace changed (as ``replan``), the next duration end or stage
+    completion (``w[nxt]``), then the ``time_to`` conditions. Error
     codes: a slot ``j`` for an intensity, ``n_slots + k`` for project ``k``'s pace.
 
     With ``selective``, an intensity, pace or condition is re-evaluated only if a part of
@@ -395,8 +402,6 @@ def _refresh(sc: Scenario, cm: CompiledModel, gen: _Gen, *, selective: bool) -> 
             body += [f"    if {_changed(sc, gen, reads)}:", *("        " + x for x in lines)]
         else:
             body += ["    " + x for x in lines]
-    total = " + ".join(w("hz", j) for j in range(n_slots)) or "0.0"
-    body.append(f"    {w('total', 0)} = 0.0 + {total}")
     ends = [w("ends_min", e.index) for e in sc.events if e.duration is not None]
     ends += [w("done_at", p.index) for p in sc.projects]
     body.append("    x = np.inf")
@@ -437,20 +442,21 @@ def _paces(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
     return body
 
 
-def _tick(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[list[str]]:
+def _tick(sc: Scenario, cm: CompiledModel, gen: _Gen, src: Sources) -> list[list[str]]:
     """``at_tick`` and ``initial``.
 
-    ``at_tick(w, t, t_new, rng, dt, root, now)`` does all of a tick that concerns
+    ``at_tick(w, t, t_new, Z, k, dt, root, now)`` does all of a tick that concerns
     the series, in one call (a tick comes every step: it is the kernel's hot path): the
-    drifts and volatilities on the state before the tick, one normal draw per series with
-    a positive volatility, the steps, then the ``time_to`` conditions that read the clock.
+    drifts and volatilities on the state before the tick, the steps (a series with a
+    positive volatility adds its normal of tick ``k``, ``Z[row, k]``, drawn at the start of
+    the replication), then the ``time_to`` conditions that read the clock.
     Error codes: ``2 i`` (drift), ``2 i + 1`` (volatility), ``2 n_series + i`` (overflow).
     ``TICK_RACE`` says whether any hazard or pace reads the clock (then the loop
     re-evaluates them after the tick).
     """
     w = gen.w
     n_series = len(sc.series)
-    tick = [_HEADER, "def at_tick(w, t, t_new, rng, dt, root, now):"]
+    tick = [_HEADER, "def at_tick(w, t, t_new, Z, k, dt, root, now):"]
     initial = [_HEADER, "def initial(w, t):"]
     for se in sc.series:
         i = se.index
@@ -461,13 +467,13 @@ def _tick(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[list[str]]:
         ok = "v > 0.0 and v < np.inf" if se.process == "log" else _FINITE
         initial += gen.check(gen.expr(cm.initial[i].ir), ok, i, "    ")
         initial.append(f"    {w('s', i)} = v")
+    rows = noise_rows(src)
     for se in sc.series:
         i = se.index
-        tick += [
-            f"    inc{i} = mu{i} * dt",
-            f"    if sig{i} > 0.0:",
-            f"        inc{i} += sig{i} * (root * std_normal(rng))",
-        ]
+        tick.append(f"    inc{i} = mu{i} * dt")
+        if rows[i] >= 0:  # else the volatility is the constant 0
+            noise = f"inc{i} += sig{i} * (root * Z[{rows[i]}, k])"
+            tick += [f"    if sig{i} > 0.0:", f"        {noise}"]
     for se in sc.series:
         i, x = se.index, w("s", se.index)
         if se.process == "log":
@@ -520,25 +526,25 @@ def _jumps(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
     return _dispatch("jump", "w, t", cases, "return -1")
 
 
-def _durations(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
+def _durations(sc: Scenario, cm: CompiledModel, gen: _Gen, src: Sources) -> list[str]:
     """``duration``: event i's duration, or stage j of project k as ``stage_codes[k] + j``."""
     cases = []
     for ev in sc.events:
         if ev.duration is None:
             continue
         if ev.duration.dist is not None:
-            cases.append((ev.index, gen.draw(ev.duration.dist)))
+            cases.append((ev.index, gen.draw(ev.duration.dist, src.duration[ev.index])))
         else:
             cases.append((ev.index, [f"return {gen.expr(cm.event_durations[ev.index].ir)}"]))
     bases = stage_codes(sc)
     for pr in sc.projects:
         for j, d in enumerate(pr.durations):
             if d.dist is not None:
-                cases.append((bases[pr.index] + j, gen.draw(d.dist)))
+                cases.append((bases[pr.index] + j, gen.draw(d.dist, src.stage[(pr.index, j)])))
             else:
                 fn = cm.stage_durations[(pr.index, j)]
                 cases.append((bases[pr.index] + j, [f"return {gen.expr(fn.ir)}"]))
-    return _dispatch("duration", "rng, w, t", cases, "return np.nan")
+    return _dispatch("duration", "st, rep, w, t", cases, "return np.nan")
 
 
 def _observe(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
@@ -563,15 +569,16 @@ def generate(sc: Scenario, *, selective: bool = True) -> KernelSource:
     """The kernel module source for ``sc`` (see the module docstring for what it contains;
     ``selective``: see :func:`_refresh`)."""
     cm: CompiledModel = sc.compiled("vector")
+    src = sources(sc)
     offsets = layout(sc, len(cm.hoisted))
     gen = _Gen(offsets)
     parts = [
         _race(sc, cm, gen),
         _paces(sc, cm, gen),
         _refresh(sc, cm, gen, selective=selective),
-        *_tick(sc, cm, gen),
+        *_tick(sc, cm, gen, src),
         _jumps(sc, cm, gen),
-        _durations(sc, cm, gen),
+        _durations(sc, cm, gen, src),
         _observe(sc, cm, gen),
     ]
     # where each block of w starts (read by run_chunk): integers only
@@ -610,6 +617,15 @@ def observation_groups(sc: Scenario) -> list[tuple[float, list[int]]]:
             assert o.t is not None
             observe.setdefault(o.t, []).append(o.index)
     return sorted(observe.items())
+
+
+def noise_rows(src: Sources) -> list[int]:
+    """Each series' row in the kernel's array of normals ``Z`` (``-1``: it draws none)."""
+    rows, row = [], 0
+    for x in src.noise:
+        rows.append(row if x >= 0 else -1)
+        row += x >= 0
+    return rows
 
 
 def stage_codes(sc: Scenario) -> list[int]:

@@ -1,0 +1,84 @@
+"""What the compiled kernel and its Python side agree on: failure codes and fixed arguments.
+
+The generated code, the loop (``loop.py.in``) and the decoder of errors
+(:func:`steppe.engines.kernel._error`) all use :class:`Failure`; the loop receives the
+per-scenario arrays as one :class:`KernelArgs` (a named tuple, which Numba passes as a
+structure), not as two dozen positional arguments.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["Failure", "KernelArgs"]
+
+
+class Failure(IntEnum):
+    """Why a replication stopped (``run_chunk`` returns it; 0 means success).
+
+    The kernel records with it the site (``err_i[1]``: a race slot, project, duration
+    code, series, event or outcome, as each member says), the replication, an extra index
+    (``err_i[3]``) and the offending value and time (``err_f``).
+    """
+
+    HAZARD = 1  #: site: race slot
+    PACE = 2  #: site: project
+    DURATION = 3  #: site: duration code (an event index, or a stage's code)
+    DRIFT = 4  #: site: series
+    VOLATILITY = 5  #: site: series
+    SERIES_OVERFLOW = 6  #: site: series (at a tick)
+    JUMP = 7  #: site: event; extra: series
+    JUMP_OVERFLOW = 8  #: site: event; extra: series
+    OUTCOME = 9  #: site: outcome
+    INITIAL = 10  #: site: series
+    TOO_MANY_CHANGES = 11  #: no site
+
+
+class KernelArgs(NamedTuple):
+    """The fixed arguments of a scenario's kernel (built once per scenario).
+
+    Attributes
+    ----------
+    stops
+        Ticks, observation dates and the horizon, in time order (model years).
+    stop_tick, stop_group
+        Whether each stop is a tick; the observation group read there (``-1``: none).
+    hist, g0, done0
+        Initial event counts; projects' completed stages and completed flags.
+    slot_event, slot_index
+        Each race slot's event (``-1`` for a cancellation) and event or project index.
+    slot_recurring
+        Whether each slot can fire again (a recurring event).
+    clock_source
+        The stream row of each slot's clock.
+    nstages, stage_base, has_duration
+        Projects' stage counts and first duration codes; events with a duration.
+    series_log, series_floor, noise_row
+        Per series: log process, floor (NaN: none), row of its normals (``-1``: none).
+    dt
+        The step between ticks (years).
+    time_to_idx
+        The ``time_to`` outcomes to close at the horizon.
+    """
+
+    stops: np.ndarray
+    stop_tick: np.ndarray
+    stop_group: np.ndarray
+    hist: np.ndarray
+    g0: np.ndarray
+    done0: np.ndarray
+    slot_event: np.ndarray
+    slot_index: np.ndarray
+    slot_recurring: np.ndarray
+    clock_source: np.ndarray
+    nstages: np.ndarray
+    stage_base: np.ndarray
+    has_duration: np.ndarray
+    series_log: np.ndarray
+    series_floor: np.ndarray
+    noise_row: np.ndarray
+    dt: float
+    time_to_idx: np.ndarray
