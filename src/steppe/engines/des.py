@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL, URGENT
+from simpy.events import NORMAL, URGENT, EventPriority
 
 from steppe.engines.common import (
     MAX_CHANGES,
@@ -93,9 +93,8 @@ class _Environment(simpy.Environment):
     engine's. This mirrors :meth:`simpy.Environment.schedule`.
     """
 
-    def schedule_at(self, event: simpy.Event, priority: int, when: float) -> None:
-        queue: list[tuple[float, int, int, simpy.Event]] = self._queue
-        heappush(queue, (when, priority, next(self._eid), event))
+    def schedule_at(self, event: simpy.Event, priority: EventPriority, when: float) -> None:
+        heappush(self._queue, (when, priority, next(self._eid), event))
 
 
 class _At(simpy.Event):
@@ -104,7 +103,7 @@ class _At(simpy.Event):
     at exactly the same time as a tick or an observation come before it, as
     ``docs/engine.md`` specifies; with NORMAL priority for the clock's stops."""
 
-    def __init__(self, env: _Environment, when: float, priority: int = URGENT) -> None:
+    def __init__(self, env: _Environment, when: float, priority: EventPriority = URGENT) -> None:
         super().__init__(env)
         self._ok = True
         self._value = None
