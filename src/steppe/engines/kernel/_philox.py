@@ -1,266 +1,768 @@
-"""PROVISIONAL (replaced by the helper's module): Philox streams identical to NumPy's."""
-# ruff: noqa
+"""Philox4x64-10 random streams in Numba, bit for bit those of NumPy's ``Philox``.
+
+Stream ``(key, rep)`` is NumPy's
+``np.random.Generator(np.random.Philox(key=[k0, k1], counter=[0, rep, 0, 0]))``: each
+sampler here returns what the ``Generator`` method of the same name returns, and successive
+calls on one stream (of any of them, interleaved) continue one sequence exactly as
+successive calls on that generator do. So the reference engine, with one such generator per
+replication and source of randomness, and the compiled engine draw the same numbers.
+
+What NumPy does (``numpy/random/src/philox/philox.h``, ``.../distributions/distributions.c``
+and ``numpy/random/_generator.pyx``), and this module with it:
+
+* Philox4x64 with 10 rounds turns a 256-bit counter and a 128-bit key into four 64-bit
+  words. The generator hands them out one by one; when the four are used up, it adds one to
+  the counter, then computes the next block (a new generator starts with none buffered, so
+  its first block is that of counter ``[1, rep, 0, 0]``).
+* ``random()`` is ``(word >> 11) * 2**-53``; ``standard_normal`` and
+  ``standard_exponential`` are NumPy's ziggurats (tables as NumPy's, from
+  ``numba.np.random._constants``), the other methods are computed from these.
+
+Two forms of a stream:
+
+* **Array state**, for draws scattered through a simulation: the streams are the rows of a
+  ``uint64`` array ``st`` of shape ``(S, 8)``, row ``s`` = ``[key0, key1, counter0, pos,
+  buf0, buf1, buf2, buf3]`` (counter word 0, how many buffered words are used, the buffer);
+  counter word 1, the replication, is an argument ``rep`` of every call, and words 2 and 3
+  are 0. :func:`reset` starts every stream afresh for a new replication. The common path of
+  a draw is inlined into the caller, the rest (a new block, a rejected ziggurat step) is a
+  call.
+* **Local state**, in a tight loop: :func:`fill_normals` keeps the stream in local
+  variables.
+
+Callers should be compiled without reference counting (``_nrt=False``, as the generated
+kernels are): with it, Numba counts the references to ``st`` at each inlined call, which
+makes a draw two to three times slower (``benchmarks/bench_philox.py``).
+
+Counter word 0 would wrap to 0 and carry into word 1 after 2**64 blocks of one stream; that
+is never reached (centuries of drawing), so the carry is not implemented.
+
+On NumPy's side, give the key as a ``uint64`` array: NumPy makes a list of Python ints of
+which one is 2**63 or more and another is not a ``float64`` array, which rounds the key.
+
+The maths (``exp``, ``log``, ``log1p``, ``pow``) are the C library's, as NumPy's are, in the
+same order of operations and without fused multiply-adds (NumPy's C is compiled as ISO C11,
+where GCC does not fuse them; Numba does not either). Checked on x86-64 Linux
+(``tests/test_philox.py``).
+"""
+
 from __future__ import annotations
+
 import math
 from typing import Any
+
 import numpy as np
 from llvmlite import ir
-from numba import types, uint64
+from numba import types
 from numba.extending import intrinsic
-from numba.np.random._constants import (wi_double, ki_double, fi_double, ziggurat_nor_r,
-    ziggurat_nor_inv_r, we_double, ke_double, fe_double, ziggurat_exp_r)
+from numba.np.random._constants import (
+    fe_double,
+    fi_double,
+    ke_double,
+    ki_double,
+    we_double,
+    wi_double,
+    ziggurat_exp_r,
+    ziggurat_nor_inv_r,
+    ziggurat_nor_r,
+)
+
 from steppe.engines.kernel._cache import njit
 
-_njit: Any = njit
-_OPTS: dict[str, Any] = {"cache": True, "error_model": "numpy", "nogil": True}
+__all__ = [
+    "beta",
+    "exponential",
+    "fill_normals",
+    "gamma",
+    "lognormal",
+    "mulhilo64",
+    "new_streams",
+    "next_double",
+    "next_uint64",
+    "normal",
+    "philox4x64_10",
+    "reset",
+    "std_exponential",
+    "std_normal",
+    "triangular",
+    "uniform",
+    "weibull",
+]
 
-@intrinsic
-def mulhilo64(typingctx, a, b):
-    sig = types.UniTuple(types.uint64, 2)(types.uint64, types.uint64)
-    def codegen(context, builder, signature, args):
-        i128 = ir.IntType(128)
-        x = builder.zext(args[0], i128)
-        y = builder.zext(args[1], i128)
-        p = builder.mul(x, y)
-        hi = builder.trunc(builder.lshr(p, ir.Constant(i128, 64)), ir.IntType(64))
-        lo = builder.trunc(p, ir.IntType(64))
+_OPTS: dict[str, Any] = {"cache": True, "error_model": "numpy", "nogil": True}
+#: Numba's decorator with the disposable cache (``_cache``), typed loosely.
+_njit: Any = njit
+_intrinsic: Any = intrinsic
+
+#: Philox4x64's multipliers and Weyl increments of the key (Random123's constants).
+_M0 = np.uint64(0xD2E7470EE14C6C93)
+_M1 = np.uint64(0xCA5A826395121157)
+_W0 = np.uint64(0x9E3779B97F4A7C15)
+_W1 = np.uint64(0xBB67AE8584CAA73B)
+
+# uint64 constants: Numba types a plain int as int64, and uint64 op int64 as float64.
+_U0 = np.uint64(0)
+_U1 = np.uint64(1)
+_U3 = np.uint64(3)
+_U4 = np.uint64(4)
+_U8 = np.uint64(8)
+_U9 = np.uint64(9)
+_U11 = np.uint64(11)
+_BYTE = np.uint64(0xFF)
+_SIGN = np.uint64(0x100)  # bit 8 of a normal's word: its sign
+_MANTISSA = np.uint64(0x000FFFFFFFFFFFFF)
+_TO_DOUBLE = 1.0 / 9007199254740992.0  # 2**-53
+
+#: Row layout of the array state.
+_KEY0, _KEY1, _CTR, _POS, _BUF = 0, 1, 2, 3, 4
+#: NumPy's threshold under which ``beta`` (a, b <= 1) draws a Bernoulli(a / (a + b)).
+_BETA_TINY = 3e-103
+
+
+# -- the Philox block ----------------------------------------------------------------------
+
+
+@_intrinsic
+def mulhilo64(typingctx: Any, a: Any, b: Any) -> Any:
+    """``(hi, lo)``: the high and low 64-bit words of the 128-bit product ``a * b``.
+
+    A Numba intrinsic (callable only from compiled code): one 64x64->128-bit multiply, as
+    NumPy's ``mulhilo64`` with ``__uint128_t``. Integer arguments are converted to ``uint64``.
+    """
+    if not (isinstance(a, types.Integer) and isinstance(b, types.Integer)):
+        return None
+    pair = types.UniTuple(types.uint64, 2)  # type: ignore[no-untyped-call]
+    sig = pair(types.uint64, types.uint64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        wide = ir.IntType(128)
+        product = builder.mul(builder.zext(args[0], wide), builder.zext(args[1], wide))
+        hi = builder.trunc(builder.lshr(product, ir.Constant(wide, 64)), ir.IntType(64))
+        lo = builder.trunc(product, ir.IntType(64))
         return context.make_tuple(builder, signature.return_type, [hi, lo])
+
     return sig, codegen
 
-M0 = np.uint64(0xD2E7470EE14C6C93); M1 = np.uint64(0xCA5A826395121157)
-W0 = np.uint64(0x9E3779B97F4A7C15); W1 = np.uint64(0xBB67AE8584CAA73B)
 
 @_njit(inline="always", **_OPTS)
-def philox4x64_10(c0, c1, c2, c3, k0, k1):
-    for _ in range(10):
-        hi0, lo0 = mulhilo64(M0, c0)
-        hi1, lo1 = mulhilo64(M1, c2)
-        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
-        k0 += W0; k1 += W1
+def _round(
+    c0: np.uint64, c1: np.uint64, c2: np.uint64, c3: np.uint64, k0: np.uint64, k1: np.uint64
+) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:
+    """One Philox4x64 round (NumPy's ``_philox4x64round``)."""
+    hi0, lo0 = mulhilo64(_M0, c0)
+    hi1, lo1 = mulhilo64(_M1, c2)
+    return hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
+
+
+@_njit(inline="always", **_OPTS)
+def philox4x64_10(
+    c0: np.uint64, c1: np.uint64, c2: np.uint64, c3: np.uint64, k0: np.uint64, k1: np.uint64
+) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:
+    """The Philox4x64-10 block of counter ``(c0, c1, c2, c3)`` and key ``(k0, k1)``.
+
+    Parameters
+    ----------
+    c0, c1, c2, c3
+        The counter's words, least significant first.
+    k0, k1
+        The key's words.
+
+    Returns
+    -------
+    tuple of 4 numpy.uint64
+        The four words NumPy's ``Philox`` hands out for this counter, in that order.
+    """
+    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)
+    for _ in range(9):
+        k0 += _W0
+        k1 += _W1
+        c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)
     return c0, c1, c2, c3
 
-@_njit(**_OPTS)
-def reset(st):
+
+# -- array state: raw words and uniforms ---------------------------------------------------
+
+
+def new_streams(keys: np.ndarray) -> np.ndarray:
+    """The array state of streams keyed by the rows of ``keys`` (shape ``(S, 2)``), reset.
+
+    Parameters
+    ----------
+    keys
+        One 128-bit key per stream, as two ``uint64`` words (``key0`` least significant).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint64`` array of shape ``(S, 8)`` (the layout in the module docstring).
+    """
+    keys = np.asarray(keys, dtype=np.uint64)
+    st = np.zeros((keys.shape[0], 8), dtype=np.uint64)
+    st[:, _KEY0 : _KEY1 + 1] = keys
+    st[:, _POS] = 4
+    return st
+
+
+@_njit(_nrt=False, **_OPTS)
+def reset(st: np.ndarray) -> None:
+    """Start every stream of ``st`` afresh (counter word 0 = 0, nothing buffered), as new
+    generators: what to do at the start of each replication.
+
+    Parameters
+    ----------
+    st
+        The array state, ``uint64`` of shape ``(S, 8)``; keys are kept.
+    """
     for s in range(st.shape[0]):
-        st[s, 2] = 0
-        st[s, 3] = 4
+        st[s, _CTR] = _U0
+        st[s, _POS] = _U4
+
+
+@_njit(_nrt=False, **_OPTS)
+def _block(
+    c0: np.uint64, c1: np.uint64, k0: np.uint64, k1: np.uint64
+) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:
+    """The block of counter ``(c0, c1, 0, 0)`` and key ``(k0, k1)``: a call, not inlined
+    (one draw in four needs it; scalar arguments are cheaper to pass than an array)."""
+    b0, b1, b2, b3 = philox4x64_10(c0, c1, _U0, _U0, k0, k1)
+    return b0, b1, b2, b3
+
 
 @_njit(inline="always", **_OPTS)
-def next_uint64(st, s, rep):
-    p = st[s, 3]
-    if p >= 4:
-        c = st[s, 2] + uint64(1)
-        st[s, 2] = c
-        a, b, cc, d = philox4x64_10(c, uint64(rep), uint64(0), uint64(0), st[s, 0], st[s, 1])
-        st[s, 4] = a; st[s, 5] = b; st[s, 6] = cc; st[s, 7] = d
-        st[s, 3] = 1
-        return a
-    st[s, 3] = p + uint64(1)
-    return st[s, 4 + np.intp(p)]
+def _refill(st: np.ndarray, s: int, rep: int) -> np.uint64:
+    """Stream ``s``'s next block (its counter incremented first), buffered; its first word."""
+    ctr = st[s, _CTR] + _U1
+    st[s, _CTR] = ctr
+    b0, b1, b2, b3 = _block(ctr, np.uint64(rep), st[s, _KEY0], st[s, _KEY1])
+    st[s, _BUF] = b0
+    st[s, _BUF + 1] = b1
+    st[s, _BUF + 2] = b2
+    st[s, _BUF + 3] = b3
+    st[s, _POS] = _U1
+    return np.uint64(b0)
 
-@_njit(**_OPTS)
-def next_double(st, s, rep):
-    return np.float64(next_uint64(st, s, rep) >> uint64(11)) * (1.0 / 9007199254740992.0)
 
-@_njit(**_OPTS)
-def std_normal(st, s, rep):
-    while 1:
-        r = next_uint64(st, s, rep)
-        idx = np.intp(r & uint64(0xff))
-        r >>= uint64(8)
-        rabs = (r >> uint64(1)) & uint64(0x000fffffffffffff)
-        x = np.float64(rabs) * wi_double[idx]
-        if r & uint64(1):
+@_njit(inline="always", **_OPTS)
+def next_uint64(st: np.ndarray, s: int, rep: int) -> np.uint64:
+    """The next 64-bit word of stream ``s`` (NumPy's ``next_uint64``).
+
+    Parameters
+    ----------
+    st
+        The array state, ``uint64`` of shape ``(S, 8)``.
+    s
+        The stream (row of ``st``).
+    rep
+        The replication: word 1 of the stream's counter.
+
+    Returns
+    -------
+    numpy.uint64
+        The word; the stream's state in ``st`` moves on.
+    """
+    pos = st[s, _POS]
+    if pos < _U4:
+        st[s, _POS] = pos + _U1
+        return np.uint64(st[s, _BUF + np.intp(pos)])
+    return np.uint64(_refill(st, s, rep))
+
+
+@_njit(inline="always", **_OPTS)
+def next_double(st: np.ndarray, s: int, rep: int) -> float:
+    """A uniform double in ``[0, 1)`` from stream ``s``: ``Generator.random()``.
+
+    Parameters
+    ----------
+    st, s, rep
+        The stream, as in :func:`next_uint64`.
+
+    Returns
+    -------
+    float
+        ``(next_uint64 >> 11) * 2**-53``.
+    """
+    return float(next_uint64(st, s, rep) >> _U11) * _TO_DOUBLE
+
+
+# -- local state: the same stream in local variables ---------------------------------------
+# A stream in local variables is (ctr, pos, b0, b1, b2, b3), with its key (k0, k1) and
+# counter word 1 (c1); functions that move it on return the new (ctr, pos, b0, b1, b2, b3).
+# The buffer is rotated so that the next word is always b0: b[j] is word (pos + j) % 4 of
+# the block (a rotation of registers is cheaper than picking word pos).
+
+
+@_njit(inline="always", **_OPTS)
+def _local_word(
+    ctr: np.uint64,
+    pos: np.intp,
+    b0: np.uint64,
+    b1: np.uint64,
+    b2: np.uint64,
+    b3: np.uint64,
+    k0: np.uint64,
+    k1: np.uint64,
+    c1: np.uint64,
+) -> tuple[np.uint64, np.uint64, np.intp, np.uint64, np.uint64, np.uint64, np.uint64]:
+    """The next word of a stream in local variables, then its new state."""
+    if pos == 4:
+        ctr += _U1
+        b0, b1, b2, b3 = philox4x64_10(ctr, c1, _U0, _U0, k0, k1)
+        pos = np.intp(0)
+    return b0, ctr, pos + 1, b1, b2, b3, b0
+
+
+@_njit(inline="always", **_OPTS)
+def _load(
+    st: np.ndarray, s: int
+) -> tuple[np.uint64, np.intp, np.uint64, np.uint64, np.uint64, np.uint64]:
+    """Stream ``s`` of the array state, in local variables: ``(ctr, pos, b0, b1, b2, b3)``."""
+    pos = np.intp(st[s, _POS])
+    return (
+        st[s, _CTR],
+        pos,
+        st[s, _BUF + (pos & 3)],
+        st[s, _BUF + ((pos + 1) & 3)],
+        st[s, _BUF + ((pos + 2) & 3)],
+        st[s, _BUF + ((pos + 3) & 3)],
+    )
+
+
+@_njit(inline="always", **_OPTS)
+def _store(
+    st: np.ndarray,
+    s: int,
+    ctr: np.uint64,
+    pos: np.intp,
+    b0: np.uint64,
+    b1: np.uint64,
+    b2: np.uint64,
+    b3: np.uint64,
+) -> None:
+    """Put a stream in local variables back into row ``s`` of the array state."""
+    st[s, _CTR] = ctr
+    st[s, _POS] = np.uint64(pos)
+    st[s, _BUF + (pos & 3)] = b0
+    st[s, _BUF + ((pos + 1) & 3)] = b1
+    st[s, _BUF + ((pos + 2) & 3)] = b2
+    st[s, _BUF + ((pos + 3) & 3)] = b3
+
+
+@_njit(inline="always", **_OPTS)
+def _double(w: np.uint64) -> float:
+    """A word as NumPy's ``next_double`` turns it into a uniform in ``[0, 1)``."""
+    return float(w >> _U11) * _TO_DOUBLE
+
+
+@_njit(_nrt=False, **_OPTS)
+def _normal_tail(
+    r: np.uint64,
+    ctr: np.uint64,
+    pos: np.intp,
+    b0: np.uint64,
+    b1: np.uint64,
+    b2: np.uint64,
+    b3: np.uint64,
+    k0: np.uint64,
+    k1: np.uint64,
+    c1: np.uint64,
+) -> tuple[float, np.uint64, np.intp, np.uint64, np.uint64, np.uint64, np.uint64]:
+    """NumPy's ``random_standard_normal`` from its first word ``r`` on (the slow path, after
+    ``r`` missed the ziggurat's fast test), drawing further words of the local stream.
+
+    Returns the normal and the stream's new state.
+    """
+    while True:
+        idx = np.intp(r & _BYTE)
+        rabs = (r >> _U9) & _MANTISSA
+        x = float(rabs) * wi_double[idx]
+        if r & _SIGN:
             x = -x
         if rabs < ki_double[idx]:
-            return x
-        if idx == 0:
-            while 1:
-                xx = -ziggurat_nor_inv_r * np.log1p(-next_double(st, s, rep))
-                yy = -np.log1p(-next_double(st, s, rep))
+            return x, ctr, pos, b0, b1, b2, b3
+        if idx == 0:  # the tail beyond r, by Marsaglia's method
+            while True:
+                w, ctr, pos, b0, b1, b2, b3 = _local_word(ctr, pos, b0, b1, b2, b3, k0, k1, c1)
+                xx = -ziggurat_nor_inv_r * math.log1p(-_double(w))
+                w, ctr, pos, b0, b1, b2, b3 = _local_word(ctr, pos, b0, b1, b2, b3, k0, k1, c1)
+                yy = -math.log1p(-_double(w))
                 if yy + yy > xx * xx:
-                    if (rabs >> uint64(8)) & uint64(1):
-                        return -(ziggurat_nor_r + xx)
-                    return ziggurat_nor_r + xx
-        else:
-            if ((fi_double[idx - 1] - fi_double[idx]) * next_double(st, s, rep) + fi_double[idx]) < np.exp(-0.5 * x * x):
-                return x
+                    x = -(ziggurat_nor_r + xx) if (rabs >> _U8) & _U1 else ziggurat_nor_r + xx
+                    return x, ctr, pos, b0, b1, b2, b3
+        else:  # a wedge
+            w, ctr, pos, b0, b1, b2, b3 = _local_word(ctr, pos, b0, b1, b2, b3, k0, k1, c1)
+            f = (fi_double[idx - 1] - fi_double[idx]) * _double(w) + fi_double[idx]
+            if f < math.exp(-0.5 * x * x):
+                return x, ctr, pos, b0, b1, b2, b3
+        r, ctr, pos, b0, b1, b2, b3 = _local_word(ctr, pos, b0, b1, b2, b3, k0, k1, c1)
 
-@_njit(**_OPTS)
-def std_exponential(st, s, rep):
-    while 1:
-        ri = next_uint64(st, s, rep)
-        ri >>= uint64(3)
-        idx = np.intp(ri & uint64(0xFF))
-        ri >>= uint64(8)
-        x = np.float64(ri) * we_double[idx]
+
+@_njit(_nrt=False, **_OPTS)
+def _exponential_tail(
+    ri: np.uint64,
+    ctr: np.uint64,
+    pos: np.intp,
+    b0: np.uint64,
+    b1: np.uint64,
+    b2: np.uint64,
+    b3: np.uint64,
+    k0: np.uint64,
+    k1: np.uint64,
+    c1: np.uint64,
+) -> tuple[float, np.uint64, np.intp, np.uint64, np.uint64, np.uint64, np.uint64]:
+    """NumPy's ``random_standard_exponential`` from its first word on (``ri``: that word
+    shifted right by 3; the slow path), drawing further words of the local stream.
+
+    Returns the exponential and the stream's new state.
+    """
+    while True:
+        idx = np.intp(ri & _BYTE)
+        ri >>= _U8
+        x = float(ri) * we_double[idx]
         if ri < ke_double[idx]:
-            return x
-        if idx == 0:
-            return ziggurat_exp_r - np.log1p(-next_double(st, s, rep))
-        if (fe_double[idx - 1] - fe_double[idx]) * next_double(st, s, rep) + fe_double[idx] < np.exp(-x):
-            return x
+            return x, ctr, pos, b0, b1, b2, b3
+        w, ctr, pos, b0, b1, b2, b3 = _local_word(ctr, pos, b0, b1, b2, b3, k0, k1, c1)
+        if idx == 0:  # the tail beyond r
+            x = ziggurat_exp_r - math.log1p(-_double(w))
+            return x, ctr, pos, b0, b1, b2, b3
+        if (fe_double[idx - 1] - fe_double[idx]) * _double(w) + fe_double[idx] < math.exp(-x):
+            return x, ctr, pos, b0, b1, b2, b3
+        # rejected: NumPy draws a whole new exponential
+        w, ctr, pos, b0, b1, b2, b3 = _local_word(ctr, pos, b0, b1, b2, b3, k0, k1, c1)
+        ri = w >> _U3
 
-@_njit(**_OPTS)
-def std_gamma(st, s, rep, shape):
-    if shape == 1.0:
-        return std_exponential(st, s, rep)
-    elif shape == 0.0:
-        return 0.0
-    elif shape < 1.0:
-        while 1:
-            U = next_double(st, s, rep)
-            V = std_exponential(st, s, rep)
-            if U <= 1.0 - shape:
-                X = pow(U, 1. / shape)
-                if X <= V:
-                    return X
-            else:
-                Y = -np.log((1 - U) / shape)
-                X = pow(1.0 - shape + shape * Y, 1. / shape)
-                if X <= (V + Y):
-                    return X
-    else:
-        b = shape - 1. / 3.
-        c = 1. / np.sqrt(9 * b)
-        while 1:
-            while 1:
-                X = std_normal(st, s, rep)
-                V = 1.0 + c * X
-                if V > 0.0:
-                    break
-            V = V * V * V
-            U = next_double(st, s, rep)
-            if U < 1.0 - 0.0331 * (X * X) * (X * X):
-                return b * V
-            if np.log(U) < 0.5 * X * X + b * (1. - V + np.log(V)):
-                return b * V
 
-@_njit(**_OPTS)
-def normal(st, s, rep, loc, scale):
-    return loc + scale * std_normal(st, s, rep)
+# -- array state: the ziggurats ------------------------------------------------------------
 
-@_njit(**_OPTS)
-def lognormal(st, s, rep, mean, sigma):
-    return np.exp(mean + sigma * std_normal(st, s, rep))
 
-@_njit(**_OPTS)
-def uniform(st, s, rep, low, high):
-    return low + (high - low) * next_double(st, s, rep)
+@_njit(_nrt=False, **_OPTS)
+def _std_normal_slow(st: np.ndarray, s: int, rep: int, r: np.uint64) -> float:
+    """:func:`std_normal` once its first word ``r`` missed the fast test."""
+    ctr, pos, b0, b1, b2, b3 = _load(st, s)
+    k0, k1 = st[s, _KEY0], st[s, _KEY1]
+    x, ctr, pos, b0, b1, b2, b3 = _normal_tail(r, ctr, pos, b0, b1, b2, b3, k0, k1, np.uint64(rep))
+    _store(st, s, ctr, pos, b0, b1, b2, b3)
+    return float(x)
 
-@_njit(**_OPTS)
-def exponential(st, s, rep, scale):
-    return scale * std_exponential(st, s, rep)
 
-@_njit(**_OPTS)
-def weibull(st, s, rep, a):
-    if a == 0.0:
-        return 0.0
-    return pow(std_exponential(st, s, rep), 1. / a)
+@_njit(_nrt=False, **_OPTS)
+def _std_exponential_slow(st: np.ndarray, s: int, rep: int, ri: np.uint64) -> float:
+    """:func:`std_exponential` once its first word (``ri``, shifted) missed the fast test."""
+    ctr, pos, b0, b1, b2, b3 = _load(st, s)
+    k0, k1 = st[s, _KEY0], st[s, _KEY1]
+    x, ctr, pos, b0, b1, b2, b3 = _exponential_tail(
+        ri, ctr, pos, b0, b1, b2, b3, k0, k1, np.uint64(rep)
+    )
+    _store(st, s, ctr, pos, b0, b1, b2, b3)
+    return float(x)
 
-@_njit(**_OPTS)
-def gamma(st, s, rep, shape, scale):
-    return scale * std_gamma(st, s, rep, shape)
 
-@_njit(**_OPTS)
-def triangular(st, s, rep, left, mode, right):
+@_njit(inline="always", **_OPTS)
+def std_normal(st: np.ndarray, s: int, rep: int) -> float:
+    """A standard normal from stream ``s``: ``Generator.standard_normal()``.
+
+    Parameters
+    ----------
+    st, s, rep
+        The stream, as in :func:`next_uint64`.
+
+    Returns
+    -------
+    float
+        NumPy's ziggurat normal (one word 99.3% of the time).
+    """
+    r = next_uint64(st, s, rep)
+    idx = np.intp(r & _BYTE)
+    rabs = (r >> _U9) & _MANTISSA
+    if rabs < ki_double[idx]:
+        x = float(rabs) * wi_double[idx]
+        return float(-x if r & _SIGN else x)
+    return float(_std_normal_slow(st, s, rep, r))
+
+
+@_njit(inline="always", **_OPTS)
+def std_exponential(st: np.ndarray, s: int, rep: int) -> float:
+    """A unit exponential from stream ``s``: ``Generator.standard_exponential()``.
+
+    Parameters
+    ----------
+    st, s, rep
+        The stream, as in :func:`next_uint64`.
+
+    Returns
+    -------
+    float
+        NumPy's ziggurat exponential (one word 98.9% of the time).
+    """
+    ri = next_uint64(st, s, rep) >> _U3
+    idx = np.intp(ri & _BYTE)
+    rs = ri >> _U8
+    if rs < ke_double[idx]:
+        return float(float(rs) * we_double[idx])
+    return float(_std_exponential_slow(st, s, rep, ri))
+
+
+# -- array state: the samplers -------------------------------------------------------------
+
+
+@_njit(inline="always", **_OPTS)
+def normal(st: np.ndarray, s: int, rep: int, loc: float, scale: float) -> float:
+    """``Generator.normal(loc, scale)`` from stream ``s``: ``loc + scale * std_normal``.
+
+    Parameters
+    ----------
+    st, s, rep
+        The stream, as in :func:`next_uint64`.
+    loc, scale
+        Mean and standard deviation.
+
+    Returns
+    -------
+    float
+        The draw.
+    """
+    return loc + scale * float(std_normal(st, s, rep))
+
+
+@_njit(_nrt=False, **_OPTS)
+def lognormal(st: np.ndarray, s: int, rep: int, mean: float, sigma: float) -> float:
+    """``Generator.lognormal(mean, sigma)`` from stream ``s``: ``exp(normal(mean, sigma))``.
+
+    Parameters
+    ----------
+    st, s, rep
+        The stream, as in :func:`next_uint64`.
+    mean, sigma
+        Mean and standard deviation of the logarithm.
+
+    Returns
+    -------
+    float
+        The draw.
+    """
+    return math.exp(mean + sigma * std_normal(st, s, rep))
+
+
+@_njit(inline="always", **_OPTS)
+def uniform(st: np.ndarray, s: int, rep: int, low: float, high: float) -> float:
+    """``Generator.uniform(low, high)`` from stream ``s``: ``low + (high - low) * random()``.
+
+    Parameters
+    ----------
+    st, s, rep
+        The stream, as in :func:`next_uint64`.
+    low, high
+        The interval (NumPy requires ``high - low`` finite and >= 0; not checked here).
+
+    Returns
+    -------
+    float
+        The draw.
+    """
+    return low + (high - low) * float(next_double(st, s, rep))
+
+
+@_njit(_nrt=False, **_OPTS)
+def triangular(st: np.ndarray, s: int, rep: int, left: float, mode: float, right: float) -> float:
+    """``Generator.triangular(left, mode, right)`` from stream ``s`` (inverse transform of
+    one uniform).
+
+    Parameters
+    ----------
+    st, s, rep
+        The stream, as in :func:`next_uint64`.
+    left, mode, right
+        The distribution's support and mode (NumPy requires ``left <= mode <= right`` and
+        ``left < right``; not checked here).
+
+    Returns
+    -------
+    float
+        The draw.
+    """
     base = right - left
     leftbase = mode - left
     ratio = leftbase / base
     leftprod = leftbase * base
     rightprod = (right - mode) * base
-    U = next_double(st, s, rep)
-    if U <= ratio:
-        return left + np.sqrt(U * leftprod)
-    return right - np.sqrt((1.0 - U) * rightprod)
+    u = next_double(st, s, rep)
+    if u <= ratio:
+        return left + math.sqrt(u * leftprod)
+    return right - math.sqrt((1.0 - u) * rightprod)
 
-@_njit(**_OPTS)
-def beta(st, s, rep, a, b):
-    if a <= 1.0 and b <= 1.0:
-        while 1:
-            U = next_double(st, s, rep)
-            V = next_double(st, s, rep)
-            X = pow(U, 1.0 / a)
-            Y = pow(V, 1.0 / b)
-            XpY = X + Y
-            if XpY <= 1.0 and XpY > 0.0:
-                if X + Y > 0:
-                    return X / XpY
-                logX = np.log(U) / a
-                logY = np.log(V) / b
-                logM = min(logX, logY)
-                logX -= logM
-                logY -= logM
-                return np.exp(logX - np.log(np.exp(logX) + np.exp(logY)))
-    Ga = std_gamma(st, s, rep, a)
-    Gb = std_gamma(st, s, rep, b)
-    return Ga / (Ga + Gb)
 
-@_njit(**_OPTS)
-def _fill_row(k0, k1, rep, out):
-    """numpy's Generator(Philox(key=[k0,k1], counter=[0,rep,0,0])).standard_normal(len(out))"""
-    n = out.shape[0]
-    ctr = uint64(0)
-    b0 = b1 = b2 = b3 = uint64(0)
-    p = 4
-    i = 0
-    while i < n:
-        if p == 4:
-            ctr += uint64(1)
-            b0, b1, b2, b3 = philox4x64_10(ctr, rep, uint64(0), uint64(0), k0, k1)
-            p = 0
-        r0 = b0 if p == 0 else (b1 if p == 1 else (b2 if p == 2 else b3))
-        p += 1
-        idx = np.intp(r0 & uint64(0xff))
-        r = r0 >> uint64(8)
-        rabs = (r >> uint64(1)) & uint64(0x000fffffffffffff)
-        x = np.float64(rabs) * wi_double[idx]
-        if r & uint64(1):
-            x = -x
-        if rabs < ki_double[idx]:
-            out[i] = x
-            i += 1
-            continue
-        # slow path: numpy's algorithm, reading further words of the same stream
+@_njit(_nrt=False, **_OPTS)
+def _std_gamma(st: np.ndarray, s: int, rep: int, shape: float) -> float:
+    """NumPy's ``random_standard_gamma``: an exponential for ``shape == 1``, 0 for 0, below
+    1 a rejection method drawing a uniform and an exponential per try, above 1
+    Marsaglia and Tsang's method (normals until ``1 + c x > 0``, then a uniform)."""
+    if shape == 1.0:
+        return float(std_exponential(st, s, rep))
+    if shape == 0.0:
+        return 0.0
+    if shape < 1.0:
         while True:
-            if idx == 0:
-                got = False
-                while True:
-                    if p == 4:
-                        ctr += uint64(1); b0, b1, b2, b3 = philox4x64_10(ctr, rep, uint64(0), uint64(0), k0, k1); p = 0
-                    w = b0 if p == 0 else (b1 if p == 1 else (b2 if p == 2 else b3)); p += 1
-                    xx = -ziggurat_nor_inv_r * np.log1p(-((w >> uint64(11)) * (1.0 / 9007199254740992.0)))
-                    if p == 4:
-                        ctr += uint64(1); b0, b1, b2, b3 = philox4x64_10(ctr, rep, uint64(0), uint64(0), k0, k1); p = 0
-                    w = b0 if p == 0 else (b1 if p == 1 else (b2 if p == 2 else b3)); p += 1
-                    yy = -np.log1p(-((w >> uint64(11)) * (1.0 / 9007199254740992.0)))
-                    if yy + yy > xx * xx:
-                        x = -(ziggurat_nor_r + xx) if (rabs >> uint64(8)) & uint64(1) else ziggurat_nor_r + xx
-                        break
-                break
+            u = next_double(st, s, rep)
+            v = std_exponential(st, s, rep)
+            if u <= 1.0 - shape:
+                x = math.pow(u, 1.0 / shape)
+                if x <= v:
+                    return x
             else:
-                if p == 4:
-                    ctr += uint64(1); b0, b1, b2, b3 = philox4x64_10(ctr, rep, uint64(0), uint64(0), k0, k1); p = 0
-                w = b0 if p == 0 else (b1 if p == 1 else (b2 if p == 2 else b3)); p += 1
-                if (fi_double[idx - 1] - fi_double[idx]) * ((w >> uint64(11)) * (1.0 / 9007199254740992.0)) + fi_double[idx] < np.exp(-0.5 * x * x):
-                    break
-            # rejected: a new word, the fast path again
-            if p == 4:
-                ctr += uint64(1); b0, b1, b2, b3 = philox4x64_10(ctr, rep, uint64(0), uint64(0), k0, k1); p = 0
-            r0 = b0 if p == 0 else (b1 if p == 1 else (b2 if p == 2 else b3)); p += 1
-            idx = np.intp(r0 & uint64(0xff))
-            r = r0 >> uint64(8)
-            rabs = (r >> uint64(1)) & uint64(0x000fffffffffffff)
-            x = np.float64(rabs) * wi_double[idx]
-            if r & uint64(1):
-                x = -x
-            if rabs < ki_double[idx]:
+                y = -math.log((1 - u) / shape)
+                x = math.pow(1.0 - shape + shape * y, 1.0 / shape)
+                if x <= v + y:
+                    return x
+    b = shape - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9 * b)
+    while True:
+        while True:
+            x = std_normal(st, s, rep)
+            v = 1.0 + c * x
+            if v > 0.0:
                 break
-        out[i] = x
-        i += 1
+        v = v * v * v
+        u = next_double(st, s, rep)
+        if u < 1.0 - 0.0331 * (x * x) * (x * x):
+            return float(b * v)
+        if math.log(u) < 0.5 * x * x + b * (1.0 - v + math.log(v)):  # log(0) = -inf is fine
+            return float(b * v)
 
 
-@_njit(**_OPTS)
-def fill_normals(keys, rep, out):
-    for s in range(keys.shape[0]):
-        _fill_row(keys[s, 0], keys[s, 1], uint64(rep), out[s])
+@_njit(_nrt=False, **_OPTS)
+def gamma(st: np.ndarray, s: int, rep: int, shape: float, scale: float) -> float:
+    """``Generator.gamma(shape, scale)`` from stream ``s``: ``scale * standard_gamma(shape)``.
+
+    Parameters
+    ----------
+    st, s, rep
+        The stream, as in :func:`next_uint64`.
+    shape, scale
+        The distribution's parameters (NumPy requires both >= 0; not checked here).
+
+    Returns
+    -------
+    float
+        The draw.
+    """
+    return scale * float(_std_gamma(st, s, rep, shape))
+
+
+@_njit(_nrt=False, **_OPTS)
+def beta(st: np.ndarray, s: int, rep: int, a: float, b: float) -> float:
+    """``Generator.beta(a, b)`` from stream ``s``.
+
+    Johnk's algorithm when both ``a, b <= 1`` (a Bernoulli draw when both are below
+    ``3e-103``), else ``Ga / (Ga + Gb)`` of two standard gammas, as NumPy's ``random_beta``.
+
+    Parameters
+    ----------
+    st, s, rep
+        The stream, as in :func:`next_uint64`.
+    a, b
+        The distribution's parameters (NumPy requires both > 0; not checked here).
+
+    Returns
+    -------
+    float
+        The draw.
+    """
+    if a <= 1.0 and b <= 1.0:
+        if a < _BETA_TINY and b < _BETA_TINY:
+            u = next_double(st, s, rep)
+            return 1.0 if (a + b) * u < a else 0.0
+        while True:
+            u = next_double(st, s, rep)
+            v = next_double(st, s, rep)
+            x = math.pow(u, 1.0 / a)
+            y = math.pow(v, 1.0 / b)
+            xpy = x + y
+            if xpy <= 1.0 and u + v > 0.0:  # both 0 (about 1 in 10**106): rejected
+                if x > 0 and y > 0:
+                    return x / xpy
+                # x or y underflowed: the same ratio, from logarithms
+                delta = math.log(u) / a - math.log(v) / b
+                if delta > 0:
+                    return math.exp(-math.log1p(math.exp(-delta)))
+                return math.exp(delta - math.log1p(math.exp(delta)))
+    ga = _std_gamma(st, s, rep, a)
+    gb = _std_gamma(st, s, rep, b)
+    return float(ga / (ga + gb))
+
+
+@_njit(_nrt=False, **_OPTS)
+def weibull(st: np.ndarray, s: int, rep: int, a: float) -> float:
+    """``Generator.weibull(a)`` from stream ``s``: ``std_exponential ** (1 / a)``, and 0
+    without a draw when ``a == 0``.
+
+    Parameters
+    ----------
+    st, s, rep
+        The stream, as in :func:`next_uint64`.
+    a
+        The shape (NumPy requires ``a >= 0``; not checked here).
+
+    Returns
+    -------
+    float
+        The draw.
+    """
+    if a == 0.0:
+        return 0.0
+    return math.pow(std_exponential(st, s, rep), 1.0 / a)
+
+
+@_njit(inline="always", **_OPTS)
+def exponential(st: np.ndarray, s: int, rep: int, scale: float) -> float:
+    """``Generator.exponential(scale)`` from stream ``s``: ``scale * std_exponential``.
+
+    Parameters
+    ----------
+    st, s, rep
+        The stream, as in :func:`next_uint64`.
+    scale
+        The mean.
+
+    Returns
+    -------
+    float
+        The draw.
+    """
+    return scale * float(std_exponential(st, s, rep))
+
+
+# -- local state: a tight loop of normals --------------------------------------------------
+
+
+@_njit(_nrt=False, **_OPTS)
+def fill_normals(keys: np.ndarray, rep: int, out: np.ndarray) -> None:
+    """Fill row ``s`` of ``out`` with the first normals of stream ``(keys[s], rep)``.
+
+    Row ``s`` becomes ``Generator(Philox(key=keys[s], counter=[0, rep, 0, 0]))
+    .standard_normal(K)``; the stream is kept in local variables (several times faster
+    than the array state).
+
+    Parameters
+    ----------
+    keys
+        ``uint64`` array of shape ``(S, 2)``: one key per row of ``out``.
+    rep
+        The replication: word 1 of every stream's counter.
+    out
+        ``float64`` array of shape ``(S, K)``, written.
+    """
+    c1 = np.uint64(rep)
+    for s in range(out.shape[0]):
+        k0 = np.uint64(keys[s, 0])
+        k1 = np.uint64(keys[s, 1])
+        ctr, pos = _U0, np.intp(4)
+        b0 = b1 = b2 = b3 = _U0
+        for i in range(out.shape[1]):
+            r, ctr, pos, b0, b1, b2, b3 = _local_word(ctr, pos, b0, b1, b2, b3, k0, k1, c1)
+            idx = np.intp(r & _BYTE)
+            rabs = (r >> _U9) & _MANTISSA
+            if rabs < ki_double[idx]:
+                x = float(rabs) * wi_double[idx]
+                out[s, i] = -x if r & _SIGN else x
+            else:
+                x, ctr, pos, b0, b1, b2, b3 = _normal_tail(r, ctr, pos, b0, b1, b2, b3, k0, k1, c1)
+                out[s, i] = x
