@@ -141,9 +141,9 @@ def test_generated_source_holds_no_scenario_text() -> None:
         *("def", "if", "else", "return", "and", "or", "not", "True", "False", "while"),
         *("for", "in", "range"),
         *("njit", "_nrt", "_OPTS", "np", "inf", "nan", "floor", "ceil", "abs", "max"),
-        *("w", "t", "K", "i", "v", "x", "res", "now", "tick", "rng", "out"),
+        *("w", "t", "K", "i", "v", "x", "res", "now", "tick", "out", "st", "rep", "Z", "k"),
         *("hazards", "paces", "at_tick", "initial", "jump", "duration", "observe"),
-        *("TICK_RACE", "t_new", "dt", "root", "std_normal", "refresh", "limit"),
+        *("TICK_RACE", "t_new", "dt", "root", "refresh", "limit"),
         *("fmin2", "fmax2", "fpow", "fexp", "flog", "fsqrt", "choice"),
         *("normal", "lognormal", "uniform", "triangular", "beta", "gamma", "weibull"),
         "exponential",
@@ -252,14 +252,17 @@ def test_truncated_durations_follow_the_truncated_law() -> None:
     """
     from scipy import stats
 
-    from steppe.engines.kernel import kernel_rng, load_kernel
+    from steppe.engines.common import sources
+    from steppe.engines.kernel import load_kernel
+    from steppe.engines.kernel._philox import new_streams
 
     sc = steppe.loads(SMALL.replace("TRUNC", "0.1, 0.2"))
     module, consts = load_kernel(sc)
-    rng = kernel_rng(5, 0)
+    st = new_streams(sources(sc).keys(5))  # as simulate_kernel lays out the streams
     w = np.zeros(module.W_SIZE)
     w[module.O_K :] = consts  # as run_chunk lays out the constants
-    draws = np.array([module.duration(0, rng, w, 0.0) for _ in range(4000)])
+    rep = np.uint64(0)  # one stream: its successive draws are independent
+    draws = np.array([module.duration(0, st, rep, w, 0.0) for _ in range(4000)])
     assert draws.min() >= 0.1 and draws.max() <= 0.2
     base = stats.gamma(2, scale=0.1)
     lo, hi = base.cdf(0.1), base.cdf(0.2)

@@ -55,6 +55,7 @@ from steppe.engines.common import (
 )
 from steppe.engines.kernel._cache import warn_once
 from steppe.engines.kernel._contract import Failure, KernelArgs
+from steppe.engines.kernel._philox import new_streams
 from steppe.engines.kernel.codegen import (
     FIELDS,
     generate,
@@ -333,9 +334,7 @@ def simulate_kernel(
     err_i = np.zeros(4, dtype=np.int64)
     err_f = np.zeros(2, dtype=np.float64)
     keys = sources(model).keys(seed)
-    # one row per source: key, block counter, position in the buffer, buffered words
-    st = np.zeros((len(keys), 8), dtype=np.uint64)
-    st[:, :2] = keys
+    st = new_streams(keys)  # one row per source (see steppe.engines.kernel._philox)
     noise_keys = np.ascontiguousarray(keys[kp.noise_sources])
     status = kp.module.run_chunk(
         np.ascontiguousarray(columns),
