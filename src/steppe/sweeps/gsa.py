@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from steppe.api import EngineChoice
+from steppe.engines import EngineChoice
 from steppe.errors import ScenarioError, SimulationError
 from steppe.load import load
 from steppe.model.scenario import Scenario

@@ -1,10 +1,10 @@
 """The compiled engine: each replication's next-event loop in machine code (Numba).
 
-It implements ``docs/engine.md`` with the same algorithm as the vectorized engine (a
+It implements ``docs/engine.md`` one replication at a time in a loop compiled by Numba (a
 unit-exponential budget consumed by the total intensity, exact times for the ends of
-durations and stage completions, ties at a stop before it), but one replication at a time
-in a loop compiled by Numba, so a state change costs a few dozen machine instructions
-instead of NumPy calls over subsets of replications.
+durations and stage completions, ties at a stop before it), so a state change costs a few
+dozen machine instructions. :class:`steppe.engines.compiled.CompiledEngine` presents it to
+the rest of steppe.
 
 The kernel is generated per scenario by :mod:`steppe.engines.kernel.codegen` from the
 checked intermediate representation of its expressions (no scenario text reaches the
@@ -41,6 +41,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from steppe.engines.base import PerScenario
 from steppe.engines.common import (
     MAX_CHANGES,
     Fixed,
@@ -68,6 +69,7 @@ __all__ = [
     "import_source",
     "kernel_rng",
     "load_kernel",
+    "ready",
     "simulate_kernel",
     "unsupported",
     "warm_up",
@@ -76,6 +78,8 @@ __all__ = [
 _KERNEL_STREAM = 3
 _MUST = "(must be a finite number >= 0)"
 _loaded: dict[str, ModuleType] = {}
+#: What is built once per scenario object (its kernel and fixed arguments, see _prepare).
+_state: PerScenario[dict[str, Any]] = PerScenario(dict)
 #: Says when a kernel is about to be compiled (the command line shows it on standard error).
 _log = logging.getLogger("steppe")
 
@@ -147,7 +151,7 @@ def import_source(text: str) -> ModuleType:
     If the cache folder cannot be written (full, read-only, not a folder), the source is
     compiled in memory, for this process only, with a warning.
     """
-    digest = hashlib.sha256(text.encode()).hexdigest()[:24]
+    digest = _digest(text)
     module = _loaded.get(digest)
     if module is None:
         name = f"steppe_kernel_{digest}"
@@ -175,6 +179,32 @@ def import_source(text: str) -> ModuleType:
     return module
 
 
+def _digest(text: str) -> str:
+    """The key of generated source ``text`` (its module is ``steppe_kernel_<key>``)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def ready(sc: Scenario) -> bool:
+    """Whether ``sc``'s kernel can run without compiling anything: loaded in this process,
+    or in the cache, as :func:`import_source` looks for it (the index of its ``run_chunk``).
+    Writes nothing; takes a few milliseconds (it generates the kernel's source to find its
+    name).
+
+    The shared helpers (:mod:`steppe.engines.kernel._runtime`) need no check: Numba links
+    the machine code of the helpers a kernel calls into the kernel's own, so a cached kernel
+    loads without them (they are compiled, or loaded from their own cache, only when a
+    kernel is compiled). A cache entry that turns out unreadable, or saved by another Numba,
+    is still compiled again when used: this says what the files promise.
+    """
+    if not available() or unsupported(sc) is not None:
+        return False
+    digest = _digest(generate(sc).text)
+    if digest in _loaded:
+        return True
+    index = (_cache_dir() / "__pycache__").glob(f"steppe_kernel_{digest}.run_chunk-*.nbi")
+    return any(index)
+
+
 def _execute(name: str, filename: str, text: str) -> ModuleType:
     """Run ``text`` as the module ``name``, with ``filename`` as its source file.
 
@@ -195,10 +225,10 @@ def warm_up(sc: Scenario) -> None:
     Once per scenario object: a sweep runs many points of one scenario, and an empty run
     costs a parameter draw and a kernel call (about 1 ms, a tenth of a 2,000-replication
     point)."""
-    if sc._prepared.get("compiled-warm"):
+    if _state(sc).get("compiled-warm"):
         return
     simulate_kernel(sc, seed=0, chunk=0, start=0, n=0)
-    sc._prepared["compiled-warm"] = True
+    _state(sc)["compiled-warm"] = True
 
 
 @dataclass(frozen=True)
@@ -219,7 +249,7 @@ _STOP_GROUP, _TIME_TO_IDX = 1, 13
 
 
 def _prepare(sc: Scenario) -> _Prepared:
-    prepared = sc._prepared.get("compiled")
+    prepared = _state(sc).get("compiled")
     if prepared is not None:
         return cast(_Prepared, prepared)
     module, consts = load_kernel(sc)
@@ -251,7 +281,7 @@ def _prepare(sc: Scenario) -> _Prepared:
     offsets = layout(sc, len(cm.hoisted))
     off = np.array([offsets[f] for f in (*FIELDS, "size")], dtype=np.int64)
     prepared = _Prepared(module, consts, tuple(cm.hoisted), off, stops, fixed_args)
-    sc._prepared["compiled"] = prepared
+    _state(sc)["compiled"] = prepared
     return prepared
 
 
@@ -259,7 +289,7 @@ def _prepare_prefix(host: Scenario, k: int) -> _Prepared:
     """``host``'s kernel, set to read and return its first ``k`` outcomes only: observation
     dates of later outcomes alone are skipped, ``time_to`` results after them not closed."""
     key = f"compiled-first-{k}"
-    prepared = host._prepared.get(key)
+    prepared = _state(host).get(key)
     if prepared is not None:
         return cast(_Prepared, prepared)
     base = _prepare(host)
@@ -268,7 +298,7 @@ def _prepare_prefix(host: Scenario, k: int) -> _Prepared:
     args[_STOP_GROUP] = np.array([g if g < 0 or needed[g] else -1 for g in args[_STOP_GROUP]])
     args[_TIME_TO_IDX] = args[_TIME_TO_IDX][args[_TIME_TO_IDX] < k]
     prepared = replace(base, fixed_args=tuple(args))
-    host._prepared[key] = prepared
+    _state(host)[key] = prepared
     return prepared
 
 
