@@ -7,8 +7,8 @@ Run from the repository root::
 
 It prints, for one scenario (default ``scenarios/baseline.yaml``):
 
-1. replications per second of the SimPy, vector and compiled engines, one worker each, and
-   the ratios of the fast engines to SimPy;
+1. replications per second of the SimPy and compiled engines, one worker each, and the
+   ratio of the compiled engine to SimPy;
 2. the wall time of 1,000,000 replications with the compiled engine on all cores, as
    ``steppe.run`` does it (parameter draws, engine, summaries), ``--repeat`` times (this
    machine's speed drifts by up to a half from minute to minute, so one figure alone can
@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 import steppe
-from steppe.api import EngineChoice
+from steppe.engines import EngineChoice
 from steppe.execute import available_workers
 
 BIG_RUN = """
@@ -96,7 +96,6 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("scenario", nargs="?", default="scenarios/baseline.yaml", type=Path)
     ap.add_argument("--simpy-n", type=int, default=2_000, help="SimPy replications")
-    ap.add_argument("--vector-n", type=int, default=200_000, help="vector replications")
     ap.add_argument("--compiled-n", type=int, default=500_000, help="compiled replications")
     ap.add_argument("--million", type=int, default=1_000_000, help="all-core run size")
     ap.add_argument("--repeat", type=int, default=5, help="times to time the all-core run")
@@ -108,12 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     cores = available_workers()
     # warm-up: imports, the compiled engine's kernel (and the traced scenario's kernel)
     steppe.run(sc, replications=200, seed=1, engine="simpy", traces=False)
-    steppe.run(sc, replications=2_000, seed=1, engine="vector", traces=False)
     steppe.run(sc, replications=2_000, seed=1, engine="compiled", traces=False)
     steppe.run(sc, replications=2_000, seed=1, engine="compiled", traces=True)
 
     simpy_rate, _ = rate(sc, "simpy", args.simpy_n, 1)
-    vector_rate, _ = rate(sc, "vector", args.vector_n, 1)
     compiled_rate, _ = rate(sc, "compiled", args.compiled_n, 1)
     walls, yardstick, probes = [], [], []
     for _ in range(max(1, args.repeat)):
@@ -129,9 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"{'measurement':<48}{'value':>14}")
     print(f"{'simpy, 1 worker (replications/s)':<48}{simpy_rate:>14,.0f}")
-    print(f"{'vector, 1 worker (replications/s)':<48}{vector_rate:>14,.0f}")
     print(f"{'compiled, 1 worker (replications/s)':<48}{compiled_rate:>14,.0f}")
-    print(f"{'ratio vector / simpy':<48}{vector_rate / simpy_rate:>14,.0f}")
     print(f"{'ratio compiled / simpy':<48}{compiled_rate / simpy_rate:>14,.0f}")
     label = f"compiled, {args.million:,} reps, {cores} workers (s)"
     print(f"{label:<48}{million_wall:>14.2f}  median of {', '.join(f'{w:.2f}' for w in walls)}")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import steppe
+import steppe.engines.kernel
 from steppe.model.scenario import Scenario
 
 
@@ -23,6 +24,17 @@ def scenario_from_yaml() -> Callable[[str], Scenario]:
         return steppe.loads(textwrap.dedent(text))
 
     return build
+
+
+@pytest.fixture
+def cold_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty kernel cache, as on a machine that never compiled a kernel: a fresh
+    ``STEPPE_CACHE_DIR`` and no kernel loaded in this process (``auto`` then picks the
+    reference engine for small runs). Returns the cache folder."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("STEPPE_CACHE_DIR", str(folder))
+    monkeypatch.setattr(steppe.engines.kernel, "_loaded", {})
+    return folder
 
 
 @dataclass

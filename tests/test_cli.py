@@ -247,7 +247,7 @@ def test_run_writes_the_result_folder(smoke: Path, tmp_path: Path) -> None:
 def test_a_narrow_terminal_wraps_names_and_keeps_numbers_whole(tmp_path: Path) -> None:
     long = "railway_construction_completed_by_the_horizon"
     path = write(tmp_path, "long.yaml", SMOKE.replace("rail_done:", f"{long}:"))
-    args = ["run", str(path), "-n", "50", "--engine", "vector", "--out", str(tmp_path / "o")]
+    args = ["run", str(path), "-n", "50", "--engine", "simpy", "--out", str(tmp_path / "o")]
     result = CliRunner(env={"COLUMNS": "80"}).invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     rows = [line for line in result.stdout.splitlines() if line.startswith("│")]
@@ -503,9 +503,8 @@ def test_a_run_projected_over_an_hour_is_announced_unless_quiet(
     the chunks started: the run is projected at 4 x ``step`` seconds. Over an hour, one line
     on standard error says so (no terminal here: no bar, but the line all the same)."""
     monkeypatch.setattr(steppe._progress, "_clock", StepClock(step))
-    monkeypatch.setitem(steppe.engines.CHUNK_SIZE, "vector", 500)
-    monkeypatch.setitem(steppe.engines.SMALLEST_CHUNK, "vector", 500)
-    args = ["run", smoke, "-n", "2000", "--engine", "vector", "--workers", "1"]
+    assert steppe.engines.ENGINES["simpy"].chunk_size == 500
+    args = ["run", smoke, "-n", "2000", "--engine", "simpy", "--workers", "1"]
     result = invoke(*args, "--out", tmp_path / "out", *(["-q"] if quiet else []))
     assert result.exit_code == 0, result.stderr
     line = (

@@ -71,7 +71,7 @@ def test_a_killed_worker_loses_and_duplicates_no_point(client: object) -> None:
     design = make_design(VARY, design="lhs", n=12, seed=3)
     fn = PointRunner(
         scenario=sc, names=design.names, points=design.points,
-        outcomes=("uz_by_2027", "trade_2027"), seed=3, replications=1000,
+        outcomes=("uz_by_2027", "trade_2027"), seed=3, replications=1000, engine="compiled",
     )  # fmt: skip
     expected = dict(SerialExecutor().run(fn, range(12)))
     pids: dict[str, int] = client.run(os.getpid)  # type: ignore[attr-defined]

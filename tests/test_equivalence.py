@@ -1,10 +1,10 @@
 """Statistical equivalence of the engines with the reference SimPy engine.
 
 ``docs/engine.md`` defines the semantics; :func:`steppe.engines.des.simulate_des` is its
-reference implementation, and :func:`steppe.engines.vector.simulate_vector` (NumPy) and
-:func:`steppe.engines.kernel.simulate_kernel` (compiled) must give every outcome the **same
-law** (not the same random numbers). Each test runs one scenario in SimPy and in each fast
-engine and compares, outcome by outcome, each fast engine's sample with SimPy's:
+reference implementation, and the compiled engine (:mod:`steppe.engines.kernel`, run through
+its :class:`~steppe.engines.base.Engine`) must give every outcome the **same law** (not the
+same random numbers). Each test runs one scenario in SimPy and in the compiled engine and
+compares, outcome by outcome, the compiled engine's sample with SimPy's:
 
 * a **probability** or **combine** outcome (0/1): the two frequencies, by a two-proportion
   z-test with the pooled standard error;
@@ -20,12 +20,12 @@ engine and compares, outcome by outcome, each fast engine's sample with SimPy's:
 Independent samples. Parameters are drawn from per-parameter streams shared by both engines
 (``docs/engine.md`` §5): with the same seed and replication range the two engines would get
 *identical* parameter draws, the samples would be positively correlated and every test
-below would be too lenient. So the SimPy engine runs with seed ``s``, the vector engine with
-seed ``s + 1`` and the compiled engine with ``s + 2``; each fast sample is split over two
-chunks (different dynamics streams and replication ranges), as a real run would be.
+below would be too lenient. So the SimPy engine runs with seed ``s`` and the compiled engine
+with ``s + 2``; the compiled sample is split over two chunks (different replication ranges),
+as a real run would be.
 
-Multiple testing. Every test function is one *family* of ``k`` comparisons (both fast
-engines' comparisons together, ``k`` = 20 to 136 here; it is printed in the failure report).
+Multiple testing. Every test function is one *family* of ``k`` comparisons (``k`` = 10 to
+68 here; it is printed in the failure report).
 The family fails when any comparison has ``p < ALPHA_FAMILY / k`` with ``ALPHA_FAMILY =
 1e-3`` (Bonferroni; a z is turned into a two-sided p-value, so the threshold is |z| > 4.1 to
 4.4). By Bonferroni correct engines fail a family with probability at most 1e-3 whatever the
@@ -40,24 +40,24 @@ equal to 1e-9 (relative) count as equal, so that a quantity that is deterministi
 engines (a stage of fixed work) cannot fail on float noise.
 
 Power. ``test_comparisons_detect_a_perturbed_hazard`` runs the contagion scenario against a
-copy with one hazard changed (vector engine only) and asserts that the machinery flags it at
-the sample sizes used here, so the suite is not vacuous. A recurring hazard x 1.15 is
+copy with one hazard changed (compiled engine only) and asserts that the machinery flags it
+at the sample sizes used here, so the suite is not vacuous. A recurring hazard x 1.15 is
 flagged with |z| ~= 15 on the mean count. A one-shot hazard x 1.15 moves P(by the horizon)
 by ~0.035 (|z| ~= 4.0-4.5, at the threshold): not reliably detectable, so the one-shot case
-uses x 1.3 (|z| ~= 8). In general, at ``n = 3000`` (SimPy) against ``n = 30000`` (vector) the
-standard error of a difference of proportions is at most ``0.5 sqrt(1/3000 + 1/30000)
+uses x 1.3 (|z| ~= 8). In general, at ``n = 3000`` (SimPy) against ``n = 30000`` (compiled)
+the standard error of a difference of proportions is at most ``0.5 sqrt(1/3000 + 1/30000)
 ~= 0.0096``: differences in a probability of about 0.05 are detected reliably.
 
 Sizes and runtime: the SimPy engine does a few hundred to a thousand replications per second,
-so each synthetic scenario runs 2000-4000 replications there and 20000-40000 in the vector
-engine; the whole module takes well under two minutes.
+so each synthetic scenario runs 2000-4000 replications there and 20000-40000 in the compiled
+engine; the whole module takes about two minutes once the kernels are compiled (each new
+scenario structure compiles once per machine, 5-30 s).
 """
 
 from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,9 +66,8 @@ import pytest
 from scipy import stats
 
 import steppe
+from steppe.engines import get_engine
 from steppe.engines.des import simulate_des
-from steppe.engines.kernel import simulate_kernel
-from steppe.engines.vector import simulate_vector
 from steppe.model.scenario import OutcomeModel, Scenario
 
 pytestmark = pytest.mark.slow
@@ -78,8 +77,8 @@ SHIPPED = sorted(SCENARIO_DIR.glob("*.yaml"))
 
 #: Family-wise false-failure probability of one test function (Bonferroni over its k tests).
 ALPHA_FAMILY = 1e-3
-#: Default sample sizes: SimPy engine, vector engine.
-N_DES, N_VEC = 3_000, 30_000
+#: Default sample sizes: SimPy engine, compiled engine.
+N_DES, N_FAST = 3_000, 30_000
 #: A value outcome whose values are all integers with at most this many distinct values is
 #: compared as counts (chi-square homogeneity) rather than by KS.
 MAX_COUNT_CELLS = 40
@@ -105,25 +104,16 @@ def run_des(sc: Scenario, *, seed: int, n: int) -> np.ndarray:
     return simulate_des(sc, seed=seed, start=0, n=n)
 
 
-def run_chunked(
-    simulate: Callable[..., np.ndarray], sc: Scenario, *, seed: int, n: int, chunks: int = 2
-) -> np.ndarray:
-    """``n`` replications of a chunked engine in ``chunks`` chunks (consecutive ranges)."""
+def run_compiled(sc: Scenario, *, seed: int, n: int, chunks: int = 2) -> np.ndarray:
+    """``n`` replications of the compiled engine in ``chunks`` chunks (consecutive ranges)."""
+    engine = get_engine("compiled")
     size = math.ceil(n / chunks)
     parts = [
-        simulate(sc, seed=seed, chunk=c, start=c * size, n=min(size, n - c * size))
+        engine.simulate(sc, seed=seed, start=c * size, n=min(size, n - c * size))
         for c in range(chunks)
         if c * size < n
     ]
     return np.concatenate(parts, axis=0)
-
-
-def run_vector(sc: Scenario, *, seed: int, n: int) -> np.ndarray:
-    return run_chunked(simulate_vector, sc, seed=seed, n=n)
-
-
-def run_compiled(sc: Scenario, *, seed: int, n: int) -> np.ndarray:
-    return run_chunked(simulate_kernel, sc, seed=seed, n=n)
 
 
 def check_layout(sc: Scenario, samples: np.ndarray, n: int, engine: str) -> None:
@@ -148,14 +138,14 @@ def run_both(
     *,
     seed: int,
     n_des: int = N_DES,
-    n_vec: int = N_VEC,
+    n_fast: int = N_FAST,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """SimPy with ``seed``, vector with ``seed + 1`` (independent parameter draws)."""
+    """SimPy with ``seed``, compiled with ``seed + 2`` (independent parameter draws)."""
     des = run_des(sc, seed=seed, n=n_des)
-    vec = run_vector(sc, seed=seed + 1, n=n_vec)
+    fast = run_compiled(sc, seed=seed + 2, n=n_fast)
     check_layout(sc, des, n_des, "simpy")
-    check_layout(sc, vec, n_vec, "vector")
-    return des, vec
+    check_layout(sc, fast, n_fast, "compiled")
+    return des, fast
 
 
 # ----------------------------------------------------------------------------------------
@@ -185,8 +175,8 @@ class Comparisons:
     family: str
     alpha: float = ALPHA_FAMILY
     items: list[Comparison] = field(default_factory=list)
-    #: The engine compared with SimPy by the comparisons being added.
-    other: str = "vector"
+    #: The engine compared with SimPy.
+    other: str = "compiled"
 
     # -- the tests -----------------------------------------------------------------------
 
@@ -284,9 +274,9 @@ class Comparisons:
 
     # -- per outcome ---------------------------------------------------------------------
 
-    def outcome(self, sc: Scenario, o: OutcomeModel, des: np.ndarray, vec: np.ndarray) -> None:
+    def outcome(self, sc: Scenario, o: OutcomeModel, des: np.ndarray, fast: np.ndarray) -> None:
         """Every comparison of outcome ``o`` (see the module docstring)."""
-        x, y = snap(des[:, o.index]), snap(vec[:, o.index])
+        x, y = snap(des[:, o.index]), snap(fast[:, o.index])
         if o.kind == "probability":
             self.proportion(f"{o.name}: P", x, y)
         elif o.kind == "distribution":
@@ -304,9 +294,9 @@ class Comparisons:
                 self.means(f"{o.name}: mean | reached", fx, fy)
                 self.ks(f"{o.name}: law | reached", fx, fy)
 
-    def scenario(self, sc: Scenario, des: np.ndarray, vec: np.ndarray) -> None:
+    def scenario(self, sc: Scenario, des: np.ndarray, fast: np.ndarray) -> None:
         for o in sc.outcomes:
-            self.outcome(sc, o, des, vec)
+            self.outcome(sc, o, des, fast)
 
     # -- the verdict ---------------------------------------------------------------------
 
@@ -351,28 +341,13 @@ def is_count(x: np.ndarray, y: np.ndarray) -> bool:
 
 
 def compare(
-    family: str,
-    sc: Scenario,
-    *,
-    seed: int,
-    n_des: int = N_DES,
-    n_vec: int = N_VEC,
-    compiled: bool = True,
+    family: str, sc: Scenario, *, seed: int, n_des: int = N_DES, n_fast: int = N_FAST
 ) -> Comparisons:
-    """Run ``sc`` in SimPy, vector and (with ``compiled``) compiled engines and compare
-    every outcome of each fast engine with SimPy's; return the comparisons (one family)."""
-    des, vec = run_both(sc, seed=seed, n_des=n_des, n_vec=n_vec)
+    """Run ``sc`` in SimPy and in the compiled engine and compare every outcome; return the
+    comparisons (one family)."""
+    des, fast = run_both(sc, seed=seed, n_des=n_des, n_fast=n_fast)
     comp = Comparisons(family)
-    comp.scenario(sc, des, vec)
-    if not compiled:
-        return comp
-    fast = run_compiled(sc, seed=seed + 2, n=n_vec)
-    check_layout(sc, fast, n_vec, "compiled")
-    comp.other = "compiled"
-    before = len(comp.items)
     comp.scenario(sc, des, fast)
-    for item in comp.items[before:]:
-        item.name = f"{item.name} [compiled]"
     return comp
 
 
@@ -383,16 +358,13 @@ def compare(
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_shipped_scenario(path: Path) -> None:
-    """Every outcome of every file in ``scenarios/``: SimPy n=3000 vs vector n=30000, and
-    vs the compiled engine (n=30000) for the baseline.
+    """Every outcome of every file in ``scenarios/``: SimPy n=3000 vs compiled n=30000.
 
-    The variants change numbers and a few expressions of the baseline, which the compiled
-    engine's own tests cover (every operator, the synthetic scenarios below); compiling a
-    kernel for each would add about 40 s to the suite.
+    The variants change numbers and a few expressions of the baseline: those that change
+    expressions have kernels of their own (compiled once per machine, about 40 s in all).
     """
     sc = steppe.load(path)
-    with_compiled = path.stem == "baseline"
-    compare(f"scenario {path.name}", sc, seed=20240101, compiled=with_compiled).check()
+    compare(f"scenario {path.name}", sc, seed=20240101).check()
 
 
 def test_there_are_shipped_scenarios() -> None:
@@ -793,7 +765,7 @@ outcomes:
 
 
 SYNTHETIC: dict[str, tuple[str, int, int, int]] = {
-    # name: (YAML, seed, n SimPy, n vector)
+    # name: (YAML, seed, n SimPy, n compiled)
     "contagion": (CONTAGION, 101, 4_000, 40_000),
     "shocks": (SHOCKS, 202, 3_000, 30_000),
     "projects": (PROJECTS, 303, 3_000, 30_000),
@@ -811,8 +783,8 @@ SYNTHETIC: dict[str, tuple[str, int, int, int]] = {
 @pytest.mark.parametrize("name", list(SYNTHETIC))
 def test_synthetic_scenario(name: str) -> None:
     """Every outcome of a synthetic scenario that stresses one feature."""
-    text, seed, n_des, n_vec = SYNTHETIC[name]
-    compare(f"synthetic {name}", scenario(text), seed=seed, n_des=n_des, n_vec=n_vec).check()
+    text, seed, n_des, n_fast = SYNTHETIC[name]
+    compare(f"synthetic {name}", scenario(text), seed=seed, n_des=n_des, n_fast=n_fast).check()
 
 
 # ----------------------------------------------------------------------------------------
@@ -840,21 +812,21 @@ POWER_CASES: dict[str, tuple[str, str]] = {
 
 
 def test_comparisons_detect_a_perturbed_hazard() -> None:
-    """The contagion family, with one hazard changed in the vector run only, must fail.
+    """The contagion family, with one hazard changed in the compiled run only, must fail.
 
     Same seeds and sizes as ``test_synthetic_scenario[contagion]`` (which passes), so the
     only difference is the perturbation.
     """
-    text, seed, n_des, n_vec = SYNTHETIC["contagion"]
+    text, seed, n_des, n_fast = SYNTHETIC["contagion"]
     sc = scenario(text)
     des = run_des(sc, seed=seed, n=n_des)
     for label, (perturbed_text, must_flag) in POWER_CASES.items():
         assert perturbed_text != text, f"{label}: the perturbation did not apply"
         perturbed = scenario(perturbed_text)
         assert [o.name for o in perturbed.outcomes] == [o.name for o in sc.outcomes]
-        vec = run_vector(perturbed, seed=seed + 1, n=n_vec)
+        fast = run_compiled(perturbed, seed=seed + 2, n=n_fast)
         comp = Comparisons(f"power check, {label}")
-        comp.scenario(sc, des, vec)
+        comp.scenario(sc, des, fast)
         flagged = {c.name.split(":")[0] for c in comp.failures()}
         strongest = sorted(comp.items, key=lambda c: c.p)[:5]
         assert must_flag in flagged, (

@@ -1,6 +1,6 @@
 """Chunked execution: the numbers do not depend on the workers, and merged summaries are right.
 
-A run is split into chunks (``steppe.engines.CHUNK_SIZE``) that may run on a process pool;
+A run is split into chunks (the engine's ``chunk_size``) that may run on a process pool;
 ``steppe.results.accumulate.Accumulator`` merges them in chunk order. These tests shrink the
 chunk sizes (and ``QUANTILE_SAMPLE``) with ``monkeypatch`` so that multi-chunk runs and the
 streaming summaries stay fast. The pool forks, so workers inherit the patched module state.
@@ -8,6 +8,7 @@ streaming summaries stay fast. The pool forks, so workers inherit the patched mo
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -24,11 +25,12 @@ from click.testing import CliRunner, Result
 
 import steppe
 import steppe.api
-import steppe.engines
+import steppe.engines.kernel
+import steppe.engines.registry
 import steppe.execute
 import steppe.results.accumulate
 from steppe.cli import main
-from steppe.engines import EngineName, simulate_chunk
+from steppe.engines import ENGINES, get_engine
 from steppe.execute import available_workers, chunks, execute, plan
 from steppe.model.scenario import Scenario
 from steppe.results.accumulate import Accumulator
@@ -61,11 +63,13 @@ outcomes:
 """
 
 #: Small chunks so that a few thousand replications span several chunks.
-SMALL_CHUNKS: dict[EngineName, int] = {"simpy": 50, "vector": 1000, "compiled": 1000}
+SMALL_CHUNKS: dict[str, int] = {"simpy": 50, "compiled": 1000}
 #: ... and the smallest chunks of their tails (the compiled engine's shrinks).
-SMALL_TAILS: dict[EngineName, int] = {"simpy": 50, "vector": 1000, "compiled": 150}
-#: Replications per engine in the multi-chunk runs: 5 SimPy chunks, 6 vector or compiled chunks.
-MULTI: dict[EngineName, int] = {"simpy": 230, "vector": 5500, "compiled": 5500}
+SMALL_TAILS: dict[str, int] = {"simpy": 50, "compiled": 150}
+#: Replications per engine in the multi-chunk runs: 5 SimPy chunks, 6 compiled chunks.
+MULTI: dict[str, int] = {"simpy": 230, "compiled": 5500}
+#: Every engine, for the tests that run each.
+ENGINE_NAMES = sorted(ENGINES)
 
 
 @pytest.fixture
@@ -85,16 +89,23 @@ def everything_file(tmp_path: Path) -> Path:
     return path
 
 
+def with_chunks(
+    monkeypatch: pytest.MonkeyPatch, name: str, size: int, smallest: int | None = None
+) -> None:
+    """Register engine ``name`` with chunks of ``size`` (its tail down to ``smallest``): every
+    module asks the registry for it, and forked workers inherit the change."""
+    engine = ENGINES[name]
+    assert dataclasses.is_dataclass(engine)
+    shrunk = dataclasses.replace(engine, chunk_size=size, smallest_chunk=smallest or size)
+    monkeypatch.setitem(steppe.engines.registry.ENGINES, name, shrunk)
+
+
 @pytest.fixture
-def small_chunks(monkeypatch: pytest.MonkeyPatch) -> dict[EngineName, int]:
-    """Shrink CHUNK_SIZE everywhere it is read (execute and api import the same dict)."""
-    table = steppe.engines.CHUNK_SIZE
-    # `from steppe.engines import CHUNK_SIZE` binds the same dict object: patch its items.
-    assert vars(steppe.execute)["CHUNK_SIZE"] is table
-    assert vars(steppe.api)["CHUNK_SIZE"] is table
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Shrink every engine's chunks (see :data:`SMALL_CHUNKS`)."""
+    assert set(SMALL_CHUNKS) == set(ENGINES)
     for engine, size in SMALL_CHUNKS.items():
-        monkeypatch.setitem(table, engine, size)
-        monkeypatch.setitem(steppe.engines.SMALLEST_CHUNK, engine, SMALL_TAILS[engine])
+        with_chunks(monkeypatch, engine, size, SMALL_TAILS[engine])
     return SMALL_CHUNKS
 
 
@@ -113,9 +124,9 @@ def cli_run(scenario: Path, out: Path, *args: str) -> Path:
 # ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("engine", ["vector", "compiled", "simpy"])
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
 def test_cli_summary_bytes_do_not_depend_on_workers(
-    engine: EngineName, everything_file: Path, tmp_path: Path, small_chunks: dict[EngineName, int]
+    engine: str, everything_file: Path, tmp_path: Path, small_chunks: dict[str, int]
 ) -> None:
     n = MULTI[engine]
     assert len(plan(n, engine)) >= 5
@@ -138,9 +149,9 @@ def test_cli_summary_bytes_do_not_depend_on_workers(
         pd.testing.assert_frame_equal(samples_w, samples, check_exact=True)
 
 
-@pytest.mark.parametrize("engine", ["vector", "compiled", "simpy"])
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
 def test_api_results_do_not_depend_on_workers(
-    engine: EngineName, everything: Scenario, small_chunks: dict[EngineName, int]
+    engine: str, everything: Scenario, small_chunks: dict[str, int]
 ) -> None:
     n = MULTI[engine]
     runs = {
@@ -158,9 +169,7 @@ def test_api_results_do_not_depend_on_workers(
         assert runs[w].manifest["chunk_size"] == small_chunks[engine]
 
 
-def test_more_workers_than_chunks(
-    everything: Scenario, small_chunks: dict[EngineName, int]
-) -> None:
+def test_more_workers_than_chunks(everything: Scenario, small_chunks: dict[str, int]) -> None:
     one = steppe.run(everything, replications=70, seed=2, engine="simpy", workers=1)
     many = steppe.run(everything, replications=70, seed=2, engine="simpy", workers=5)  # 2 chunks
     assert many.summary == one.summary
@@ -172,22 +181,23 @@ def test_simpy_samples_do_not_depend_on_the_chunk_size(
 ) -> None:
     """SimPy replications have their own streams: the chunk size changes nothing at all."""
     whole = steppe.run(everything, replications=120, seed=4, engine="simpy")  # one chunk
-    monkeypatch.setitem(steppe.engines.CHUNK_SIZE, "simpy", 25)
+    with_chunks(monkeypatch, "simpy", 25)
     split = steppe.run(everything, replications=120, seed=4, engine="simpy", workers=2)
     assert split.summary == whole.summary
     pd.testing.assert_frame_equal(split.samples, whole.samples, check_exact=True)
 
 
-def test_execute_matches_simulate_chunk(
-    everything: Scenario, small_chunks: dict[EngineName, int]
+def test_execute_matches_the_engines_chunks(
+    everything: Scenario, small_chunks: dict[str, int]
 ) -> None:
-    """execute() is the concatenation of simulate_chunk over the chunk plan."""
+    """execute() is the concatenation of the engine's chunks over the chunk plan."""
     n = 2500
-    acc = execute(everything, engine="vector", seed=3, replications=n, workers=2)
+    acc = execute(everything, engine="compiled", seed=3, replications=n, workers=2)
+    engine = get_engine("compiled")
     expected = np.vstack(
         [
-            simulate_chunk(everything, "vector", seed=3, chunk=c, start=start, n=k)
-            for c, start, k in plan(n, "vector")
+            engine.simulate(everything, seed=3, start=start, n=k)
+            for _, start, k in plan(n, "compiled")
         ]
     )
     assert acc.n == n
@@ -209,15 +219,15 @@ class Recorder:
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_timed_progress_is_told_when_the_chunks_start(
-    everything: Scenario, small_chunks: dict[EngineName, int], workers: int
+    everything: Scenario, small_chunks: dict[str, int], workers: int
 ) -> None:
     """Once, with the number of processes, before any chunk is reported (steppe._progress
     times the chunks from there)."""
     rec = Recorder()
     assert isinstance(rec, steppe.execute.Timed)
-    execute(everything, engine="vector", seed=3, replications=2500, workers=workers, progress=rec)
+    execute(everything, engine="compiled", seed=3, replications=2500, workers=workers, progress=rec)
     assert rec.calls[0] == ("start", workers)
-    assert sorted(rec.calls[1:]) == sorted(("done", n) for _, _, n in plan(2500, "vector"))
+    assert sorted(rec.calls[1:]) == sorted(("done", n) for _, _, n in plan(2500, "compiled"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -498,17 +508,17 @@ def test_keep_samples_accumulator_stays_exact(
 
 
 def test_run_keeps_quantile_sample_rows_unless_asked(
-    everything: Scenario, small_chunks: dict[EngineName, int], monkeypatch: pytest.MonkeyPatch
+    everything: Scenario, small_chunks: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(steppe.results.accumulate, "QUANTILE_SAMPLE", 300)
-    n = 2500  # 3 vector chunks
-    default = steppe.run(everything, replications=n, seed=8, engine="vector")
-    kept = steppe.run(everything, replications=n, seed=8, engine="vector", keep_samples=True)
+    n = 2500  # 6 compiled chunks
+    default = steppe.run(everything, replications=n, seed=8, engine="compiled")
+    kept = steppe.run(everything, replications=n, seed=8, engine="compiled", keep_samples=True)
     both = steppe.run(
-        everything, replications=n, seed=8, engine="vector", keep_samples=True, workers=2
+        everything, replications=n, seed=8, engine="compiled", keep_samples=True, workers=2
     )
     # the streaming summaries are merged in chunk order too: bit for bit the same
-    default_2 = steppe.run(everything, replications=n, seed=8, engine="vector", workers=2)
+    default_2 = steppe.run(everything, replications=n, seed=8, engine="compiled", workers=2)
     assert default_2.summary == default.summary
     pd.testing.assert_frame_equal(default_2.samples, default.samples, check_exact=True)
     assert len(default.samples) == 300
@@ -537,7 +547,7 @@ def test_run_small_runs_keep_everything(
     everything: Scenario, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(steppe.results.accumulate, "QUANTILE_SAMPLE", 300)
-    res = steppe.run(everything, replications=300, seed=8, engine="vector")
+    res = steppe.run(everything, replications=300, seed=8, engine="compiled")
     assert len(res.samples) == 300
     for body in res.summary["outcomes"].values():
         assert "quantile_sample" not in body
@@ -546,11 +556,11 @@ def test_run_small_runs_keep_everything(
 def test_cli_keep_samples(
     everything_file: Path,
     tmp_path: Path,
-    small_chunks: dict[EngineName, int],
+    small_chunks: dict[str, int],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(steppe.results.accumulate, "QUANTILE_SAMPLE", 300)
-    common = ("-n", "2100", "--seed", "3", "--engine", "vector")
+    common = ("-n", "2100", "--seed", "3", "--engine", "compiled")
     default = cli_run(everything_file, tmp_path / "default", *common, "--workers", "2")
     one = cli_run(everything_file, tmp_path / "one", *common, "--workers", "1")
     summary = (default / "summary.json").read_bytes()
@@ -574,9 +584,9 @@ def test_cli_keep_samples(
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-@pytest.mark.parametrize("engine", ["vector", "compiled", "simpy"])
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
 def test_progress_adds_up_to_the_replications(
-    everything: Scenario, engine: EngineName, workers: int, small_chunks: dict[EngineName, int]
+    everything: Scenario, engine: str, workers: int, small_chunks: dict[str, int]
 ) -> None:
     n = MULTI[engine]
     calls: list[int] = []
@@ -596,16 +606,14 @@ def test_progress_adds_up_to_the_replications(
     assert res.summary["replications"] == n
 
 
-def test_execute_progress_is_optional(
-    everything: Scenario, small_chunks: dict[EngineName, int]
-) -> None:
+def test_execute_progress_is_optional(everything: Scenario, small_chunks: dict[str, int]) -> None:
     acc = execute(everything, engine="simpy", seed=1, replications=60, workers=2, progress=None)
     assert acc.n == 60
 
 
-@pytest.mark.parametrize("engine", ["vector", "compiled", "simpy"])
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
 def test_worker_errors_reach_the_caller(
-    scenario_from_yaml: ScenarioFactory, engine: EngineName, small_chunks: dict[EngineName, int]
+    scenario_from_yaml: ScenarioFactory, engine: str, small_chunks: dict[str, int]
 ) -> None:
     """A run that fails in a worker raises the engine's SimulationError, as in-process."""
     bad = scenario_from_yaml(EVERYTHING.replace("hazard: shock_rate", "hazard: shock_rate - 1"))
@@ -623,9 +631,9 @@ def test_worker_errors_reach_the_caller(
 # ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("engine", ["vector", "compiled", "simpy"])
-def test_pickled_scenario_gives_identical_samples(everything: Scenario, engine: EngineName) -> None:
-    before = simulate_chunk(everything, engine, seed=6, chunk=2, start=80, n=40)
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
+def test_pickled_scenario_gives_identical_samples(everything: Scenario, engine: str) -> None:
+    before = get_engine(engine).simulate(everything, seed=6, start=80, n=40)
     assert everything._compiled  # compiled closures are cached, and must not get in the way
     copy = pickle.loads(pickle.dumps(everything))
     assert isinstance(copy, Scenario)
@@ -635,17 +643,18 @@ def test_pickled_scenario_gives_identical_samples(everything: Scenario, engine: 
     assert copy.file == everything.file
     assert dict(copy.positions) == dict(everything.positions)
     assert [o.name for o in copy.outcomes] == [o.name for o in everything.outcomes]
-    after = simulate_chunk(copy, engine, seed=6, chunk=2, start=80, n=40)
+    after = get_engine(engine).simulate(copy, seed=6, start=80, n=40)
     np.testing.assert_array_equal(after, before, strict=True)
 
 
 def test_pickled_overridden_scenario_keeps_the_override(everything: Scenario) -> None:
     fixed = everything.with_overrides({"contagion": 1.5})
     copy = pickle.loads(pickle.dumps(fixed))
-    a = simulate_chunk(fixed, "vector", seed=6, chunk=0, start=0, n=200)
-    b = simulate_chunk(copy, "vector", seed=6, chunk=0, start=0, n=200)
+    engine = get_engine("compiled")
+    a = engine.simulate(fixed, seed=6, start=0, n=200)
+    b = engine.simulate(copy, seed=6, start=0, n=200)
     np.testing.assert_array_equal(a, b, strict=True)
-    c = simulate_chunk(everything, "vector", seed=6, chunk=0, start=0, n=200)
+    c = engine.simulate(everything, seed=6, start=0, n=200)
     assert not np.array_equal(a, c)
 
 
@@ -656,8 +665,8 @@ def test_pickled_loaded_file_scenario(everything_file: Path) -> None:
     assert copy.sha256 == sc.sha256
     assert copy.locate(("events", "shock", "hazard")) == sc.locate(("events", "shock", "hazard"))
     np.testing.assert_array_equal(
-        simulate_chunk(copy, "simpy", seed=1, chunk=0, start=0, n=10),
-        simulate_chunk(sc, "simpy", seed=1, chunk=0, start=0, n=10),
+        get_engine("simpy").simulate(copy, seed=1, start=0, n=10),
+        get_engine("simpy").simulate(sc, seed=1, start=0, n=10),
         strict=True,
     )
 
@@ -668,15 +677,19 @@ def test_pickled_loaded_file_scenario(everything_file: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("choice", "used"), [("simpy", "simpy"), ("vector", "vector"), ("auto", "vector")]
+    ("choice", "used"), [("simpy", "simpy"), ("compiled", "compiled"), ("auto", "simpy")]
 )
 def test_cli_engine_choice_is_recorded(
     choice: str,
-    used: EngineName,
+    used: str,
     everything_file: Path,
     tmp_path: Path,
-    small_chunks: dict[EngineName, int],
+    small_chunks: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    if choice == "auto":  # a small run, and no kernel compiled: the reference engine
+        monkeypatch.setenv("STEPPE_CACHE_DIR", str(tmp_path / "cache"))
+        monkeypatch.setattr(steppe.engines.kernel, "_loaded", {})
     args = ("-n", "120", "--seed", "2", "--engine", choice, "--workers", "2")
     out = cli_run(everything_file, tmp_path / choice, *args)
     summary, manifest, samples = read_result_folder(out)
@@ -690,23 +703,25 @@ def test_cli_engine_choice_is_recorded(
     assert set(summary["outcomes"]) == set(samples.columns)
 
 
-def test_cli_default_engine_and_workers(everything_file: Path, tmp_path: Path) -> None:
+def test_cli_default_engine_and_workers(
+    everything_file: Path, tmp_path: Path, cold_cache: Path
+) -> None:
     out = cli_run(everything_file, tmp_path / "defaults", "-n", "50", "--json")
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["engine"] == "vector"
+    assert manifest["engine"] == "simpy"  # auto: a small run, and no kernel compiled
     # all cores by default, but no more workers than chunks: 50 replications are one chunk
     assert manifest["workers"] == min(available_workers(), 1)
-    assert manifest["chunk_size"] == steppe.engines.CHUNK_SIZE["vector"] == 50_000
+    assert manifest["chunk_size"] == ENGINES["simpy"].chunk_size == 500
 
 
 def test_cli_engines_agree_in_law(everything_file: Path, tmp_path: Path) -> None:
     """Both engines run the same scenario; a loose check that they answer the same question."""
     res: dict[str, Any] = {}
-    for engine in ("simpy", "vector"):
+    for engine in ("simpy", "compiled"):
         out = cli_run(everything_file, tmp_path / engine, "-n", "400", "--engine", engine)
         res[engine] = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     for name in ("uz_by_2027", "rail_done"):
-        a, b = res["simpy"]["outcomes"][name], res["vector"]["outcomes"][name]
+        a, b = res["simpy"]["outcomes"][name], res["compiled"]["outcomes"][name]
         assert abs(a["p"] - b["p"]) < 5 * math.hypot(a["se"], b["se"]) + 1e-9, name
 
 
@@ -715,37 +730,45 @@ def _dies(*args: object, **kwargs: object) -> None:
 
 
 def test_a_worker_that_dies_is_reported_as_such(
-    everything: Scenario, small_chunks: dict[EngineName, int], monkeypatch: pytest.MonkeyPatch
+    everything: Scenario, small_chunks: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A worker process that dies (killed, out of memory) breaks the pool: the run stops
     with steppe's error naming the replications, not a BrokenProcessPool traceback."""
     monkeypatch.setattr(steppe.execute, "_summarised_chunk", _dies)  # inherited on fork
     with pytest.raises(steppe.SimulationError, match=r"a worker process died while running "
                        r"replications 0 to 999 \(killed, or out of memory\?\)"):  # fmt: skip
-        execute(everything, engine="vector", seed=1, replications=3000, workers=2)
+        execute(everything, engine="compiled", seed=1, replications=5000, workers=2)
+
+
+#: Replications and kept samples of the runs with and without traces, per engine.
+LIGHT_RUNS: dict[str, tuple[int, int]] = {"simpy": (230, 100), "compiled": (2500, 300)}
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_compiled_chunks_past_the_kept_sample_run_without_traces_same_numbers(
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
+def test_chunks_past_the_kept_sample_run_without_traces_same_numbers(
     everything: Scenario,
-    small_chunks: dict[EngineName, int],
+    small_chunks: dict[str, int],
     monkeypatch: pytest.MonkeyPatch,
+    engine: str,
     workers: int,
 ) -> None:
     """The report's traces are summarised from the kept samples only, and extra outcomes do
-    not change the compiled engine's random numbers: chunks whose samples are not kept run
-    the scenario without them, and the summary is the same, bit for bit."""
-    monkeypatch.setattr(steppe.results.accumulate, "QUANTILE_SAMPLE", 300)
+    not change an engine's random numbers: chunks whose samples are not kept run the
+    scenario without them, and the summary is the same, bit for bit."""
+    n, kept = LIGHT_RUNS[engine]
+    monkeypatch.setattr(steppe.results.accumulate, "QUANTILE_SAMPLE", kept)
     ran: list[tuple[int, int]] = []
-    real = steppe.execute.simulate_chunk
+    cls = type(get_engine(engine))
+    real = cls.simulate
 
-    def spy(sc: Scenario, *args: Any, **kwargs: Any) -> np.ndarray:
+    def spy(self: Any, sc: Scenario, **kwargs: Any) -> np.ndarray:
         ran.append((kwargs["start"], len(sc.outcomes)))
-        return real(sc, *args, **kwargs)
+        return real(self, sc, **kwargs)
 
-    monkeypatch.setattr(steppe.execute, "simulate_chunk", spy)  # seen in-process only
-    n, m = 2500, len(everything.outcomes)
-    args: dict[str, Any] = {"replications": n, "seed": 8, "engine": "compiled"}
+    monkeypatch.setattr(cls, "simulate", spy)  # seen in-process only
+    m = len(everything.outcomes)
+    args: dict[str, Any] = {"replications": n, "seed": 8, "engine": engine}
     traced = steppe.run(everything, workers=workers, **args)
     plain = steppe.run(everything, workers=workers, traces=False, **args)
     every = steppe.run(everything, workers=workers, keep_samples=True, **args)
@@ -756,16 +779,16 @@ def test_compiled_chunks_past_the_kept_sample_run_without_traces_same_numbers(
     assert traced.summary == heavy.summary  # outcomes and traces
     assert traced.summary["outcomes"] == plain.summary["outcomes"]
     pd.testing.assert_frame_equal(traced.samples, heavy.samples, check_exact=True)
-    pd.testing.assert_frame_equal(traced.samples, every.samples.iloc[:300], check_exact=True)
+    pd.testing.assert_frame_equal(traced.samples, every.samples.iloc[:kept], check_exact=True)
     pd.testing.assert_frame_equal(traced.samples, plain.samples, check_exact=True)
     if workers == 1:  # the traced run: kept chunks with the traces, the others without
-        first = ran[: len(plan(n, "compiled"))]
-        assert all((k > m) == (start < 300) for start, k in first), first
-        assert any(start >= 300 for start, _ in first)
+        first = ran[: len(plan(n, engine))]
+        assert all((k > m) == (start < kept) for start, k in first), first
+        assert any(start >= kept for start, _ in first)
 
 
 def test_a_traced_compiled_run_builds_one_kernel(
-    everything: Scenario, small_chunks: dict[EngineName, int], monkeypatch: pytest.MonkeyPatch
+    everything: Scenario, small_chunks: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Chunks that keep no traces compute the scenario's own outcomes with the traced
     scenario's kernel: the plain scenario's kernel is never generated nor compiled."""
@@ -780,4 +803,4 @@ def test_a_traced_compiled_run_builds_one_kernel(
     monkeypatch.setattr(steppe.engines.kernel, "load_kernel", spy)
     steppe.run(everything, replications=2500, seed=8, engine="compiled", workers=1)
     assert len(loaded) == 1 and loaded[0] > len(everything.outcomes)  # the traced one only
-    assert "compiled" not in everything._prepared
+    assert "compiled" not in steppe.engines.kernel._state(everything)

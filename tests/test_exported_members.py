@@ -12,6 +12,7 @@ def test_public_api_is_pinned() -> None:
     assert set(steppe.__all__) == {
         "Comparison",
         "ComparisonError",
+        "EngineError",
         "ExpressionError",
         "LimitError",
         "ResultError",
@@ -40,5 +41,7 @@ def test_exception_tree() -> None:
     assert issubclass(steppe.ResultError, OSError)
     assert issubclass(steppe.ComparisonError, steppe.SteppeError)
     assert issubclass(steppe.ComparisonError, ValueError)
+    assert issubclass(steppe.EngineError, steppe.SteppeError)
+    assert issubclass(steppe.EngineError, ValueError)
     assert issubclass(steppe.SteppeError, Exception)
     assert not issubclass(steppe.SteppeError, (ValueError, RuntimeError))

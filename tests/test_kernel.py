@@ -1,7 +1,8 @@
-"""The compiled engine: generated code, its arithmetic, its errors, when ``auto`` picks it.
+"""The compiled engine: generated code, its arithmetic, its errors, what it declines.
 
-Its statistical equivalence with the reference engine is in ``test_equivalence.py`` and the
-independence of its numbers from the number of workers in ``test_execute.py``.
+Its statistical equivalence with the reference engine is in ``test_equivalence.py``, the
+independence of its numbers from the number of workers in ``test_execute.py`` and when
+``auto`` picks it in ``test_engines.py``.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import numpy as np
 import pytest
 
 import steppe
-import steppe.api
 import steppe.engines.kernel
+import steppe.engines.registry
+from steppe.engines.des import simulate_des
 from steppe.engines.kernel import import_source, simulate_kernel, unsupported
 from steppe.engines.kernel.codegen import FIELDS, expression_module, generate
-from steppe.engines.vector import simulate_vector
 from steppe.errors import ExpressionError, ScenarioError, SimulationError
 from steppe.model.expr import compile_expression, parse_expression
 from steppe.model.scenario import Scenario
@@ -161,7 +162,7 @@ def test_scenarios_that_differ_only_in_numbers_share_a_kernel() -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# Errors: located and worded as in the vector engine
+# Errors: located and worded as in the reference engine
 # ---------------------------------------------------------------------------------------
 
 FAILING = {
@@ -185,7 +186,7 @@ FAILING = {
 
 
 @pytest.mark.parametrize("case", list(FAILING))
-def test_errors_are_worded_as_in_the_vector_engine(case: str) -> None:
+def test_errors_are_worded_as_in_the_reference_engine(case: str) -> None:
     body, where = FAILING[case]
     text = (
         "steppe: 1\nname: failing\ntitle: failing\nstart: 2024-01-01\nhorizon: 2025-12-31\n"
@@ -194,20 +195,20 @@ def test_errors_are_worded_as_in_the_vector_engine(case: str) -> None:
     if "outcomes:" not in text:
         text += "outcomes:\n  o: {probability: 'rate > 0', by: 2024-12-31}\n"
     sc = steppe.loads(text, file="failing.yaml")
-    with pytest.raises(SimulationError) as vec:
-        simulate_vector(sc, seed=1, chunk=0, start=0, n=5)
+    with pytest.raises(SimulationError) as ref:
+        simulate_des(sc, seed=1, start=0, n=5)
     with pytest.raises(SimulationError) as comp:
         simulate_kernel(sc, seed=1, chunk=0, start=0, n=5)
     assert where in str(comp.value)
     # The same place, words and value; the replication and time may differ where the error
     # comes after random events (the engines draw different random numbers).
     assert (
-        str(comp.value).split(" in replication ")[0] == str(vec.value).split(" in replication ")[0]
+        str(comp.value).split(" in replication ")[0] == str(ref.value).split(" in replication ")[0]
     )
 
 
 # ---------------------------------------------------------------------------------------
-# Which engine runs
+# What the compiled engine declines
 # ---------------------------------------------------------------------------------------
 
 SMALL = """
@@ -225,22 +226,14 @@ outcomes:
 """
 
 
-def test_auto_uses_the_compiled_engine_for_large_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    sc = steppe.loads(SMALL.replace("TRUNC", "0, 10"))
-    assert steppe.run(sc, replications=50, seed=1, engine="auto").summary["engine"] == "vector"
-    monkeypatch.setattr(steppe.api, "AUTO_COMPILED_FROM", 50)
-    res = steppe.run(sc, replications=50, seed=1, engine="auto")
-    assert res.summary["engine"] == res.manifest["engine"] == "compiled"
-
-
-def test_a_duration_truncated_to_a_sliver_is_left_to_the_vector_engine(
+def test_a_duration_truncated_to_a_sliver_is_left_to_the_reference_engine(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # gamma(2, 0.1) keeps P(X in [1.2, 10]) ~ 8e-5: about 12,000 rejections per draw.
     sc: Scenario = steppe.loads(SMALL.replace("TRUNC", "1.2, 10"))
     assert unsupported(sc) is not None
-    monkeypatch.setattr(steppe.api, "AUTO_COMPILED_FROM", 1)
-    assert steppe.run(sc, replications=20, seed=1).summary["engine"] == "vector"
+    monkeypatch.setattr(steppe.engines.registry, "AUTO_COMPILED_FROM", 1)
+    assert steppe.run(sc, replications=20, seed=1).summary["engine"] == "simpy"
     with pytest.raises(ScenarioError, match="compiled engine cannot run this scenario"):
         steppe.run(sc, replications=20, seed=1, engine="compiled")
 

@@ -149,7 +149,7 @@ def _kill_and_check(args: list[str], started: Started, processes: int = 2) -> No
 
 def test_run_workers_end_when_it_is_killed(tmp_path: Path, started: Started) -> None:
     _kill_and_check(
-        [*STEPPE, "run", str(SMOKE), "-n", "1000000000", "--workers", "2", "--engine", "vector",
+        [*STEPPE, "run", str(SMOKE), "-n", "1000000000", "--workers", "2", "--engine", "simpy",
          "--out", str(tmp_path / "out"), "-q"],
         started,
     )  # fmt: skip
@@ -158,7 +158,7 @@ def test_run_workers_end_when_it_is_killed(tmp_path: Path, started: Started) -> 
 def test_sweep_workers_end_when_it_is_killed(tmp_path: Path, started: Started) -> None:
     _kill_and_check(
         [*STEPPE, "sweep", str(SMOKE), "--vary", "contagion=0.3:1.9", "-n", "10000",
-         "--replications", "20000", "--workers", "2", "--engine", "vector",
+         "--replications", "20000", "--workers", "2", "--engine", "simpy",
          "--out", str(tmp_path / "out"), "-q"],
         started,
     )  # fmt: skip
@@ -168,7 +168,7 @@ def test_sweep_workers_end_when_it_is_killed(tmp_path: Path, started: Started) -
 def test_compare_workers_end_when_it_is_killed(tmp_path: Path, started: Started) -> None:
     _kill_and_check(
         [*STEPPE, "compare", str(SMOKE), str(SMOKE), "-n", "2000000", "--workers", "2",
-         "--engine", "vector", "--out", str(tmp_path / "out"), "-q"],
+         "--engine", "simpy", "--out", str(tmp_path / "out"), "-q"],
         started,
     )  # fmt: skip
 

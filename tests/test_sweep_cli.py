@@ -244,7 +244,7 @@ def test_a_sweep_projected_over_an_hour_is_announced(
     monkeypatch.setattr(steppe._progress, "_clock", lambda: float(next(reads)))
     result = invoke(
         "sweep", SMOKE, "--vary", "contagion=0:2:4", "--replications", "20", "--workers", "1",
-        "--engine", "vector", "--out", tmp_path / "sw",
+        "--engine", "simpy", "--out", tmp_path / "sw",
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     assert result.stderr == (

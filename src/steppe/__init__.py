@@ -13,6 +13,7 @@ from steppe.analysis.compare import Comparison, compare
 from steppe.api import RunResult, run
 from steppe.errors import (
     ComparisonError,
+    EngineError,
     ExpressionError,
     LimitError,
     ResultError,
@@ -29,6 +30,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Comparison",
     "ComparisonError",
+    "EngineError",
     "ExpressionError",
     "LimitError",
     "ResultError",

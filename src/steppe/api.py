@@ -16,14 +16,14 @@ import functools
 import importlib.metadata
 import platform
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, cast
 
 import pandas as pd
 
-from steppe.engines import CHUNK_SIZE, SMALLEST_CHUNK, EngineName, kernel
+from steppe.engines import Engine, EngineChoice, check_choice, resolve_engine
 from steppe.errors import LimitError, ScenarioError
 from steppe.execute import available_workers, execute
 from steppe.execute import plan as plan_chunks
@@ -31,16 +31,9 @@ from steppe.load import load
 from steppe.model.scenario import Scenario
 from steppe.results.accumulate import QUANTILE_SAMPLE
 from steppe.results.io import write_result_folder
-from steppe.results.traces import plan_traces, summarize_traces
+from steppe.results.traces import TracePlan, plan_traces, summarize_traces
 
-__all__ = ["AUTO_COMPILED_FROM", "ENGINES", "RunResult", "resolve_engine", "run"]
-
-ENGINES = ("auto", "simpy", "vector", "compiled")
-EngineChoice = Literal["auto", "simpy", "vector", "compiled"]
-#: ``engine="auto"`` uses the compiled engine from this many replications on (when Numba is
-#: installed and the scenario allows it): below, compiling a new scenario's kernel (seconds,
-#: once per scenario structure) would take longer than the vector engine needs for the run.
-AUTO_COMPILED_FROM = 100_000
+__all__ = ["RunResult", "engine_for_runs", "run"]
 
 #: Kept per-replication samples live in memory; refuse runs whose samples alone need more.
 MAX_SAMPLE_BYTES = 4 * 2**30
@@ -130,12 +123,14 @@ def run(
     overrides
         Parameters to fix at given values, e.g. ``{"contagion": 0.5}``.
     engine
-        ``"simpy"`` (the reference engine), ``"vector"`` (NumPy, many replications at
-        once), ``"compiled"`` (each replication's loop compiled with Numba; the fastest
-        for large runs, after a few seconds of compilation the first time a scenario's
-        structure is seen) or ``"auto"``: ``"compiled"`` from
-        :data:`AUTO_COMPILED_FROM` replications on when it can run the scenario, else
-        ``"vector"``. The engine used is recorded in the summary and the manifest.
+        ``"simpy"`` (the reference engine), ``"compiled"`` (each replication's loop
+        compiled with Numba; by far the fastest, after 5-30 s of compilation the first time
+        a scenario's structure is seen on a machine) or ``"auto"``: ``"compiled"`` when it
+        can run the scenario and either its kernel is compiled already or the run has at
+        least :data:`~steppe.engines.registry.AUTO_COMPILED_FROM` (10,000) replications,
+        else ``"simpy"`` (see :func:`~steppe.engines.registry.resolve_engine`). The engine
+        used is recorded in the summary and the manifest. (The NumPy ``"vector"`` engine
+        was retired: asking for it raises :class:`~steppe.errors.EngineError`.)
     workers
         Processes to run chunks of replications on; ``None`` means all cores. The numbers
         do not depend on it.
@@ -157,11 +152,14 @@ def run(
 
     Raises
     ------
+    EngineError
+        For an unknown or retired engine (before anything else is done).
     ScenarioError
-        For an invalid scenario, override or size.
+        For an invalid scenario, override or size, or an engine that cannot run it.
     SimulationError
         If the run fails, e.g. a hazard evaluates to a negative number.
     """
+    check_choice(engine)
     sc = scenario if isinstance(scenario, Scenario) else load(scenario)
     sc = sc.with_overrides(dict(overrides or {}))
     n = sc.spec.replications if replications is None else replications
@@ -182,27 +180,23 @@ def run(
             f"{need / 2**30:.1f} GiB; the limit is {MAX_SAMPLE_BYTES / 2**30:.0f} GiB. "
             "Use fewer replications or do not keep every sample."
         )
-    plan = plan_traces(sc) if traces else None
-    if plan is not None and kept * len(plan.scenario.outcomes) * 8 * 2 > MAX_SAMPLE_BYTES:
-        plan = None  # the traces' samples would not fit: run without (the report says so)
+    plan = _trace_plan(sc, kept=kept, traces=traces)
     run_sc = plan.scenario if plan is not None else sc
-    if engine not in ENGINES:
-        raise ScenarioError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
-    used = resolve_engine(engine, run_sc, n)
+    used = resolve_engine(engine, [run_sc], n)
     procs = available_workers() if workers is None else workers
     if isinstance(procs, bool) or not isinstance(procs, int) or procs < 1:
         raise ScenarioError(f"workers must be a whole number >= 1, found {workers!r}")
-    procs = min(procs, len(plan_chunks(n, used)))  # no more workers than chunks
+    procs = min(procs, len(plan_chunks(n, used.name)))  # no more workers than chunks
     began = time.perf_counter()
     acc = execute(
-        run_sc, engine=used, seed=s, replications=n, workers=procs, keep_samples=keep_samples,
-        progress=progress, summarized=len(sc.outcomes),
-        # Extra outcomes do not change the compiled engine's random numbers (docs/engine.md,
-        # section 8): chunks whose samples are not kept run without the traces.
-        light=sc if plan is not None and used == "compiled" else None,
+        run_sc, engine=used.name, seed=s, replications=n, workers=procs,
+        keep_samples=keep_samples, progress=progress, summarized=len(sc.outcomes),
+        # Extra outcomes do not change an engine's random numbers (docs/engine.md, section
+        # 8): chunks whose samples are not kept run without the traces.
+        light=sc if plan is not None else None,
     )  # fmt: skip
     wall = time.perf_counter() - began
-    summary = _summary(sc, acc.summaries(), n=n, seed=s, engine=used)
+    summary = _summary(sc, acc.summaries(), n=n, seed=s, engine=used.name)
     manifest = _manifest(
         sc, seed=s, replications=n, engine=used, wall=wall, overrides=overrides, workers=procs
     )
@@ -216,25 +210,43 @@ def run(
     return RunResult(scenario=sc, summary=summary, manifest=manifest, samples=samples)
 
 
-def resolve_engine(engine: EngineChoice, sc: Scenario, n: int) -> EngineName:
-    """The engine that runs ``n`` replications of ``sc``: ``auto`` resolved as documented
-    in :func:`run` (a sweep passes its total number of replications).
+def _trace_plan(sc: Scenario, *, kept: int, traces: bool) -> TracePlan | None:
+    """The report's traces of a run that keeps ``kept`` replications' samples, if asked for
+    and if their samples fit in memory (else the run goes without; the report says so)."""
+    plan = plan_traces(sc) if traces else None
+    if plan is not None and kept * len(plan.scenario.outcomes) * 8 * 2 > MAX_SAMPLE_BYTES:
+        return None
+    return plan
+
+
+def engine_for_runs(
+    scenarios: Sequence[Scenario],
+    *,
+    engine: EngineChoice,
+    replications: int,
+    keep_samples: bool = False,
+    traces: bool = True,
+) -> EngineChoice:
+    """One engine for runs of each of ``scenarios`` (a comparison runs them all on one),
+    with :func:`run`'s options: ``engine`` resolved for the scenarios as they will run
+    (with their traces), ``replications`` each (see
+    :func:`~steppe.engines.registry.resolve_engine`).
 
     Raises
     ------
-    ScenarioError
-        If ``"compiled"`` is asked for and cannot run ``sc``.
+    EngineError, ScenarioError
+        As :func:`run` would.
     """
-    if engine == "compiled":
-        why = None if kernel.available() else "Numba is not installed"
-        why = why or kernel.unsupported(sc)
-        if why:
-            raise ScenarioError(f"the compiled engine cannot run this scenario: {why}")
-        return "compiled"
-    if engine == "auto":
-        big = n >= AUTO_COMPILED_FROM
-        return "compiled" if big and kernel.available() and not kernel.unsupported(sc) else "vector"
-    return engine
+    check_choice(engine)
+    if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
+        raise ScenarioError(f"replications must be a whole number >= 1, found {replications!r}")
+    kept = replications if keep_samples else min(replications, QUANTILE_SAMPLE)
+    run_scs = []
+    for sc in scenarios:
+        plan = _trace_plan(sc, kept=kept, traces=traces)
+        run_scs.append(plan.scenario if plan is not None else sc)
+    name = resolve_engine(engine, run_scs, replications).name
+    return cast(EngineChoice, name)  # a registered engine's name
 
 
 def _summary(
@@ -272,7 +284,7 @@ def _manifest(
     *,
     seed: int,
     replications: int,
-    engine: str,
+    engine: Engine,
     wall: float,
     overrides: Mapping[str, float] | None,
     workers: int,
@@ -283,10 +295,10 @@ def _manifest(
         "scenario_sha256": sc.sha256,
         "seed": seed,
         "replications": replications,
-        "engine": engine,
+        "engine": engine.name,
         "workers": workers,
-        "chunk_size": CHUNK_SIZE[engine],  # type: ignore[index]
-        "smallest_chunk": SMALLEST_CHUNK[engine],  # type: ignore[index]
+        "chunk_size": engine.chunk_size,
+        "smallest_chunk": engine.smallest_chunk,
         "overrides": dict(overrides or {}),
         "versions": {
             "steppe": _version("steppe"),

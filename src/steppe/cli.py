@@ -18,9 +18,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from steppe._options import engine_option
 from steppe._progress import print_errors, progress_bar, stderr_console
 from steppe.analysis.cli import compare_cmd, report_cmd
-from steppe.api import ENGINES, RunResult, run
+from steppe.api import RunResult, run
 from steppe.errors import ScenarioError, SteppeError
 from steppe.load import load
 from steppe.load.fileschema import file_schema
@@ -160,7 +161,7 @@ main.add_command(report_cmd)  # steppe report: src/steppe/analysis/cli.py
     default=None,
     help="Result folder (default: results/<scenario-name>).",
 )
-@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True)
+@engine_option
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of a table.")
 @click.option(
     "--workers",

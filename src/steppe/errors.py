@@ -8,6 +8,7 @@ Every error steppe raises on purpose derives from :class:`SteppeError`::
     │   └── LimitError(ScenarioError)                a size or resource limit is exceeded
     ├── SimulationError(SteppeError, RuntimeError)   a run failed (e.g. a negative hazard)
     ├── ComparisonError(SteppeError, ValueError)     inputs cannot be compared (outcomes differ)
+    ├── EngineError(SteppeError, ValueError)         no such engine (unknown, or retired)
     └── ResultError(SteppeError, OSError)            a result folder cannot be read or written
 
 A :class:`ScenarioError` knows *where* the problem is: the YAML path (a tuple of keys and
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "ComparisonError",
+    "EngineError",
     "ExpressionError",
     "LimitError",
     "ResultError",
@@ -137,6 +139,14 @@ class SimulationError(SteppeError, RuntimeError):
 
 class ComparisonError(SteppeError, ValueError):
     """Scenarios or result folders cannot be compared, e.g. their outcomes do not match."""
+
+
+class EngineError(SteppeError, ValueError):
+    """An engine was asked for that steppe does not have: an unknown name, or a retired
+    engine (the message says what to use instead). Printed as ``error: message``."""
+
+    def __str__(self) -> str:
+        return f"error: {super().__str__()}"
 
 
 class ResultError(SteppeError, OSError):

@@ -1,11 +1,13 @@
 """Running a scenario's replications in chunks, on one process or several.
 
 A run of ``n`` replications is split into consecutive chunks (:func:`chunks`): chunks of
-:data:`~steppe.engines.CHUNK_SIZE` replications, then shrinking ones at the end so that the
-workers finish together. The plan depends only on ``n`` and the engine; each chunk's result
-depends only on the scenario, the seed, the engine and its range, so any number of workers
-gives the same per-replication samples, and since chunks are merged in chunk order
-(:class:`~steppe.results.accumulate.Accumulator`), the same summary, bit for bit.
+the engine's :attr:`~steppe.engines.base.Engine.chunk_size` replications, then shrinking ones
+at the end so that the workers finish together. The plan depends only on ``n`` and the
+engine; each chunk's result depends only on the scenario, the seed, the engine and its range,
+so any number of workers gives the same per-replication samples, and since chunks are merged
+in chunk order (:class:`~steppe.results.accumulate.Accumulator`), the same summary, bit for
+bit. Engines are named by the registry (:mod:`steppe.engines.registry`) and used through
+their protocol (:class:`~steppe.engines.base.Engine`) alone.
 """
 
 from __future__ import annotations
@@ -19,9 +21,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from steppe._workers import process_pool, start_method
-from steppe.engines import CHUNK_SIZE, SMALLEST_CHUNK, EngineName, simulate_chunk
+from steppe.engines import get_engine
 from steppe.engines.common import Fixed
-from steppe.engines.kernel import warm_up
 from steppe.errors import SimulationError
 from steppe.model.scenario import Scenario
 from steppe.results.accumulate import Accumulator, ChunkStats, chunk_stats
@@ -79,15 +80,17 @@ def chunks(n: int, size: int, smallest: int | None = None) -> Iterator[tuple[int
         start += k
 
 
-def plan(n: int, engine: EngineName) -> list[tuple[int, int, int]]:
-    """The chunks of a run of ``n`` replications with ``engine`` (see :func:`chunks`)."""
-    return list(chunks(n, CHUNK_SIZE[engine], SMALLEST_CHUNK[engine]))
+def plan(n: int, engine: str) -> list[tuple[int, int, int]]:
+    """The chunks of a run of ``n`` replications with the engine called ``engine`` (see
+    :func:`chunks`)."""
+    eng = get_engine(engine)
+    return list(chunks(n, eng.chunk_size, eng.smallest_chunk))
 
 
 def execute(
     scenario: Scenario,
     *,
-    engine: EngineName,
+    engine: str,
     seed: int,
     replications: int,
     workers: int = 1,
@@ -101,6 +104,8 @@ def execute(
 
     Parameters
     ----------
+    engine
+        The name of the engine (a registered one: see :mod:`steppe.engines.registry`).
     workers
         Processes to use; ``1`` runs in this process. The result does not depend on it.
     keep_samples
@@ -118,38 +123,37 @@ def execute(
         :class:`~steppe.results.accumulate.Accumulator`); the others are kept as samples.
     light
         ``scenario`` without the outcomes after the first ``summarized`` (same events,
-        series, projects, parameters and timeline): for the chunks whose samples are not
-        kept, only its outcomes are computed, by ``scenario``'s kernel (one kernel to
-        compile). Only for an engine whose random numbers do not depend on the outcomes
-        (the compiled engine: ``docs/engine.md``, section 8); then the summary is the same,
-        bit for bit, with less work.
+        series, projects, parameters and timeline): the chunks whose samples are not kept
+        compute its outcomes only, with ``scenario`` as their ``host`` (see
+        :meth:`Engine.simulate <steppe.engines.base.Engine.simulate>`: the compiled engine
+        runs ``scenario``'s kernel, one kernel to compile). An engine's random numbers do
+        not depend on the outcomes (``docs/engine.md``, section 8), so the summary of the
+        first ``summarized`` outcomes is the same as without ``light``, with less work.
     """
     acc = Accumulator(
         scenario.outcomes, scenario.timeline, keep_samples=keep_samples,
         summarized=summarized, replications=replications,
     )  # fmt: skip
-    if light is not None and (engine != "compiled" or summarized != len(light.outcomes)):
-        raise ValueError("light: only for the compiled engine, with the summarized outcomes")
+    if light is not None and summarized != len(light.outcomes):
+        raise ValueError("light: the scenario of the summarized outcomes")
+    eng = get_engine(engine)
     todo_plan = plan(replications, engine)
     workers = max(1, min(workers, len(todo_plan)))
-    if engine == "compiled":
-        warm_up(scenario)  # compile (or load) the kernel once, before workers fork
+    eng.prepare(scenario)  # compile (or load) what it needs once, before workers fork
     started(progress, workers)  # after the compilation: the estimate times the chunks
     if workers == 1:
-        for c, start, n in todo_plan:
+        for _, start, n in todo_plan:
             sc, host = (scenario, None)
             if light is not None and not acc.needs_samples(start):
-                sc, host = light, scenario  # run the scenario's kernel for light's outcomes
-            samples = simulate_chunk(
-                sc, engine, seed=seed, chunk=c, start=start, n=n, fixed=fixed, host=host
-            )
+                sc, host = light, scenario  # light's outcomes, with the scenario as host
+            samples = eng.simulate(sc, seed=seed, start=start, n=n, fixed=fixed, host=host)
             acc.add(start, samples)
             if progress is not None:
                 progress(n)
         return acc
     method = start_method()
     # Forked workers write kept samples straight into memory shared with this process.
-    kept = acc.share_kept("F" if engine == "compiled" else "C") if method == "fork" else None
+    kept = acc.share_kept(eng.sample_order) if method == "fork" else None
     # The scenario goes to each worker once (inherited on fork), not with every chunk:
     # unpickling rebuilds and recompiles it, which cost tens of milliseconds per chunk.
     # The workers end soon after this process, however it ends (steppe._workers).
@@ -160,10 +164,10 @@ def execute(
         def submit() -> None:
             item = next(todo, None)
             if item is not None:
-                c, start, n = item
+                _, start, n = item
                 try:
                     fut = pool.submit(
-                        _summarised_chunk, engine, seed=seed, chunk=c, start=start, n=n,
+                        _summarised_chunk, engine, seed=seed, start=start, n=n,
                         fixed=fixed, send_samples=acc.needs_samples(start),
                         summarized=summarized,
                     )  # fmt: skip
@@ -211,10 +215,9 @@ def _install(scenario: Scenario, light: Scenario | None, kept: np.ndarray | None
 
 
 def _summarised_chunk(
-    engine: EngineName,
+    engine: str,
     *,
     seed: int,
-    chunk: int,
     start: int,
     n: int,
     fixed: Fixed | None,
@@ -231,7 +234,7 @@ def _summarised_chunk(
     assert _WORKER is not None, "worker not initialised"  # internal invariant
     scenario, light, kept = _WORKER
     sc, host = (scenario, None) if light is None or send_samples else (light, scenario)
-    x = simulate_chunk(sc, engine, seed=seed, chunk=chunk, start=start, n=n, fixed=fixed, host=host)
+    x = get_engine(engine).simulate(sc, seed=seed, start=start, n=n, fixed=fixed, host=host)
     stats = chunk_stats(scenario.outcomes[:summarized], scenario.timeline, x)
     if send_samples and kept is not None:
         take = min(n, kept.shape[0] - start)

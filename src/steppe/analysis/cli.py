@@ -16,8 +16,9 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
+from steppe._options import engine_option
 from steppe._progress import notices, print_errors
-from steppe.api import ENGINES, EngineChoice
+from steppe.engines import EngineChoice
 from steppe.errors import ScenarioError, SteppeError
 from steppe.results.folders import OUT_HINT, check_replaceable, resolve_out
 
@@ -103,7 +104,7 @@ def fitted_comparison_table(cmp: object, console: Console) -> Table:
     default=None,
     help="Seed of every scenario (default: the first scenario's).",
 )
-@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True)
+@engine_option
 @click.option(
     "--workers",
     type=click.IntRange(min=1),

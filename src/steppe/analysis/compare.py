@@ -25,7 +25,9 @@ alongside. A difference is **beyond Monte Carlo noise** when its 95% interval ex
 Inputs whose outcomes differ (names, kinds, dates or horizon) are refused with a
 :class:`~steppe.errors.ComparisonError` that lists the differences.
 
-Caveat: in the vector engine the dynamics (event times, series noise) are drawn per chunk,
+Every scenario runs on the same engine (``auto`` is resolved once for all of them).
+
+Caveat: in the compiled engine the dynamics (event times, series noise) are drawn per chunk,
 so beyond the parameters, CRN runs may also share random numbers between *different*
 replications of A and B. Such sharing makes the pairs slightly dependent; it tends to
 correlate ``x_i(A)`` with ``x_j(B)`` positively, which makes the paired interval
@@ -60,7 +62,8 @@ from steppe.analysis.intervals import (
     se_of,
 )
 from steppe.analysis.semantic_diff import Change, diff_specs, plain
-from steppe.api import EngineChoice, run
+from steppe.api import engine_for_runs, run
+from steppe.engines import EngineChoice, check_choice
 from steppe.errors import ComparisonError, ResultError
 from steppe.load import load
 from steppe.model.scenario import Scenario
@@ -327,7 +330,9 @@ def compare(
     replications, seed
         For scenarios: used for every run; default to the first scenario's own.
     engine, workers, progress
-        As for :func:`steppe.run`.
+        As for :func:`steppe.run`; every scenario runs on the same engine, ``auto``
+        resolved for ``replications`` of each of them (see
+        :func:`~steppe.engines.registry.resolve_engine`).
     crn
         For scenarios: run all with the same seed and use paired intervals (default). With
         ``False`` scenario ``k`` runs with seed ``seed + k`` and intervals are independent.
@@ -340,9 +345,12 @@ def compare(
     ------
     ComparisonError
         Fewer than two inputs, a mix of folders and scenarios, or outcomes that differ.
+    EngineError
+        For an unknown or retired engine.
     ScenarioError, SimulationError, ResultError
         As raised while loading, running or reading the inputs.
     """
+    check_choice(engine)
     if len(inputs) < 2:
         raise ComparisonError(f"compare needs at least two inputs, found {len(inputs)}")
     folders = [not isinstance(x, Scenario) and Path(x).is_dir() for x in inputs]
@@ -358,13 +366,14 @@ def compare(
     _check_outcomes([_scenario_signature(sc) for sc in scs], names)
     n = replications if replications is not None else scs[0].spec.replications
     s = seed if seed is not None else scs[0].spec.seed
+    used = engine_for_runs(scs, engine=engine, replications=n, keep_samples=True)
     runs = []
     for k, (sc, name) in enumerate(zip(scs, names, strict=True)):
         res = run(
             sc,
             replications=n,
             seed=s if crn else (s + k) % 2**63,
-            engine=engine,
+            engine=used,
             workers=workers,
             keep_samples=True,
             progress=progress,

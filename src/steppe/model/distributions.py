@@ -46,8 +46,9 @@ Pair = tuple[float, float]
 class Sampler(NamedTuple):
     """How a family is drawn with a generator: ``loc + scale * rng.<method>(*args)``.
 
-    Engines that draw durations during a run (NumPy's generator in the vectorized engine,
-    Numba's implementation of the same methods in the compiled engine) share this recipe.
+    Engines that draw durations during a run share this recipe: NumPy's generator (``sample``,
+    in the reference engine) and Numba's implementation of the same methods (the compiled
+    engine).
     """
 
     method: str

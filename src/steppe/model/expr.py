@@ -8,7 +8,9 @@ closures. Nothing is ever passed to ``eval`` or ``exec``.
 Values are real numbers (float64); truth values are ``1.0`` and ``0.0``, and any non-zero
 number (NaN included) is true. The same expression compiles twice, in ``"scalar"`` mode
 (Python floats, :mod:`math`) for the reference engine and in ``"vector"`` mode (NumPy arrays,
-one element per replication) for vectorized engines; both follow IEEE-754 arithmetic:
+one element per replication) for what is computed for many replications at once (parameter
+formulas, ``combine`` outcomes, the parameter-only parts that engines hoist); both follow
+IEEE-754 arithmetic:
 ``x / 0`` is ``±inf`` (``nan`` for ``0 / 0``), ``log(0)`` is ``-inf``, ``log`` and ``sqrt`` of a
 negative number are ``nan``, overflow gives ``inf``.
 

@@ -194,9 +194,6 @@ class Scenario:
     #: Line and column of values in the scenario file, by YAML path (set by the loader).
     positions: Mapping[Path, tuple[int, int]] = field(default_factory=dict, repr=False)
     _compiled: dict[str, CompiledModel] = field(default_factory=dict, repr=False, compare=False)
-    #: What an engine prepares once per scenario (e.g. the compiled engine's kernel and its
-    #: fixed arguments), by engine name; like ``_compiled``, never pickled.
-    _prepared: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def name(self) -> str:

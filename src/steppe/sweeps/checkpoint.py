@@ -106,6 +106,15 @@ class Checkpoint:
         write_json_atomic(meta, {**ck.key, "key_sha256": ck.key_hash})
         return ck
 
+    @staticmethod
+    def saved_key(folder: str | Path) -> dict[str, Any] | None:
+        """The key saved in ``folder`` by an earlier sweep, if it holds a readable one."""
+        try:
+            old = json.loads((Path(folder) / CHECKPOINT).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return old if isinstance(old, dict) else None
+
     def _check_same(self, meta: Path) -> None:
         try:
             old = json.loads(meta.read_text(encoding="utf-8"))

@@ -17,8 +17,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from steppe._options import engine_option
 from steppe._progress import print_errors, progress_bar
-from steppe.api import ENGINES, EngineChoice
+from steppe.engines import EngineChoice
 from steppe.errors import ScenarioError, SteppeError
 from steppe.load import load
 from steppe.sweeps.designs import DESIGNS, DesignKind, Range, make_design
@@ -199,7 +200,7 @@ def _sens_table(sens: SensitivityResult) -> Table:
     metavar="N",
     help="Start a local Dask cluster of N worker processes.",
 )
-@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True)
+@engine_option
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest (and indices) as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def sweep_cmd(

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from steppe import streams
-from steppe.api import EngineChoice
+from steppe.engines import EngineChoice
 from steppe.errors import ScenarioError, SimulationError
 from steppe.load import load
 from steppe.model.scenario import Scenario

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from steppe.api import run
-from steppe.engines import EngineName
+from steppe.engines import EngineChoice
 from steppe.errors import ScenarioError, SimulationError
 from steppe.execute import execute
 from steppe.model.base import suggest
@@ -124,8 +124,9 @@ class PointRunner:
     outcomes
         The outcomes to report.
     seed, replications, engine
-        Passed to :func:`steppe.run` for every point; ``engine`` already resolved (not
-        ``"auto"``), so that every point of a sweep runs in the same engine.
+        Passed to :func:`steppe.run` for every point; ``engine`` is the name of the engine
+        resolved for the whole sweep (not ``auto``), so that every point runs on the same
+        engine.
     """
 
     scenario: Scenario
@@ -134,7 +135,7 @@ class PointRunner:
     outcomes: tuple[str, ...]
     seed: int
     replications: int
-    engine: EngineName = "vector"
+    engine: EngineChoice
 
     def overrides(self, i: int) -> dict[str, float]:
         """The parameter values of point ``i``."""

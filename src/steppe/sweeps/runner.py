@@ -17,12 +17,11 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
-from steppe.api import ENGINES, EngineChoice, resolve_engine
-from steppe.engines.kernel import warm_up
+from steppe.engines import EngineChoice, check_choice, resolve_engine
 from steppe.errors import ScenarioError
 from steppe.execute import available_workers, started
 from steppe.load import load
@@ -137,7 +136,13 @@ def run_design(
     progress: Progress | None = None,
     method: str | None = None,
 ) -> SweepRun:
-    """Run every point of ``design`` (the engine room of :func:`sweep` and sensitivity)."""
+    """Run every point of ``design`` (the engine room of :func:`sweep` and sensitivity).
+
+    The engine is resolved once for the whole sweep, ``auto`` for its total number of
+    replications (see :func:`~steppe.engines.registry.resolve_engine`); a resumed sweep
+    goes on with the engine its checkpoint records, if ``auto`` chose it then.
+    """
+    check_choice(engine)
     check_vary(sc, design.ranges)
     chosen = select_outcomes(sc, outcomes)
     reps = sc.spec.replications if replications is None else replications
@@ -146,8 +151,6 @@ def run_design(
         raise ScenarioError(f"replications must be a whole number >= 1, found {reps!r}")
     if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 2**63:
         raise ScenarioError(f"seed must be a whole number in [0, 2**63), found {s!r}")
-    if engine not in ENGINES:
-        raise ScenarioError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
     key: dict[str, Any] = {
         "scenario": sc.name,
         "scenario_sha256": scenario_sha256(sc),
@@ -162,19 +165,20 @@ def run_design(
         "engine": engine,
         "outcomes": list(chosen),
     }
-    used = resolve_engine(engine, sc, len(design) * reps)
-    key["engine_used"] = used
+    saved = Checkpoint.saved_key(checkpoint) if checkpoint is not None and resume else None
+    prefer = saved.get("engine_used") if saved and saved.get("engine") == engine else None
+    used = resolve_engine(engine, [sc], len(design) * reps, prefer=prefer)
+    key["engine_used"] = used.name
     runner = PointRunner(
         scenario=sc, names=design.names, points=design.points, outcomes=chosen,
-        seed=s, replications=reps, engine=used,
+        seed=s, replications=reps, engine=cast(EngineChoice, used.name),
     )  # fmt: skip
     rows: dict[int, Row] = {}
     ck = None
     if executor is None:
         procs = available_workers() if workers is None else workers
         executor = SerialExecutor() if procs == 1 else ProcessExecutor(procs)
-    if used == "compiled":
-        warm_up(sc)  # compile (or load) the kernel once, before workers start
+    used.prepare(sc)  # compile (or load) what it needs once, before workers start
     # The executor starts (or reaches its cluster) before the checkpoint folder is made, so
     # that an unreachable scheduler leaves nothing behind.
     with executor as ex:
@@ -283,6 +287,7 @@ def sweep(
     SimulationError
         If a point's run fails (the message names the point and its values).
     """
+    check_choice(engine)
     sc = scenario if isinstance(scenario, Scenario) else load(scenario)
     s = sc.spec.seed if seed is None else seed
     if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 2**63:

@@ -4,7 +4,8 @@ It implements ``docs/engine.md`` with the reference engine's algorithm (each com
 unit-exponential threshold consumed by its own integrated hazard, exact times for the ends
 of durations and stage completions, ties at a stop before it) and its random numbers, one
 replication at a time in a loop compiled by Numba, so a state change costs a few dozen
-machine instructions.
+machine instructions. :class:`steppe.engines.compiled.CompiledEngine` presents it to
+the rest of steppe.
 
 The kernel is generated per scenario by :mod:`steppe.engines.kernel.codegen` from the
 checked intermediate representation of its expressions (no scenario text reaches the
@@ -42,6 +43,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from steppe.engines.base import PerScenario
 from steppe.engines.common import (
     MAX_CHANGES,
     Fixed,
@@ -72,6 +74,7 @@ __all__ = [
     "available",
     "import_source",
     "load_kernel",
+    "ready",
     "simulate_kernel",
     "unsupported",
     "warm_up",
@@ -79,6 +82,8 @@ __all__ = [
 
 _MUST = "(must be a finite number >= 0)"
 _loaded: dict[str, ModuleType] = {}
+#: What is built once per scenario object (its kernel and fixed arguments, see _prepare).
+_state: PerScenario[dict[str, Any]] = PerScenario(dict)
 #: Says when a kernel is about to be compiled (the command line shows it on standard error).
 _log = logging.getLogger("steppe")
 
@@ -144,7 +149,7 @@ def import_source(text: str) -> ModuleType:
     If the cache folder cannot be written (full, read-only, not a folder), the source is
     compiled in memory, for this process only, with a warning.
     """
-    digest = hashlib.sha256(text.encode()).hexdigest()[:24]
+    digest = _digest(text)
     module = _loaded.get(digest)
     if module is None:
         name = f"steppe_kernel_{digest}"
@@ -172,6 +177,32 @@ def import_source(text: str) -> ModuleType:
     return module
 
 
+def _digest(text: str) -> str:
+    """The key of generated source ``text`` (its module is ``steppe_kernel_<key>``)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def ready(sc: Scenario) -> bool:
+    """Whether ``sc``'s kernel can run without compiling anything: loaded in this process,
+    or in the cache, as :func:`import_source` looks for it (the index of its ``run_chunk``).
+    Writes nothing; takes a few milliseconds (it generates the kernel's source to find its
+    name).
+
+    The shared helpers (:mod:`steppe.engines.kernel._runtime`) need no check: Numba links
+    the machine code of the helpers a kernel calls into the kernel's own, so a cached kernel
+    loads without them (they are compiled, or loaded from their own cache, only when a
+    kernel is compiled). A cache entry that turns out unreadable, or saved by another Numba,
+    is still compiled again when used: this says what the files promise.
+    """
+    if not available() or unsupported(sc) is not None:
+        return False
+    digest = _digest(generate(sc).text)
+    if digest in _loaded:
+        return True
+    index = (_cache_dir() / "__pycache__").glob(f"steppe_kernel_{digest}.run_chunk-*.nbi")
+    return any(index)
+
+
 def _execute(name: str, filename: str, text: str) -> ModuleType:
     """Run ``text`` as the module ``name``, with ``filename`` as its source file.
 
@@ -192,10 +223,10 @@ def warm_up(sc: Scenario) -> None:
     Once per scenario object: a sweep runs many points of one scenario, and an empty run
     costs a parameter draw and a kernel call (about 1 ms, a tenth of a 2,000-replication
     point)."""
-    if sc._prepared.get("compiled-warm"):
+    if _state(sc).get("compiled-warm"):
         return
     simulate_kernel(sc, seed=0, chunk=0, start=0, n=0)
-    sc._prepared["compiled-warm"] = True
+    _state(sc)["compiled-warm"] = True
 
 
 @dataclass(frozen=True)
@@ -215,7 +246,7 @@ class _Prepared:
 
 
 def _prepare(sc: Scenario) -> _Prepared:
-    prepared = sc._prepared.get("compiled")
+    prepared = _state(sc).get("compiled")
     if prepared is not None:
         return cast(_Prepared, prepared)
     module, consts = load_kernel(sc)
@@ -267,7 +298,7 @@ def _prepare(sc: Scenario) -> _Prepared:
         noise_sources=np.array([x for x in src.noise if x >= 0], dtype=np.int64),
         n_ticks=len(sc.ticks),
     )
-    sc._prepared["compiled"] = prepared
+    _state(sc)["compiled"] = prepared
     return prepared
 
 
@@ -275,7 +306,7 @@ def _prepare_prefix(host: Scenario, k: int) -> _Prepared:
     """``host``'s kernel, set to read and return its first ``k`` outcomes only: observation
     dates of later outcomes alone are skipped, ``time_to`` results after them not closed."""
     key = f"compiled-first-{k}"
-    prepared = host._prepared.get(key)
+    prepared = _state(host).get(key)
     if prepared is not None:
         return cast(_Prepared, prepared)
     base = _prepare(host)
@@ -289,7 +320,7 @@ def _prepare_prefix(host: Scenario, k: int) -> _Prepared:
         base.module, base.consts, base.hoisted, base.off, args,
         base.stream_sources, base.noise_sources, base.n_ticks,
     )  # fmt: skip
-    host._prepared[key] = prepared
+    _state(host)[key] = prepared
     return prepared
 
 

@@ -1,0 +1,73 @@
+"""The compiled engine as an :class:`~steppe.engines.base.Engine`: each replication's loop
+in machine code, generated per scenario structure (:mod:`steppe.engines.kernel`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from steppe.engines import kernel
+from steppe.engines.common import Fixed
+from steppe.model.scenario import Scenario
+
+__all__ = ["CompiledEngine"]
+
+
+@dataclass(frozen=True)
+class CompiledEngine:
+    """The fast engine: Numba compiles a kernel per scenario structure (5-30 s, once per
+    machine: it is cached, see :mod:`steppe.engines.kernel`), which then runs hundreds of
+    thousands of replications per second.
+
+    A chunk costs about a millisecond before its first replication, so a run's last chunks
+    shrink (to :attr:`smallest_chunk`) to let the workers finish together. It returns its
+    samples outcome-major (:attr:`sample_order` ``"F"``).
+    """
+
+    name: str = "compiled"
+    chunk_size: int = 50_000
+    smallest_chunk: int = 6_250
+    sample_order: Literal["C", "F"] = "F"
+
+    def unsupported(self, scenario: Scenario) -> str | None:
+        """``"Numba is not installed"``, or what the kernel generator declines (see
+        :func:`steppe.engines.kernel.unsupported`), else ``None``."""
+        if not kernel.available():
+            return "Numba is not installed"
+        return kernel.unsupported(scenario)
+
+    def ready(self, scenario: Scenario) -> bool:
+        """Whether ``scenario``'s kernel is loaded in this process or cached on this machine
+        (see :func:`steppe.engines.kernel.ready`)."""
+        return kernel.ready(scenario)
+
+    def prepare(self, scenario: Scenario) -> None:
+        """Compile ``scenario``'s kernel, or load it from the cache (once per scenario
+        object); it also serves the scenarios ``scenario`` hosts."""
+        kernel.warm_up(scenario)
+
+    def simulate(
+        self,
+        scenario: Scenario,
+        *,
+        seed: int,
+        start: int,
+        n: int,
+        fixed: Fixed | None = None,
+        host: Scenario | None = None,
+    ) -> np.ndarray:
+        """See :meth:`Engine.simulate <steppe.engines.base.Engine.simulate>`; with ``host``,
+        ``host``'s kernel computes ``scenario``'s outcomes (see
+        :func:`~steppe.engines.kernel.simulate_kernel`).
+
+        The dynamics of the chunk are drawn from the stream keyed by its first replication,
+        ``start``: a run's chunks start at indices fixed by its size, so its numbers do not
+        depend on the number of workers.
+        """
+        # Until every engine draws one stream per replication (issue 14), the kernel draws
+        # a chunk's dynamics from one stream: keyed by the chunk's first replication.
+        return kernel.simulate_kernel(
+            scenario, seed=seed, chunk=start, start=start, n=n, fixed=fixed, host=host
+        )
