@@ -198,7 +198,7 @@ def test_errors_are_worded_as_in_the_reference_engine(case: str) -> None:
     with pytest.raises(SimulationError) as ref:
         simulate_des(sc, seed=1, start=0, n=5)
     with pytest.raises(SimulationError) as comp:
-        simulate_kernel(sc, seed=1, chunk=0, start=0, n=5)
+        simulate_kernel(sc, seed=1, start=0, n=5)
     assert where in str(comp.value)
     # The same place, words and value; the replication and time may differ where the error
     # comes after random events (the engines draw different random numbers).
@@ -284,10 +284,10 @@ def test_selective_refresh_gives_the_same_numbers_bit_for_bit(
     from test_equivalence import SYNTHETIC, scenario
 
     text, seed, _, _ = SYNTHETIC[name]
-    selective = simulate_kernel(scenario(text), seed=seed, chunk=0, start=0, n=3000)
+    selective = simulate_kernel(scenario(text), seed=seed, start=0, n=3000)
     every = functools.partial(generate, selective=False)
     monkeypatch.setattr(steppe.engines.kernel, "generate", every)
     assert every(scenario(text)).text != generate(scenario(text)).text  # another kernel
-    full = simulate_kernel(scenario(text), seed=seed, chunk=0, start=0, n=3000)
+    full = simulate_kernel(scenario(text), seed=seed, start=0, n=3000)
     assert all(len(np.unique(col)) > 1 for col in selective.T[:3])  # the guard: random
     np.testing.assert_array_equal(selective, full, strict=True)

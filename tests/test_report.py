@@ -272,7 +272,7 @@ def test_summarize_traces_overwrites_only_when_allowed_and_gives_the_same() -> N
 
     sc = steppe.load(Path(__file__).parent / "data" / "smoke.yaml")
     plan = plan_traces(sc)
-    x = simulate_kernel(plan.scenario, seed=4, chunk=0, start=0, n=3000)
+    x = simulate_kernel(plan.scenario, seed=4, start=0, n=3000)
     before = x.copy()
     kept = summarize_traces(plan, x, replications=3000)
     np.testing.assert_array_equal(x, before)  # not overwritten

@@ -117,7 +117,7 @@ def test_a_replication_does_not_depend_on_its_batch(engine: str) -> None:
 
 
 def _kernel(sc: Scenario, *, seed: int, start: int, n: int) -> np.ndarray:
-    return simulate_kernel(sc, seed=seed, chunk=0, start=start, n=n)
+    return simulate_kernel(sc, seed=seed, start=start, n=n)
 
 
 @pytest.mark.parametrize(

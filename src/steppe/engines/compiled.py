@@ -60,14 +60,7 @@ class CompiledEngine:
     ) -> np.ndarray:
         """See :meth:`Engine.simulate <steppe.engines.base.Engine.simulate>`; with ``host``,
         ``host``'s kernel computes ``scenario``'s outcomes (see
-        :func:`~steppe.engines.kernel.simulate_kernel`).
-
-        The dynamics of the chunk are drawn from the stream keyed by its first replication,
-        ``start``: a run's chunks start at indices fixed by its size, so its numbers do not
-        depend on the number of workers.
+        :func:`~steppe.engines.kernel.simulate_kernel`). Replication ``i`` draws from its own
+        streams, the same numbers as in the reference engine (``docs/engine.md`` section 5).
         """
-        # Until every engine draws one stream per replication (issue 14), the kernel draws
-        # a chunk's dynamics from one stream: keyed by the chunk's first replication.
-        return kernel.simulate_kernel(
-            scenario, seed=seed, chunk=start, start=start, n=n, fixed=fixed, host=host
-        )
+        return kernel.simulate_kernel(scenario, seed=seed, start=start, n=n, fixed=fixed, host=host)

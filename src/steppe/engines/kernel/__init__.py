@@ -225,7 +225,7 @@ def warm_up(sc: Scenario) -> None:
     point)."""
     if _state(sc).get("compiled-warm"):
         return
-    simulate_kernel(sc, seed=0, chunk=0, start=0, n=0)
+    simulate_kernel(sc, seed=0, start=0, n=0)
     _state(sc)["compiled-warm"] = True
 
 
@@ -328,14 +328,13 @@ def simulate_kernel(
     scenario: Scenario,
     *,
     seed: int,
-    chunk: int,
     start: int,
     n: int,
     fixed: Fixed | None = None,
     host: Scenario | None = None,
 ) -> np.ndarray:
-    """Run replications ``[start, start + n)``; return their samples (``chunk`` is not used:
-    the random numbers of a replication depend on its index only).
+    """Run replications ``[start, start + n)``; return their samples (the random numbers of
+    a replication depend on its index only, not on the batch it runs in).
 
     The result has the layout of :func:`steppe.engines.des.simulate_des`.
 
