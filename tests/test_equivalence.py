@@ -24,7 +24,7 @@ below would be too lenient. So the SimPy engine runs with seed ``s`` and the com
 with ``s + 2``; the compiled sample is split over two chunks (different replication ranges),
 as a real run would be.
 
-Multiple testing. Every test function is one *family* of ``k`` comparisons (``k`` = 10 to
+Multiple testing. Every test function is one *family* of ``k`` comparisons (``k`` = 20 to
 68 here; it is printed in the failure report).
 The family fails when any comparison has ``p < ALPHA_FAMILY / k`` with ``ALPHA_FAMILY =
 1e-3`` (Bonferroni; a z is turned into a two-sided p-value, so the threshold is |z| > 4.1 to
@@ -791,17 +791,17 @@ def test_synthetic_scenario(name: str) -> None:
 # Power: the comparisons do catch a wrong engine
 # ----------------------------------------------------------------------------------------
 
-#: Perturbations of CONTAGION applied in the vector run only: (YAML, the outcome that must
-#: be flagged). Measured over three vector seeds (102, 2000, 3000) at the sizes of the
-#: contagion test (SimPy 4000, vector 40000; 37 comparisons, so the threshold is
+#: Perturbations of CONTAGION applied in the compiled run only: (YAML, the outcome that must
+#: be flagged). Measured over three compiled seeds (103, 2000, 3000) at the sizes of the
+#: contagion test (SimPy 4000, compiled 40000; 37 comparisons, so the threshold is
 #: p < 2.7e-5, |z| > 4.2):
 #:
 #: * the recurring event R's hazard x 1.15: the mean of count(R) moves by ~0.45 (SE 0.03),
-#:   |z| = 15.3 to 15.7 -- always flagged, with a wide margin;
-#: * the one-shot event A's hazard x 1.15: P(A by the horizon) moves by ~0.035, |z| = 4.0 to
-#:   4.5, i.e. at the threshold (flagged for 2 of the 3 seeds), so **x 1.15 is not reliably
-#:   detectable on a one-shot probability** at these sizes. x 1.3 gives |z| = 7.8 to 8.5:
-#:   always flagged, so that is the one-shot case checked here.
+#:   |z| = 15.5 to 15.8 -- always flagged, with a wide margin;
+#: * the one-shot event A's hazard x 1.3: |z| = 8.1 to 8.7, always flagged. x 1.15 moves
+#:   P(A by the horizon) by ~0.035, |z| = 4.0 to 4.5 (measured with steppe 0.1's NumPy
+#:   engine), i.e. at the threshold, so **x 1.15 is not reliably detectable on a one-shot
+#:   probability** at these sizes: x 1.3 is the one-shot case checked here.
 POWER_CASES: dict[str, tuple[str, str]] = {
     "recurring hazard x 1.15": (CONTAGION.replace("ping: 0.4", "ping: 0.46"), "r_count"),
     "one-shot hazard x 1.3": (
