@@ -17,7 +17,12 @@ It prints, for one scenario (default ``scenarios/baseline.yaml``):
    speed at that moment, with the two-worker speed-up over it), then once with the traces
    that reports draw (``traces=True``, the default of ``steppe run``);
 3. the wall time and peak resident memory (this process and its workers) of a large run
-   (default 10,000,000 replications, compiled engine, all cores), in a fresh subprocess.
+   (default 10,000,000 replications, compiled engine, all cores), in a fresh subprocess;
+4. with ``--against REV`` (a git revision, e.g. the main of yesterday), the compiled engine's
+   rate of this tree and of ``REV``'s, one worker each through ``steppe.run`` (parameter
+   draws, engine, summaries; no traces), measured alternately in fresh processes
+   ``--repeat`` times, and their ratio: a change's cost measured in one run, so the
+   machine's drift affects both alike.
 
 The compiled engine's kernel is compiled (or loaded from its cache) before anything is
 timed: compilation happens once per scenario structure and machine.
@@ -30,9 +35,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -60,6 +67,59 @@ except OSError:
 kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"wall": wall, "self_kib": own, "worker_kib": kids}))
 """
+
+
+RATE = """
+import sys, time
+import steppe
+sc = steppe.load(sys.argv[1])
+n = int(sys.argv[2])
+steppe.run(sc, replications=2_000, seed=1, engine="compiled", workers=1, traces=False)
+began = time.perf_counter()
+steppe.run(sc, replications=n, seed=1, engine="compiled", workers=1, traces=False)
+print(n / (time.perf_counter() - began))
+"""
+
+
+def _export(rev: str, folder: Path) -> Path:
+    """The ``src`` folder of git revision ``rev``, exported into ``folder``."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", rev, "src"], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder / "src"
+
+
+def _rate_of(src: Path, cache: Path, scenario: Path, n: int) -> float:
+    """The compiled engine's rate of the steppe in ``src``, in a fresh process."""
+    env = {**os.environ, "PYTHONPATH": str(src), "STEPPE_CACHE_DIR": str(cache)}
+    proc = subprocess.run(
+        [sys.executable, "-c", RATE, str(scenario), str(n)],
+        check=True, capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    return float(proc.stdout.strip().splitlines()[-1])
+
+
+def against(rev: str, scenario: Path, n: int, repeat: int) -> None:
+    """Print the compiled engine's rate of this tree and of ``rev``, alternately measured."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        trees = {"this tree": Path(steppe.__file__).resolve().parents[1], rev: _export(rev, root)}
+        caches = {name: root / f"cache-{i}" for i, name in enumerate(trees)}
+        rates: dict[str, list[float]] = {name: [] for name in trees}
+        for name, src in trees.items():  # each version's kernels compiled first, untimed
+            _rate_of(src, caches[name], scenario, 2_000)
+        for _ in range(max(1, repeat)):
+            for name, src in trees.items():
+                rates[name].append(_rate_of(src, caches[name], scenario, n))
+    mine, theirs = rates["this tree"], rates[rev]
+    ratios = [a / b for a, b in zip(mine, theirs, strict=True)]
+    print(f"compiled engine, 1 worker, steppe.run of {n:,} replications, {repeat} alternations")
+    for name, values in rates.items():
+        shown = ", ".join(f"{r / 1e3:.0f}" for r in values)
+        print(f"  {name:<20} median {statistics.median(values):>10,.0f}/s   ({shown} thousand)")
+    shown = ", ".join(f"{r:.2f}" for r in ratios)
+    print(f"  ratio this / {rev:<11} median {statistics.median(ratios):>10.3f}    ({shown})")
 
 
 def rate(
@@ -101,7 +161,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5, help="times to time the all-core run")
     ap.add_argument("--probe", type=int, default=100_000, help="one-worker yardstick size")
     ap.add_argument("--big", type=int, default=10_000_000, help="memory run size (0: skip)")
+    ap.add_argument("--against", metavar="REV", help="also compare with git revision REV")
+    ap.add_argument("--against-only", action="store_true", help="only the --against part")
     args = ap.parse_args(argv)
+    if args.against:
+        against(args.against, args.scenario, args.probe * 2, args.repeat)
+        if args.against_only:
+            return 0
 
     sc = steppe.load(args.scenario)
     cores = available_workers()

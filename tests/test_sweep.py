@@ -164,20 +164,18 @@ def test_common_random_numbers_make_adjacent_differences_less_noisy(
     e.g. the trade growth ``kz_growth``, takes the same value in replication i), so their
     differences are far less noisy than with a fresh seed per point. Along a fine grid the
     true curve barely moves between neighbours, so the spread of the first differences
-    measures that noise. With this design, CRN cuts that variance about 80-fold on the
-    reference engine (ratios 0.012, 0.010, 0.015 for seeds 11-13); the test asks for 2-fold.
-    With 19 differences a side, an observed ratio 5 times its expectation has probability
-    below 0.001 (F(18, 18)).
-
-    On the reference engine, whose replications draw their dynamics from streams of their
-    own. The compiled engine still draws a chunk's dynamics from one stream, which a changed
-    parameter desynchronises from the first replication it changes on (ratios 0.75, 0.70,
-    0.42 for seeds 11-13), until every engine draws one stream per replication (issue 14).
+    measures that noise. Every source of randomness has its own stream per replication, so
+    a changed ``contagion`` changes only what depends on it: with this design CRN cuts
+    that variance 6,000- to 27,000-fold (ratios 3.7e-5, 1.6e-4, 5.6e-5 for seeds 11-13;
+    80-fold when only the parameters were shared); the test asks for 2-fold. With 19
+    differences a side, an observed ratio 5 times its expectation has probability below
+    0.001 (F(18, 18)). Both engines draw the same numbers (``tests/test_streams.py``): the
+    compiled one runs it.
     """
     grid = np.linspace(0.5, 1.5, 20)
     crn = steppe.sweep(
         smoke, vary={"contagion": list(grid)}, replications=200, seed=11,
-        outcomes=["trade_2027"], engine="simpy",
+        outcomes=["trade_2027"], engine="compiled",
     )["trade_2027"].to_numpy()  # fmt: skip
     fresh = np.array(
         [
@@ -187,7 +185,7 @@ def test_common_random_numbers_make_adjacent_differences_less_noisy(
                 seed=11 + 1000 * i,
                 overrides={"contagion": c},
                 traces=False,
-                engine="simpy",
+                engine="compiled",
             ).summary["outcomes"]["trade_2027"]["mean"]
             for i, c in enumerate(grid)
         ]

@@ -369,8 +369,8 @@ def _refresh(sc: Scenario, cm: CompiledModel, gen: _Gen, *, selective: bool) -> 
 
     With ``selective``, an intensity, pace or condition is re-evaluated only if a part of
     the state it reads changed since the last refresh (the loop raises the flags of the
-    block ``dk`` where it changes the state; refresh lowers them), as the vector engine
-    does: the others would evaluate to the values they hold, so the results are the same,
+    block ``dk`` where it changes the state; refresh lowers them): the others would
+    evaluate to the values they hold, so the results are the same,
     bit for bit (``tests/test_kernel.py`` compares both kernels).
     """
     w = gen.w
