@@ -7,9 +7,12 @@ Usage (from the repository root)::
 
 Every scenario runs with its own ``seed`` and ``replications`` (the variants inherit the
 baseline's: seed 20240115, 2,000 replications, so the folders share their parameter draws
-and ``steppe compare results/A results/B`` pairs them) on the default engine, exactly as
-``steppe run scenarios/<name>.yaml`` does, and its result folder is written with the
-report. ``summary.json``, ``manifest.json``, ``report.md`` and ``figures/`` are committed;
+and ``steppe compare results/A results/B`` pairs them) on the compiled engine, as
+``steppe run scenarios/<name>.yaml --engine compiled`` does, and its result folder is
+written with the report. The engine is named, not ``auto``: ``auto`` takes the reference
+engine while a scenario's kernel is not compiled yet, and the manifests would then say so;
+both engines give the same numbers (``docs/engine.md`` section 8). ``summary.json``,
+``manifest.json``, ``report.md`` and ``figures/`` are committed;
 ``samples.parquet`` and ``report.html`` stay local (.gitignore).
 ``tests/test_results_sync.py`` checks that each committed folder was made from the current
 scenario file (same sha256), so rerun this after changing a scenario.
@@ -33,7 +36,7 @@ def main(names: list[str]) -> None:
     for path in files:
         began = time.perf_counter()
         sc = steppe.load(path.relative_to(ROOT))  # the manifest records the relative path
-        res = steppe.run(sc, workers=None)  # the scenario's own seed and replications
+        res = steppe.run(sc, workers=None, engine="compiled")  # its own seed and replications
         out = res.write(ROOT / "results" / sc.name)
         print(f"{out.relative_to(ROOT)}: {time.perf_counter() - began:.1f} s", flush=True)
 
