@@ -144,7 +144,7 @@ def test_generated_source_holds_no_scenario_text() -> None:
         *("njit", "_nrt", "_OPTS", "np", "inf", "nan", "floor", "ceil", "abs", "max"),
         *("w", "t", "K", "i", "v", "x", "res", "now", "tick", "out", "st", "rep", "Z", "k"),
         *("hazards", "paces", "at_tick", "initial", "jump", "duration", "observe"),
-        *("TICK_RACE", "t_new", "dt", "root", "refresh", "limit"),
+        *("TICK_RACE", "t_new", "dt", "root", "refresh", "limit", "p", "std_exponential"),
         *("fmin2", "fmax2", "fpow", "fexp", "flog", "fsqrt", "choice"),
         *("normal", "lognormal", "uniform", "triangular", "beta", "gamma", "weibull"),
         "exponential",

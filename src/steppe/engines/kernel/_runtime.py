@@ -1,4 +1,4 @@
-"""Numba helpers every generated kernel calls: the race, IEEE-exact maths, bookkeeping.
+"""Numba helpers every generated kernel calls: IEEE-exact maths, bookkeeping.
 
 They live in a real module, compiled and cached once per machine, rather than in each
 generated kernel: typing them again in every scenario's kernel would cost compile time for
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from steppe.engines.kernel._cache import njit
-from steppe.engines.kernel._philox import next_double, std_exponential
+from steppe.engines.kernel._philox import next_double
 
 __all__ = [
     "add_end",
@@ -30,8 +30,6 @@ __all__ = [
     "fpow",
     "fsqrt",
     "next_change",
-    "race_fire",
-    "race_sync",
     "replan",
     "reset",
 ]
@@ -46,7 +44,7 @@ _njit: Any = njit
 # -- random draws ---------------------------------------------------------------------------
 
 
-@_njit(**_OPTS)
+@_njit(_nrt=False, **_OPTS)
 def choice(
     st: np.ndarray, src: int, rep: Any, consts: np.ndarray, values: int, cuts: int, m: int
 ) -> float:
@@ -60,74 +58,6 @@ def choice(
     while i < m - 1 and consts[cuts + i] <= u:
         i += 1
     return float(consts[values + i])
-
-
-# -- the race of competing risks (modified next reaction method) ----------------------------
-
-
-@_njit(**_OPTS)
-def race_sync(
-    now: float,
-    nh: np.ndarray,
-    hz: np.ndarray,
-    left: np.ndarray,
-    sync: np.ndarray,
-    fire: np.ndarray,
-    st: np.ndarray,
-    clock_source: np.ndarray,
-    rep: Any,
-) -> tuple[float, int]:
-    """Take the new hazards ``nh``; return the earliest firing time and its slot.
-
-    A slot whose hazard changed books the part of its threshold used at the old hazard
-    (``left -= hz * (now - sync)``) and moves its firing time to ``now + left / nh``; one
-    whose hazard becomes positive for the first time draws its threshold (a unit
-    exponential of its clock's stream). The reference engine does the same arithmetic
-    (``engines/des.py``, ``plan_race``). Ties go to the lowest slot.
-    """
-    best = np.inf
-    pick = -1
-    for j in range(nh.shape[0]):
-        v = nh[j]
-        if v != hz[j]:
-            if hz[j] > 0.0:
-                left[j] -= hz[j] * (now - sync[j])
-            sync[j] = now
-            hz[j] = v
-            if v > 0.0:
-                if left[j] != left[j]:
-                    left[j] = std_exponential(st, clock_source[j], rep)
-                fire[j] = now + left[j] / v
-            else:
-                fire[j] = np.inf
-        if fire[j] < best:
-            best = fire[j]
-            pick = j
-    return best, pick
-
-
-@_njit(**_OPTS)
-def race_fire(
-    j: int,
-    now: float,
-    hz: np.ndarray,
-    left: np.ndarray,
-    sync: np.ndarray,
-    fire: np.ndarray,
-    st: np.ndarray,
-    clock_source: np.ndarray,
-    recurring: np.ndarray,
-    rep: Any,
-) -> None:
-    """Slot ``j`` fires at ``now``: its threshold is used up; a recurring event draws the
-    next one (a one-shot event or a cancellation never fires again)."""
-    sync[j] = now
-    if recurring[j]:
-        left[j] = std_exponential(st, clock_source[j], rep)
-        fire[j] = now + left[j] / hz[j]
-    else:
-        left[j] = np.nan
-        fire[j] = np.inf
 
 
 # -- IEEE-754 maths as in the scalar operation table ----------------------------------------

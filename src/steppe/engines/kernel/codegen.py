@@ -63,8 +63,9 @@ __all__ = [
 _TEMPLATE = Path(__file__).with_name("loop.py.in")
 #: The blocks of the state array ``w``, in order (see the module docstring).
 FIELDS = (
-    *("p", "h", "s", "n", "a", "g", "dn", "c", "nh", "np", "upd", "err"),
-    *("work", "pace", "booked", "done_at", "ends_min", "nxt", "res", "dk", "k"),
+    *("p", "h", "s", "n", "a", "g", "dn", "c", "hz", "left", "sync", "fire", "when", "pick"),
+    *("np", "upd", "err", "work", "pace", "booked", "done_at", "ends_min", "nxt", "res", "dk"),
+    "k",
 )
 _METHODS = {
     "normal": 2,
@@ -100,7 +101,12 @@ def layout(sc: Scenario, n_hoisted: int) -> dict[str, int]:
         "g": len(sc.projects),
         "dn": len(sc.projects),
         "c": len(sc.projects),
-        "nh": n_slots,
+        "hz": n_slots,
+        "left": n_slots,
+        "sync": n_slots,
+        "fire": n_slots,
+        "when": 1,
+        "pick": 1,
         "np": len(sc.projects),
         "upd": len(sc.projects),
         "err": 1,
@@ -310,13 +316,19 @@ def _changed(sc: Scenario, gen: _Gen, reads: Set[tuple[str, int]]) -> str:
 def _race_lines(
     sc: Scenario, cm: CompiledModel, gen: _Gen, *, every: bool, selective: bool = False
 ) -> list[str]:
-    """Lines computing every competitor's intensity into ``w[hz]`` (error: the slot).
+    """Lines taking every competitor's new intensity (error: the slot), then the earliest
+    firing time into ``w[when]`` and its slot into ``w[pick]``.
 
     With ``every`` all of them (with ``selective``, only those reading a part of the state
     that changed); otherwise, when the variable ``tick`` is true, only those that read the
-    clock.
+    clock. A competitor whose intensity changed books the part of its threshold used at the
+    old one and moves its firing time; one whose intensity becomes positive for the first
+    time draws its threshold from its clock's stream: the modified next reaction method,
+    with the reference engine's arithmetic (``engines/des.py``, ``plan_race``). Ties go to
+    the first slot.
     """
     w = gen.w
+    src = sources(sc)
     competitors: list[tuple[bool, str, Node]] = []
     for ev, fn in zip(sc.events, cm.hazards, strict=True):
         if fn is not None:
@@ -331,21 +343,36 @@ def _race_lines(
         when = "True" if ticks or every else "not tick"
         if every and selective:
             when = _changed(sc, gen, reads[j])
+        hz, left, sync, fire = (w(f, j) for f in ("hz", "left", "sync", "fire"))
         body += [f"    if {when}:", f"        if {live}:"]
         body += gen.check(gen.expr(ir), _NONNEG, j, "            ")
         body += [
-            f"            {w('nh', j)} = v",
             "        else:",
-            f"            {w('nh', j)} = 0.0",
+            "            v = 0.0",
+            f"        if v != {hz}:",
+            f"            if {hz} > 0.0:",
+            f"                {left} -= {hz} * (now - {sync})",
+            f"            {sync} = now",
+            f"            {hz} = v",
+            "            if v > 0.0:",
+            f"                if {left} != {left}:",
+            f"                    {left} = std_exponential(st, {src.clock[j]}, rep)",
+            f"                {fire} = now + {left} / v",
+            "            else:",
+            f"                {fire} = np.inf",
         ]
+    body += ["    x = np.inf", "    p = -1.0"]
+    for j in range(len(competitors)):
+        body += [f"    if {w('fire', j)} < x:", f"        x = {w('fire', j)}", f"        p = {j}.0"]
+    body += [f"    {w('when', 0)} = x", f"    {w('pick', 0)} = p"]
     return body
 
 
 def _race(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
-    """``hazards``: every competitor's new intensity into ``w[nh]`` (at a tick only those
-    reading the clock); the loop's ``race_sync`` takes them."""
+    """``hazards(w, t, tick, now, st, rep)``: every competitor's new intensity (at a tick
+    only those reading the clock) and the next firing (see :func:`_race_lines`)."""
     lines = _race_lines(sc, cm, gen, every=False)
-    return [_HEADER, "def hazards(w, t, tick):", *lines, "    return -1"]
+    return [_HEADER, "def hazards(w, t, tick, now, st, rep):", *lines, "    return -1"]
 
 
 def _first_time(cm: CompiledModel, gen: _Gen, i: int) -> list[str]:
@@ -360,9 +387,9 @@ def _first_time(cm: CompiledModel, gen: _Gen, i: int) -> list[str]:
 
 
 def _refresh(sc: Scenario, cm: CompiledModel, gen: _Gen, *, selective: bool) -> list[str]:
-    """``refresh(w, t, now)``: everything after a change of state, in one call.
+    """``refresh(w, t, now, st, rep)``: everything after a change of state, in one call.
 
-    Every intensity (as ``hazards``, into ``w[nh]``), every pace with the project rebooked
+    Every intensity and the next firing (as ``hazards``), every pace with the project rebooked
     and rescheduled where its pace changed (as ``replan``), the next duration end or stage
     completion (``w[nxt]``), then the ``time_to`` conditions. Error
     codes: a slot ``j`` for an intensity, ``n_slots + k`` for project ``k``'s pace.
@@ -376,7 +403,7 @@ def _refresh(sc: Scenario, cm: CompiledModel, gen: _Gen, *, selective: bool) -> 
     w = gen.w
     body = [
         _HEADER,
-        "def refresh(w, t, now):",
+        "def refresh(w, t, now, st, rep):",
         *_race_lines(sc, cm, gen, every=True, selective=selective),
     ]
     n_slots = sum(e.hazard is not None for e in sc.events) + len(sc.projects)
