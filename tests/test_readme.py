@@ -31,6 +31,7 @@ def test_python_example_runs(workdir: Path) -> None:
     assert (workdir / "results" / "my-run" / "summary.json").exists()
 
 
+@pytest.mark.slow  # many commands, each writing its report (or waiting out a timeout)
 def test_shell_examples_run(workdir: Path) -> None:
     (block,) = re.findall(r"## Using it\n\n```bash\n(.*?)```", README, flags=re.S)
     commands = [line.split("#")[0].strip() for line in block.splitlines()]

@@ -152,6 +152,7 @@ def test_bad_requests_exit_2_and_write_nothing(
     assert not out.exists()
 
 
+@pytest.mark.slow  # many commands, each writing its report (or waiting out a timeout)
 def test_an_unreachable_scheduler_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     """Nothing listens on port 1: the client gives up after its 10 s timeout, and the sweep
     folder (with its checkpoint) is not created before the cluster is reached."""
