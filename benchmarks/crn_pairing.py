@@ -112,7 +112,7 @@ import steppe
 from steppe._workers import process_pool
 from steppe.analysis.compare import compare
 from steppe.analysis.intervals import indicator, se_of
-from steppe.api import ENGINES, EngineChoice
+from steppe.engines import CHOICES, EngineChoice
 from steppe.execute import available_workers
 from steppe.model.scenario import Scenario
 
@@ -560,7 +560,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--engines",
-        default="simpy,vector,compiled",
+        default="simpy,compiled",
         help="comma-separated engines (default: %(default)s)",
     )
     ap.add_argument(
@@ -591,9 +591,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="write the figures to this file")
     args = ap.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    bad = [e for e in engines if e not in ENGINES]
+    bad = [e for e in engines if e not in CHOICES]
     if bad:
-        ap.error(f"unknown engine(s) {', '.join(bad)}; expected some of {', '.join(ENGINES)}")
+        ap.error(f"unknown engine(s) {', '.join(bad)}; expected some of {', '.join(CHOICES)}")
     workers = args.workers or available_workers()
 
     began = time.perf_counter()
