@@ -66,9 +66,9 @@ def sample_estimate(kind: str, x: np.ndarray, t_horizon: float) -> tuple[float, 
     :mod:`steppe.results.stats` (so it equals ``estimate`` of the run's summary)."""
     n = int(x.size)
     if kind == "distribution":
-        arr = np.sort(x)  # summarize_distribution sums the sorted sample: same rounding
-        mean = float(np.mean(arr))
-        sd = float(np.std(arr, ddof=1)) if n > 1 else math.nan
+        # summarize_distribution sums the sample in replication order: the same rounding
+        mean = float(np.mean(x))
+        sd = float(np.std(x, ddof=1)) if n > 1 else math.nan
         return _finite(mean), _finite(sd / math.sqrt(n))
     hits = x != 0 if kind == "probability" else x <= t_horizon
     p = int(np.count_nonzero(hits)) / n
