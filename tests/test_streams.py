@@ -71,7 +71,7 @@ def _same_columns(a: np.ndarray, b: np.ndarray, names: list[str]) -> list[str]:
 def test_roots_are_distinct_and_name_their_purpose() -> None:
     assert len(set(streams.ROOTS.values())) == len(streams.ROOTS)
     assert set(streams.ROOTS) == {
-        "PARAMETERS", "DYNAMICS", "DESIGN", "SENSITIVITY_SAMPLE", "SENSITIVITY_BOOT",
+        "PARAMETERS", "DYNAMICS", "DESIGN", "SENSITIVITY_SAMPLE", "SENSITIVITY_BOOT", "RESAMPLING",
     }  # fmt: skip
 
 

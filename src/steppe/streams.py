@@ -19,6 +19,8 @@ root                    word  streams under it
 ``DESIGN``              2     a sweep's design (Latin hypercube, scrambled Sobol')
 ``SENSITIVITY_SAMPLE``  3     the global sensitivity sampler (Saltelli / Morris)
 ``SENSITIVITY_BOOT``    4     the bootstrap of the sensitivity analysis
+``RESAMPLING``          5     the uniform of each resampling of a run conditioned on evidence:
+                              ``(5, generation)`` (:func:`resampling_uniform`)
 ======================  ====  ================================================================
 
 Sources are keyed by **name**, not position, so adding, removing or changing one part of a
@@ -39,11 +41,13 @@ __all__ = [
     "DESIGN",
     "DYNAMICS",
     "PARAMETERS",
+    "RESAMPLING",
     "ROOTS",
     "SENSITIVITY_BOOT",
     "SENSITIVITY_SAMPLE",
     "dynamics_keys",
     "parameter_uniforms",
+    "resampling_uniform",
     "rng",
     "source_generator",
 ]
@@ -53,6 +57,7 @@ DYNAMICS: Final = 1
 DESIGN: Final = 2
 SENSITIVITY_SAMPLE: Final = 3
 SENSITIVITY_BOOT: Final = 4
+RESAMPLING: Final = 5
 #: Every root by name (a test checks that they are distinct).
 ROOTS: Final = {
     "PARAMETERS": PARAMETERS,
@@ -60,6 +65,7 @@ ROOTS: Final = {
     "DESIGN": DESIGN,
     "SENSITIVITY_SAMPLE": SENSITIVITY_SAMPLE,
     "SENSITIVITY_BOOT": SENSITIVITY_BOOT,
+    "RESAMPLING": RESAMPLING,
 }
 
 
@@ -83,6 +89,12 @@ def parameter_uniforms(seed: int, name: str, start: int, n: int) -> np.ndarray:
     return (np.asarray(words >> np.uint64(11), dtype=np.float64) + 0.5) * 2.0**-53
 
 
+def resampling_uniform(seed: int, generation: int) -> float:
+    """The uniform in ``[0, 1)`` of the systematic resampling that makes ``generation``."""
+    ss = np.random.SeedSequence(seed, spawn_key=(RESAMPLING, generation))
+    return float(np.random.Generator(np.random.PCG64(ss)).random())
+
+
 def _name_words(name: str) -> tuple[int, ...]:
     """Four 32-bit words of the SHA-256 of ``name``: distinct names, distinct keys."""
     digest = hashlib.sha256(name.encode("utf-8")).digest()
@@ -98,9 +110,11 @@ def dynamics_keys(seed: int, names: Sequence[str]) -> np.ndarray:
     return keys
 
 
-def source_generator(key: np.ndarray, replication: int) -> np.random.Generator:
+def source_generator(key: np.ndarray, replication: int, generation: int = 0) -> np.random.Generator:
     """The generator of one source in one replication: Philox with that source's ``key``
-    and counter ``[0, replication, 0, 0]`` (the compiled engine computes the same numbers,
-    :mod:`steppe.engines.kernel._philox`)."""
-    counter = np.array([0, replication, 0, 0], dtype=np.uint64)
+    and counter ``[0, replication, generation, 0]`` (the compiled engine computes the same
+    numbers, :mod:`steppe.engines.kernel._philox`). ``generation``: a run conditioned on
+    evidence draws the future of its resampled particles afresh from generation ``g``'s
+    streams (``docs/engine.md`` section 10); 0 otherwise."""
+    counter = np.array([0, replication, generation, 0], dtype=np.uint64)
     return np.random.Generator(np.random.Philox(key=key, counter=counter))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from heapq import heappush
 from typing import Any
 
@@ -44,12 +45,46 @@ from steppe.engines.common import (
     where,
 )
 from steppe.errors import SimulationError
+from steppe.evidence.plan import EvidencePlan, SeriesCheck, Window
 from steppe.model.scenario import CompiledModel, Scenario
-from steppe.streams import source_generator
+from steppe.streams import dynamics_keys, source_generator
 
-__all__ = ["simulate_des"]
+__all__ = ["Lineages", "simulate_des", "simulate_des_conditioned"]
 
 Proc = Generator[simpy.Event, Any, None]
+#: The priority of an evidence checkpoint: after everything else at its instant (changes are
+#: URGENT, the clock's stops NORMAL).
+LATE: EventPriority = 2  # type: ignore[assignment]
+
+
+class Lineages:
+    """The particles of one generation of a run conditioned on evidence, by their ancestry.
+
+    Generation ``g`` (``g >= 1``) was made by resampling at ``times[g - 1]``: its particle
+    ``i`` continued the state of particle ``ancestors[g - 1][i]`` of generation ``g - 1``
+    and draws its future from generation ``g``'s streams with counter ``i``
+    (``docs/engine.md`` section 10). Generation 0's particle ``i`` is replication ``i``.
+
+    Parameters
+    ----------
+    times
+        The resampling times, increasing.
+    ancestors
+        One array of ``n`` ancestor indices per resampling.
+    """
+
+    def __init__(self, times: tuple[float, ...] = (), ancestors: tuple[np.ndarray, ...] = ()):
+        if len(times) != len(ancestors):
+            raise ValueError("one array of ancestors per resampling time")
+        self.times, self.ancestors = times, ancestors
+
+    def counters(self, particles: np.ndarray) -> np.ndarray:
+        """Shape ``(generations, len(particles))``: row ``g`` is the counter of each
+        particle's segment in generation ``g`` (row 0: the replication it descends from)."""
+        rows = [np.asarray(particles, dtype=np.int64)]
+        for anc in reversed(self.ancestors):
+            rows.append(anc[rows[-1]])
+        return np.array(rows[::-1], dtype=np.int64).reshape(len(self.ancestors) + 1, -1)
 
 
 def simulate_des(
@@ -83,6 +118,45 @@ def simulate_des(
     return out
 
 
+def simulate_des_conditioned(
+    scenario: Scenario,
+    plan: EvidencePlan,
+    lineages: Lineages,
+    *,
+    seed: int,
+    start: int = 0,
+    n: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run particles ``[start, start + n)`` of the last generation of ``lineages``,
+    conditioned on ``plan`` (``docs/engine.md`` section 10).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The outcome samples, as :func:`simulate_des` returns them, and the log-weights,
+        shape ``(n, len(plan.checkpoints))``: each particle's log-weight at each checkpoint,
+        counted from the start of its last segment (the last resampling before it).
+    """
+    counters = lineages.counters(np.arange(start, start + n))
+    first = int(counters[0].min(initial=0))
+    params = draw_parameters(scenario, seed, first, int(counters[0].max(initial=-1)) + 1 - first)
+    compiled = scenario.compiled("scalar")
+    src = sources(scenario)
+    keys = src.keys(seed)
+    ev_keys = dict(zip(plan.sources, dynamics_keys(seed, plan.sources), strict=True))
+    out = np.empty((n, len(scenario.outcomes)), dtype=np.float64)
+    logw = np.empty((n, len(plan.checkpoints)), dtype=np.float64)
+    for k in range(n):
+        segments = tuple(zip((0.0, *lineages.times), counters[:, k].tolist(), strict=True))
+        i0 = int(counters[0, k])
+        rep = _Replication(scenario, compiled, params[i0 - first].tolist(), src, keys, i0)
+        rep.condition(plan, ev_keys, segments)
+        out[k] = rep.run()
+        logw[k] = rep.recorded
+    combine_outcomes(scenario, out)
+    return out, logw
+
+
 class _Environment(simpy.Environment):
     """SimPy's environment, with events scheduled at an absolute time.
 
@@ -108,6 +182,20 @@ class _At(simpy.Event):
         self._ok = True
         self._value = None
         env.schedule_at(self, priority, when)
+
+
+@dataclass
+class _Integral:
+    """The running integral of a series observed over a period, as of time ``since``."""
+
+    check: SeriesCheck
+    total: float
+    since: float
+
+
+def _call(fn: Callable[..., None], *args: Any) -> Callable[[simpy.Event], None]:
+    """A SimPy callback calling ``fn(*args)``."""
+    return lambda _ev: fn(*args)
 
 
 class _Replication:
@@ -162,6 +250,14 @@ class _Replication:
         self.proj_gen = [0] * n_proj  # only ever increases: stale timers never match
         self.planned = [False] * n_proj
         self.running = [not self.ns.done[p.index] for p in sc.projects]
+        # conditioning on evidence (see condition): the generation and counter of the
+        # streams, the log-weight since the last resampling, clocks held off
+        self.generation, self.counter = 0, index
+        self.plan: EvidencePlan | None = None
+        self.logw = 0.0
+        self.blocked = [False] * n_slots
+        self.recorded: list[float] = []
+        self.totals: list[_Integral] = []  # the integrals of series being observed
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -182,7 +278,8 @@ class _Replication:
         """The generator of ``source`` in this replication (made on first use)."""
         g = self.gens.get(source)
         if g is None:
-            g = self.gens[source] = source_generator(self.keys[source], self.index)
+            key = self.keys[source]
+            g = self.gens[source] = source_generator(key, self.counter, self.generation)
         return g
 
     def draw_duration(
@@ -252,6 +349,11 @@ class _Replication:
             v = self.nonneg(float(fn(ns)), path, "the hazard") if live else 0.0
             if v != hz[j]:
                 changed = True
+                if self.blocked[j]:  # held off by evidence: it costs weight instead
+                    self.logw -= hz[j] * (now - self.sync[j])
+                    self.sync[j] = now
+                    hz[j] = v
+                    continue
                 if hz[j] > 0.0:
                     self.left[j] -= hz[j] * (now - self.sync[j])
                 self.sync[j] = now
@@ -313,9 +415,14 @@ class _Replication:
         for p in sc.projects:
             if self.running[p.index]:
                 self.start_stage(p.index)
+        if self.plan is not None:
+            self.schedule_evidence()
         self.state_changed()
         clock = self.env.process(self.clock())
         self.env.run(until=clock)
+        if self.plan is not None:
+            while len(self.recorded) < len(self.plan.checkpoints):  # at the horizon itself
+                self.checkpoint()
         for i in self.pending_time_to:
             self.result[i] = math.inf
         return self.result
@@ -344,6 +451,8 @@ class _Replication:
 
     def step_series(self, when: float) -> None:
         sc, ns, cm = self.sc, self.ns, self.cm
+        if self.totals:
+            self.integrate()
         dt = sc.step
         root = math.sqrt(dt)
         tick = self.tick_index
@@ -387,6 +496,8 @@ class _Replication:
         sc, ns, cm = self.sc, self.ns, self.cm
         e = sc.events[index]
         amounts = [(si, mult, float(fn.fn(ns))) for si, mult, fn in cm.jumps[index]]
+        if amounts and self.plan is not None and self.totals:
+            self.integrate()
         for si, mult, amount in amounts:
             s = sc.series[si]
             if not math.isfinite(amount) or (mult and amount <= 0):
@@ -470,3 +581,124 @@ class _Replication:
         else:
             self.start_stage(k)
         self.state_changed()
+
+    # -- evidence (docs/engine.md section 10) ------------------------------------------------
+
+    def condition(
+        self,
+        plan: EvidencePlan,
+        keys: dict[str, np.ndarray],
+        segments: tuple[tuple[float, int], ...],
+    ) -> None:
+        """Condition this replication on ``plan``; ``segments``: from each time on, the
+        counter of its streams (generation ``g`` from the ``g``-th time)."""
+        self.plan, self.ev_keys, self.segments = plan, keys, segments
+        self.counter = segments[0][1]
+        self.slot_of = {s[1]: j for j, s in enumerate(self.slots) if s[0]}
+
+    def schedule_evidence(self) -> None:
+        """Open the windows starting at 0 now (before any threshold is drawn), schedule the
+        other openings, the checkpoints and the switches of generation."""
+        assert self.plan is not None
+        for w in self.plan.windows:
+            if w.lo <= 0.0:
+                self.open_window(w)
+            else:
+                self.at(w.lo, _call(self.open_window, w, True))
+        for when in self.plan.checkpoints:
+            _At(self.env, when, LATE).callbacks.append(_call(self.checkpoint))
+        for check in self.plan.series:
+            if check.total:
+                self.at(check.lo, _call(self.totals.append, _Integral(check, 0.0, check.lo)))
+        for g, (when, counter) in enumerate(self.segments[1:], start=1):
+            # after the checkpoint at the same instant (scheduled first, same priority)
+            _At(self.env, when, LATE).callbacks.append(_call(self.switch, g, counter))
+
+    def open_window(self, w: Window, later: bool = False) -> None:
+        """Hold event ``w.event``'s clock off until ``w.hi``; schedule its forced
+        occurrences (drawing the random ones now) and the window's end."""
+        j = self.slot_of[w.event]
+        now = self.env.now
+        if self.hz[j] > 0.0 and not self.blocked[j]:
+            self.left[j] -= self.hz[j] * (now - self.sync[j])
+        self.blocked[j] = True
+        self.left[j] = math.nan  # a fresh threshold after the window (memoryless)
+        self.fire[j] = math.inf
+        self.sync[j] = now
+        times = list(w.times)
+        if w.draws:
+            key = self.ev_keys[w.source]
+            gen = source_generator(key, self.counter, self.generation)
+            drawn = w.dlo + (w.dhi - w.dlo) * gen.random(w.draws)
+            times += np.sort(drawn).tolist()
+            self.logw += w.log_proposal
+        for when in sorted(times):
+            self.at(when, _call(self.force, j, w.event))
+        self.at(w.hi, _call(self.close_window, j))
+        if later:
+            self.schedule_race()
+
+    def force(self, j: int, event: int) -> None:
+        """The event of slot ``j`` happens now, as observed: the weight gains the log of
+        its hazard (the density of an occurrence now)."""
+        h = self.hz[j]
+        self.logw += math.log(h) if h > 0.0 else -math.inf
+        self.occur(event)
+
+    def close_window(self, j: int) -> None:
+        """The window of slot ``j`` ends: the clock runs again with a fresh threshold."""
+        now = self.env.now
+        self.logw -= self.hz[j] * (now - self.sync[j])
+        self.sync[j] = now
+        self.blocked[j] = False
+        if self.hz[j] > 0.0:
+            self.left[j] = float(self.gen(self.src.clock[j]).standard_exponential())
+            self.fire[j] = now + self.left[j] / self.hz[j]
+        self.schedule_race()
+
+    def integrate(self) -> None:
+        """Add the area of the series under each open integral since its last change."""
+        now = self.env.now
+        for acc in self.totals:
+            acc.total += self.ns.s[acc.check.series] * (now - acc.since)
+            acc.since = now
+
+    def checkpoint(self) -> None:
+        """Book the clocks held off, apply the checks that end now, record the weight."""
+        assert self.plan is not None
+        now, ns = self.env.now, self.ns
+        for j, blocked in enumerate(self.blocked):
+            if blocked:
+                self.logw -= self.hz[j] * (now - self.sync[j])
+                self.sync[j] = now
+        for check in self.plan.series:
+            if check.hi != now:
+                continue
+            if check.total:
+                self.integrate()
+                acc = next(a for a in self.totals if a.check is check)
+                self.totals.remove(acc)
+                true = acc.total
+            else:
+                true = ns.s[check.series]
+            self.logw += check.log_likelihood(true)
+        for stage in self.plan.stages:
+            if stage.at == now and (ns.g[stage.project] >= stage.stage) != stage.reached:
+                self.logw = -math.inf
+        self.recorded.append(self.logw)
+
+    def switch(self, generation: int, counter: int) -> None:
+        """Resampled: from now on draw from ``generation``'s streams, with fresh thresholds
+        (memoryless) and fresh series noise; the weight starts again from 1."""
+        now = self.env.now
+        self.generation, self.counter = generation, counter
+        self.gens.clear()
+        self.noise.clear()
+        self.logw = 0.0
+        for j in range(len(self.slots)):
+            if self.blocked[j] or self.left[j] != self.left[j]:
+                continue
+            self.sync[j] = now
+            self.left[j] = float(self.gen(self.src.clock[j]).standard_exponential())
+            self.fire[j] = now + self.left[j] / self.hz[j] if self.hz[j] > 0.0 else math.inf
+        self.schedule_race()
