@@ -217,9 +217,7 @@ def test_simulation_based_calibration(case: str) -> None:
         if case == "gamma_poisson":
             big_t = _years(sc, dt.date(2026, 1, 1))
             k, truth, column = int(plain[j, 2]), plain[j, 1], 1
-            window = Window(
-                0, 0.0, big_t, draws=k, dlo=0.0, dhi=big_t, source="evidence:0:times"
-            )
+            window = Window(0, 0.0, big_t, draws=k, dlo=0.0, dhi=big_t, source="evidence:0:times")
             plan = EvidencePlan(windows=(window,), as_of=big_t)
         else:
             at = _years(sc, dt.date(2024, 7, 1))

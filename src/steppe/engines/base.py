@@ -15,6 +15,8 @@ from typing import Generic, Literal, Protocol, TypeVar, runtime_checkable
 import numpy as np
 
 from steppe.engines.common import Fixed
+from steppe.engines.des import Lineages
+from steppe.evidence.plan import EvidencePlan
 from steppe.model.scenario import Scenario
 
 __all__ = ["Engine", "PerScenario"]
@@ -111,6 +113,30 @@ class Engine(Protocol):
         ------
         SimulationError
             If a replication fails (e.g. a hazard evaluates to a negative number).
+        """
+        ...
+
+    def simulate_conditioned(
+        self,
+        scenario: Scenario,
+        plan: EvidencePlan,
+        lineages: Lineages,
+        *,
+        seed: int,
+        start: int,
+        n: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Particles ``[start, start + n)`` of the last generation of ``lineages``, run
+        conditioned on ``plan`` (``docs/engine.md`` section 10).
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            The outcome samples, as :meth:`simulate` returns them (in :attr:`sample_order`),
+            and the log-weights, shape ``(n, len(plan.checkpoints))``: each particle's
+            log-weight at each checkpoint, counted from its last resampling. They depend
+            only on the scenario, the seed, the plan, the lineages and the particles'
+            indices.
         """
         ...
 

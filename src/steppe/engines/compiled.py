@@ -10,6 +10,9 @@ import numpy as np
 
 from steppe.engines import kernel
 from steppe.engines.common import Fixed
+from steppe.engines.des import Lineages
+from steppe.errors import EngineError
+from steppe.evidence.plan import EvidencePlan
 from steppe.model.scenario import Scenario
 
 __all__ = ["CompiledEngine"]
@@ -36,6 +39,8 @@ class CompiledEngine:
         :func:`steppe.engines.kernel.unsupported`), else ``None``."""
         if not kernel.available():
             return "Numba is not installed"
+        if scenario.evidence:
+            return "the compiled engine does not condition on evidence yet"
         return kernel.unsupported(scenario)
 
     def ready(self, scenario: Scenario) -> bool:
@@ -64,3 +69,16 @@ class CompiledEngine:
         streams, the same numbers as in the reference engine (``docs/engine.md`` section 5).
         """
         return kernel.simulate_kernel(scenario, seed=seed, start=start, n=n, fixed=fixed, host=host)
+
+    def simulate_conditioned(
+        self,
+        scenario: Scenario,
+        plan: EvidencePlan,
+        lineages: Lineages,
+        *,
+        seed: int,
+        start: int,
+        n: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Not yet: :meth:`unsupported` refuses scenarios with evidence."""
+        raise EngineError("the compiled engine does not condition on evidence yet")

@@ -9,7 +9,8 @@ from typing import Literal
 import numpy as np
 
 from steppe.engines.common import Fixed
-from steppe.engines.des import simulate_des
+from steppe.engines.des import Lineages, simulate_des, simulate_des_conditioned
+from steppe.evidence.plan import EvidencePlan
 from steppe.model.scenario import Scenario
 
 __all__ = ["SimpyEngine"]
@@ -55,3 +56,17 @@ class SimpyEngine:
         """See :meth:`Engine.simulate <steppe.engines.base.Engine.simulate>`; ``host`` is
         not needed: it runs ``scenario`` itself."""
         return simulate_des(scenario, seed=seed, start=start, n=n, fixed=fixed)
+
+    def simulate_conditioned(
+        self,
+        scenario: Scenario,
+        plan: EvidencePlan,
+        lineages: Lineages,
+        *,
+        seed: int,
+        start: int,
+        n: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """See :meth:`Engine.simulate_conditioned
+        <steppe.engines.base.Engine.simulate_conditioned>`."""
+        return simulate_des_conditioned(scenario, plan, lineages, seed=seed, start=start, n=n)

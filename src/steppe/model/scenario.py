@@ -27,6 +27,7 @@ from steppe.model.expr import (
     compile_expression,
     parse_expression,
 )
+from steppe.model.observations import Observation
 from steppe.model.schema import (
     STEPS,
     CombineOutcome,
@@ -193,6 +194,9 @@ class Scenario:
     sha256: str | None = None
     #: Line and column of values in the scenario file, by YAML path (set by the loader).
     positions: Mapping[Path, tuple[int, int]] = field(default_factory=dict, repr=False)
+    #: What was observed up to ``spec.as_of`` (``evidence:``), sorted by the day each item
+    #: ends; empty for a forecast from ``start``.
+    evidence: tuple[Observation, ...] = ()
     _compiled: dict[str, CompiledModel] = field(default_factory=dict, repr=False, compare=False)
 
     @property

@@ -1,0 +1,174 @@
+"""What a scenario's ``evidence:`` says was observed, one class per kind of item.
+
+Dates are calendar dates; an engine reads a date ``d`` as the instant ``t(d)``, the
+beginning of that day (``docs/engine.md`` sections 1 and 10). Every item knows its place in
+the file (``item``, its index in the scenario's evidence list) and its provenance
+(``source``), so that messages about it can name it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+__all__ = [
+    "EventCount",
+    "EventNotBy",
+    "EventOccurred",
+    "EventTimes",
+    "Observation",
+    "SeriesObserved",
+    "StageReached",
+]
+
+
+@dataclass(frozen=True)
+class EventOccurred:
+    """One-shot event ``event`` occurred on a day in ``[first, last]`` (``first == last``:
+    on that day exactly), and not before."""
+
+    event: str
+    first: dt.date
+    last: dt.date
+    item: int = 0
+    source: str = ""
+
+    @property
+    def end(self) -> dt.date:
+        """The last day the item speaks of."""
+        return self.last
+
+    def describe(self) -> str:
+        """The observation in words."""
+        if self.first == self.last:
+            return f"events.{self.event} occurred on {self.first}"
+        return f"events.{self.event} occurred between {self.first} and {self.last}"
+
+
+@dataclass(frozen=True)
+class EventNotBy:
+    """Event ``event`` had not occurred before ``until``."""
+
+    event: str
+    until: dt.date
+    item: int = 0
+    source: str = ""
+
+    @property
+    def end(self) -> dt.date:
+        return self.until
+
+    def describe(self) -> str:
+        return f"events.{self.event} had not occurred by {self.until}"
+
+
+@dataclass(frozen=True)
+class EventTimes:
+    """Recurring event ``event`` occurred on exactly these days within ``[first, last]``
+    (the list is exhaustive for the period)."""
+
+    event: str
+    dates: tuple[dt.date, ...]
+    first: dt.date
+    last: dt.date
+    item: int = 0
+    source: str = ""
+
+    @property
+    def end(self) -> dt.date:
+        return self.last
+
+    def describe(self) -> str:
+        days = ", ".join(d.isoformat() for d in self.dates) or "no day"
+        return f"events.{self.event} occurred on {days} between {self.first} and {self.last}"
+
+
+@dataclass(frozen=True)
+class EventCount:
+    """Recurring event ``event`` occurred exactly ``count`` times within ``[first, last]``."""
+
+    event: str
+    count: int
+    first: dt.date
+    last: dt.date
+    item: int = 0
+    source: str = ""
+
+    @property
+    def end(self) -> dt.date:
+        return self.last
+
+    def describe(self) -> str:
+        span = f"between {self.first} and {self.last}"
+        return f"events.{self.event} occurred {self.count} times {span}"
+
+
+@dataclass(frozen=True)
+class StageReached:
+    """Project ``project`` had (``reached``) or had not begun stage ``stage`` by ``by``.
+
+    ``stage`` is the stage's index; ``len(stages)`` means the project was complete.
+    """
+
+    project: str
+    stage: int
+    stage_name: str
+    by: dt.date
+    reached: bool
+    item: int = 0
+    source: str = ""
+
+    @property
+    def end(self) -> dt.date:
+        return self.by
+
+    def describe(self) -> str:
+        what = "completed" if self.stage_name == "completed" else f"begun {self.stage_name!r}"
+        verb = "had" if self.reached else "had not"
+        return f"projects.{self.project} {verb} {what} by {self.by}"
+
+
+@dataclass(frozen=True)
+class SeriesObserved:
+    """Series ``series`` observed: its level at ``first`` (``last is None``) or its total
+    (the integral of an annual rate) over ``[first, last]``.
+
+    The measurement model is lognormal error of spread ``sigma`` around ``value``, or the
+    bounds ``at_least`` / ``at_most`` (either may be ``None``).
+    """
+
+    series: str
+    first: dt.date
+    last: dt.date | None = None
+    value: float | None = None
+    sigma: float | None = None
+    at_least: float | None = None
+    at_most: float | None = None
+    item: int = 0
+    source: str = ""
+
+    @property
+    def total(self) -> bool:
+        """Whether this is a total over a period (else a level at a date)."""
+        return self.last is not None
+
+    @property
+    def end(self) -> dt.date:
+        return self.last if self.last is not None else self.first
+
+    def describe(self) -> str:
+        if self.sigma is not None:
+            what = f"{self.value:g} (lognormal error, sigma {self.sigma:g})"
+        else:
+            parts = []
+            if self.at_least is not None:
+                parts.append(f"at least {self.at_least:g}")
+            if self.at_most is not None:
+                parts.append(f"at most {self.at_most:g}")
+            what = " and ".join(parts)
+        if self.last is not None:
+            return f"series.{self.series} total from {self.first} to {self.last}: {what}"
+        return f"series.{self.series} on {self.first}: {what}"
+
+
+Observation = EventOccurred | EventNotBy | EventTimes | EventCount | StageReached | SeriesObserved
