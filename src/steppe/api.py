@@ -66,13 +66,20 @@ class RunResult:
         The content of ``manifest.json``: what ran, with which versions, how long.
     samples
         One row per replication, one column per outcome (times to event in model years from
-        the start, ``inf`` when not reached by the horizon).
+        the start, ``inf`` when not reached by the horizon). For a run conditioned on
+        evidence: one row per particle of an equally weighted resample of the weighted
+        particles (the summary's estimates use the weighted particles themselves).
+    posterior
+        For a run conditioned on evidence, the parameters of the same resampled particles
+        (one row per particle, one column per parameter): draws from the posterior of the
+        parameters; ``None`` otherwise.
     """
 
     scenario: Scenario
     summary: dict[str, Any]
     manifest: dict[str, Any]
     samples: pd.DataFrame = field(repr=False)
+    posterior: pd.DataFrame | None = field(default=None, repr=False)
 
     def outcome(self, name: str) -> dict[str, Any]:
         """The summary of one outcome."""
@@ -111,8 +118,16 @@ def run(
     keep_samples: bool = False,
     progress: Callable[[int], None] | None = None,
     traces: bool = True,
+    evidence: Sequence[str | Path] = (),
 ) -> RunResult:
     """Run a scenario many times and summarise its outcomes.
+
+    A scenario with evidence (its ``evidence:`` section, or ``evidence`` files) is run
+    conditioned on it (``docs/engine.md`` section 10): the summary's estimates are weighted,
+    and it gains the sections ``evidence`` (the items, the effective sample size and the
+    weight diagnostic), ``posterior`` (each parameter's prior and posterior) and ``prior``
+    (the outcomes of the same run without the evidence), from which ``taught`` says how far
+    the evidence moved each outcome.
 
     Parameters
     ----------
@@ -145,6 +160,10 @@ def run(
         Also record every series over time and every event's P(by date) for the report's
         figures (the ``traces`` section of the summary; see :mod:`steppe.results.traces`).
         ``False`` skips them (e.g. for benchmarks).
+    evidence
+        Evidence files (a YAML ``evidence:`` list each, see ``docs/scenario-format.md``)
+        added to the scenario's own evidence; ``scenario`` must then be a path or a
+        scenario loaded from a file.
 
     Returns
     -------
@@ -160,7 +179,7 @@ def run(
         If the run fails, e.g. a hazard evaluates to a negative number.
     """
     check_choice(engine)
-    sc = scenario if isinstance(scenario, Scenario) else load(scenario)
+    sc = _load(scenario, evidence)
     sc = sc.with_overrides(dict(overrides or {}))
     n = sc.spec.replications if replications is None else replications
     s = sc.spec.seed if seed is None else seed
@@ -187,6 +206,13 @@ def run(
     if isinstance(procs, bool) or not isinstance(procs, int) or procs < 1:
         raise ScenarioError(f"workers must be a whole number >= 1, found {workers!r}")
     procs = min(procs, len(plan_chunks(n, used.name)))  # no more workers than chunks
+    if sc.evidence:
+        from steppe.evidence.run import run_with_evidence
+
+        return run_with_evidence(
+            sc, run_sc=run_sc, trace_plan=plan, engine=engine, used=used, seed=s,
+            replications=n, workers=procs, progress=progress, overrides=overrides,
+        )  # fmt: skip
     began = time.perf_counter()
     acc = execute(
         run_sc, engine=used.name, seed=s, replications=n, workers=procs,
@@ -196,8 +222,8 @@ def run(
         light=sc if plan is not None else None,
     )  # fmt: skip
     wall = time.perf_counter() - began
-    summary = _summary(sc, acc.summaries(), n=n, seed=s, engine=used.name)
-    manifest = _manifest(
+    summary = summary_document(sc, acc.summaries(), n=n, seed=s, engine=used.name)
+    manifest = manifest_document(
         sc, seed=s, replications=n, engine=used, wall=wall, overrides=overrides, workers=procs
     )
     raw = acc.samples()
@@ -208,6 +234,21 @@ def run(
     samples = pd.DataFrame(raw, columns=[o.name for o in sc.outcomes], copy=False)
     samples.index.name = "replication"
     return RunResult(scenario=sc, summary=summary, manifest=manifest, samples=samples)
+
+
+def _load(scenario: Scenario | str | Path, evidence: Sequence[str | Path]) -> Scenario:
+    """The scenario to run: loaded from its file with the evidence files, if any."""
+    if isinstance(evidence, str | Path):
+        evidence = [evidence]
+    if not evidence:
+        return scenario if isinstance(scenario, Scenario) else load(scenario)
+    path = scenario.file if isinstance(scenario, Scenario) else scenario
+    if path is None:
+        raise ScenarioError(
+            "evidence files can be added to a scenario loaded from a file, not to one built "
+            "in Python: give its evidence in its spec's evidence list"
+        )
+    return load(path, evidence=list(evidence))
 
 
 def _trace_plan(sc: Scenario, *, kept: int, traces: bool) -> TracePlan | None:
@@ -249,7 +290,7 @@ def engine_for_runs(
     return cast(EngineChoice, name)  # a registered engine's name
 
 
-def _summary(
+def summary_document(
     sc: Scenario, bodies: Mapping[str, dict[str, Any]], *, n: int, seed: int, engine: str
 ) -> dict[str, Any]:
     """The ``summary.json`` document from per-outcome summaries."""
@@ -279,7 +320,7 @@ def _summary(
     }
 
 
-def _manifest(
+def manifest_document(
     sc: Scenario,
     *,
     seed: int,

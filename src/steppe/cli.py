@@ -121,6 +121,17 @@ def outcome_table(result: RunResult) -> Table:
     return table
 
 
+def show_evidence(console: Console, summary: dict[str, Any]) -> None:
+    """After the outcome table of a run conditioned on evidence: the weight diagnostic and
+    what the evidence taught (:mod:`steppe.evidence.display`)."""
+    from steppe.evidence.display import diagnostic_line, outcome_change_table, parameter_table
+
+    console.print(diagnostic_line(summary), markup=False)
+    console.print(outcome_change_table(summary))
+    if summary["posterior"]:
+        console.print(parameter_table(summary))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="steppe")
 def main() -> None:
@@ -231,6 +242,8 @@ def run_cmd(
     else:
         console = Console(highlight=False)
         console.print(outcome_table(result))
+        if "evidence" in result.summary:
+            show_evidence(console, result.summary)
         console.print(f"results written to {folder}", markup=False)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from steppe.report._plot import Figure
 from steppe.report.document import Document, Section, Table, fmt, fmt_interval
+from steppe.report.evidence import evidence_section
 from steppe.report.figures import run_figures
 
 __all__ = ["outcome_rows", "run_document", "run_facts"]
@@ -165,6 +166,7 @@ def run_document(
                 )
             ],
         ),
+        *([taught] if (taught := evidence_section(summary)) is not None else []),
         Section("Figures", figures=figs),
         Section("Assumptions", tables=[assumption_table(summary)]),
     ]
