@@ -24,7 +24,7 @@ from steppe.analysis.cli import compare_cmd, report_cmd
 from steppe.api import RunResult, run
 from steppe.errors import ScenarioError, SteppeError
 from steppe.load import load
-from steppe.load.fileschema import file_schema
+from steppe.load.fileschema import evidence_file_schema, file_schema
 from steppe.load.provenance import provenance_gaps
 from steppe.results.folders import OUT_HINT, check_replaceable, resolve_out
 from steppe.sweeps.cli import sweep_cmd
@@ -166,6 +166,15 @@ main.add_command(report_cmd)  # steppe report: src/steppe/analysis/cli.py
     help="Fix a parameter at a value (repeatable).",
 )
 @click.option(
+    "--evidence",
+    "evidence",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="An evidence file (an evidence: list, optional as_of:) to condition on, after "
+    "the scenario's own evidence (repeatable).",
+)
+@click.option(
     "--out",
     "out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -196,6 +205,7 @@ def run_cmd(
     replications: int | None,
     seed: int | None,
     sets: tuple[str, ...],
+    evidence: tuple[Path, ...],
     out: Path | None,
     engine: str,
     as_json: bool,
@@ -206,7 +216,7 @@ def run_cmd(
     """Run SCENARIO and print each outcome with its Monte Carlo error."""
     try:
         overrides = _parse_set(sets)
-        sc = load(scenario)
+        sc = load(scenario, evidence=evidence)
         try:  # checked here too, so that a bad override is reported against --set
             sc.with_overrides(overrides)
         except ScenarioError as err:
@@ -254,16 +264,21 @@ def run_cmd(
     is_flag=True,
     help="Also require a source or why for every number (docs/scenario-format.md, section 17).",
 )
-def validate_cmd(files: tuple[Path, ...], provenance: bool) -> None:
+@click.option(
+    "--evidence",
+    "evidence",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="An evidence file to check with each scenario (repeatable).",
+)
+def validate_cmd(files: tuple[Path, ...], provenance: bool, evidence: tuple[Path, ...]) -> None:
     """Check scenario FILES without running them (exit 0 when all are valid)."""
     bad = 0
     for f in files:
         try:
-            if provenance:
-                gaps = provenance_gaps(f)  # loads the file first
-            else:
-                load(f)
-                gaps = []
+            sc = load(f, evidence=evidence)
+            gaps = provenance_gaps(f, evidence=evidence) if provenance else []
         except ScenarioError as err:
             print_errors(err)
             bad += 1
@@ -273,6 +288,10 @@ def validate_cmd(files: tuple[Path, ...], provenance: bool) -> None:
             for gap in gaps:
                 console.print(str(gap), markup=False)
             bad += 1
+        elif sc.evidence:
+            n = len(sc.evidence)
+            items = f"{n} evidence item{'s' if n != 1 else ''}"
+            click.echo(f"{f}: ok ({items} as of {sc.spec.as_of})")
         else:
             click.echo(f"{f}: ok")
     if bad:
@@ -280,6 +299,12 @@ def validate_cmd(files: tuple[Path, ...], provenance: bool) -> None:
 
 
 @main.command("schema")
-def schema_cmd() -> None:
+@click.option(
+    "--evidence",
+    "evidence",
+    is_flag=True,
+    help="Print the JSON Schema of evidence files (steppe run --evidence FILE) instead.",
+)
+def schema_cmd(evidence: bool) -> None:
     """Print the JSON Schema of scenario files (scenarios and their variants)."""
-    click.echo(json.dumps(file_schema(), indent=2))
+    click.echo(json.dumps(evidence_file_schema() if evidence else file_schema(), indent=2))

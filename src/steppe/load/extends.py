@@ -10,7 +10,9 @@ The rules (documented for analysts in ``docs/scenario-format.md``, "Variants: ex
   only change entries the parent has; new entries go under ``add:`` (``outcomes`` may be
   added freely);
 * the child gives its own ``name`` (different from the parent's), ``title`` and
-  ``description``.
+  ``description``;
+* the child's ``evidence:`` items are appended after the parent's (``evidence: null``
+  drops the parent's).
 
 The merged document keeps, for every path, the file, line and column of whichever file
 supplied the value, so later errors point into the right file.
@@ -174,12 +176,15 @@ def _merge(parent: Any, child: Any, path: YPath) -> Any:
     return child
 
 
-def _child_path(path: YPath) -> YPath | None:
-    """Where a path of the child file lands in the merged document (None: nowhere)."""
+def _child_path(path: YPath, shift: int = 0) -> YPath | None:
+    """Where a path of the child file lands in the merged document (None: nowhere);
+    the child's evidence items come after the parent's ``shift`` items."""
     if path[:1] == ("extends",):
         return None
     if path[:1] == ("add",):
         return path[1:] if len(path) >= 2 else None
+    if shift and len(path) >= 2 and path[0] == "evidence" and isinstance(path[1], int):
+        return ("evidence", path[1] + shift, *path[2:])
     return path
 
 
@@ -188,11 +193,17 @@ def _merge_located(parent: Located, child: Located) -> Located:
     data = _merge(parent.data, body, ())
     for section, entries in (child.data.get("add") or {}).items():
         data[section] = {**(data.get(section) or {}), **entries}
+    # Evidence accumulates: the child's items follow the parent's.
+    shift = 0
+    before, own = parent.data.get("evidence"), child.data.get("evidence")
+    if isinstance(before, list) and isinstance(own, list):
+        data["evidence"] = [*before, *own]
+        shift = len(before)
 
     def remap(table: dict[YPath, tuple[int, int]]) -> dict[YPath, tuple[int, int]]:
         out: dict[YPath, tuple[int, int]] = {}
         for path, mark in table.items():
-            new = _child_path(path)
+            new = _child_path(path, shift)
             if new is not None:
                 out.setdefault(new, mark)
         return out

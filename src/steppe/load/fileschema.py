@@ -18,9 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 from steppe.load.extends import SECTIONS
+from steppe.model.evidence_spec import EvidenceFileSpec
 from steppe.model.schema import ScenarioSpec
 
-__all__ = ["file_schema"]
+__all__ = ["evidence_file_schema", "file_schema"]
 
 _DIALECT = "https://json-schema.org/draft/2020-12/schema"
 #: Keys of a variant whose value replaces the parent's as a whole (checked as in a scenario).
@@ -59,6 +60,10 @@ def file_schema() -> dict[str, Any]:
         **{key: props[key] for key in ("name", "title", "description")},
         **{key: props[key] for key in _REPLACED},
         **{section: _changes(section) for section in (*SECTIONS, "outcomes")},
+        "evidence": {
+            **props["evidence"],
+            "description": "Evidence items appended after the parent's (null drops them).",
+        },
         "add": {
             "type": "object",
             "title": "Add",
@@ -86,4 +91,16 @@ def file_schema() -> dict[str, Any]:
         "then": {"$ref": "#/$defs/Variant"},
         "else": {"$ref": "#/$defs/Scenario"},
         "$defs": defs,
+    }
+
+
+def evidence_file_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of an evidence file (``steppe run --evidence FILE``)."""
+    schema = EvidenceFileSpec.model_json_schema(by_alias=True)
+    return {
+        "$schema": _DIALECT,
+        **schema,
+        "title": "steppe evidence file",
+        "description": "Evidence items appended after a scenario's (docs/files.md), and "
+        "optionally a later as_of.",
     }

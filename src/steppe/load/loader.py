@@ -8,13 +8,14 @@ and YAML path.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from steppe.errors import LimitError, PathPart, ScenarioError
+from steppe.load.evidence_files import add_evidence_files
 from steppe.load.extends import resolve_extends
 from steppe.load.files import read_scenario_file
 from steppe.load.yamlsafe import Located, parse_yaml
@@ -25,13 +26,17 @@ from steppe.model.schema import ScenarioSpec
 __all__ = ["load", "loads", "validate_files"]
 
 
-def load(path: str | Path) -> Scenario:
+def load(path: str | Path, *, evidence: Sequence[str | Path] = ()) -> Scenario:
     """Load, validate and compile a scenario file.
 
     Parameters
     ----------
     path
         A YAML scenario file.
+    evidence
+        Evidence files (a YAML mapping with an ``evidence:`` list and optionally
+        ``as_of:``, see ``docs/files.md``): their items are appended after the scenario's,
+        in order, and the latest ``as_of`` wins.
 
     Raises
     ------
@@ -39,7 +44,7 @@ def load(path: str | Path) -> Scenario:
         With file, line, column and YAML path, for anything wrong in the file.
     """
     text, raw = read_file(path)
-    return _load_text(text, file=str(path), raw=raw)
+    return _load_text(text, file=str(path), raw=raw, evidence=evidence)
 
 
 def read_file(path: str | Path) -> tuple[str, bytes]:
@@ -51,7 +56,13 @@ def read_file(path: str | Path) -> tuple[str, bytes]:
     return read_scenario_file(path)
 
 
-def loads(text: str, *, file: str = "<string>", sha256: str | None = None) -> Scenario:
+def loads(
+    text: str,
+    *,
+    file: str = "<string>",
+    sha256: str | None = None,
+    evidence: Sequence[str | Path] = (),
+) -> Scenario:
     """Like :func:`load`, from a string.
 
     A relative ``extends:`` is resolved against the folder of ``file``. ``sha256``, when
@@ -59,22 +70,31 @@ def loads(text: str, *, file: str = "<string>", sha256: str | None = None) -> Sc
     """
     # surrogatepass: a lone surrogate is then refused, located, by the YAML reader
     raw = text.encode("utf-8", "surrogatepass")
-    return _load_text(text, file=file, raw=raw, sha256=sha256)
+    return _load_text(text, file=file, raw=raw, sha256=sha256, evidence=evidence)
 
 
-def _load_text(text: str, *, file: str, raw: bytes, sha256: str | None = None) -> Scenario:
-    """Parse, merge onto any parents, validate and compile.
+def _load_text(
+    text: str,
+    *,
+    file: str,
+    raw: bytes,
+    sha256: str | None = None,
+    evidence: Sequence[str | Path] = (),
+) -> Scenario:
+    """Parse, merge onto any parents, add evidence files, validate and compile.
 
     The checksum covers the file and all the files it extends: the SHA-256 of their bytes
-    concatenated, the file itself first, then its parent, grandparent, ...
+    concatenated, the file itself first, then its parent, grandparent, ..., then the
+    evidence files in order (none: the checksum of the scenario alone).
     """
     located, ancestors = resolve_extends(parse_yaml(text, file=file))
+    located, extra = add_evidence_files(located, evidence)
     if sha256 is None:
-        sha256 = hashlib.sha256(raw + ancestors).hexdigest()
+        sha256 = hashlib.sha256(raw + ancestors + extra).hexdigest()
     try:
         spec = ScenarioSpec.model_validate(located.data)
     except ValidationError as exc:
-        raise _from_pydantic(exc, located) from None
+        raise from_pydantic(exc, located) from None
     # Scenario positions carry a single file: keep those of values this file supplied.
     own = {p: m for p, m in located.marks.items() if located.files.get(p, file) == file}
     try:
@@ -84,12 +104,15 @@ def _load_text(text: str, *, file: str, raw: bytes, sha256: str | None = None) -
         raise exc.located(file=where, line=line, column=col) from None
 
 
-def validate_files(paths: Iterable[str | Path]) -> list[ScenarioError]:
-    """Check files without running them; return the errors (empty when all are valid)."""
+def validate_files(
+    paths: Iterable[str | Path], *, evidence: Sequence[str | Path] = ()
+) -> list[ScenarioError]:
+    """Check files (each with the ``evidence`` files) without running them; return the
+    errors (empty when all are valid)."""
     errors = []
     for path in paths:
         try:
-            load(path)
+            load(path, evidence=evidence)
         except ScenarioError as exc:
             errors.append(exc)
     return errors
@@ -123,7 +146,7 @@ def _describe(value: Any) -> str:
     return f"{text} ({type(value).__name__})"
 
 
-def _from_pydantic(exc: ValidationError, located: Located) -> ScenarioError:
+def from_pydantic(exc: ValidationError, located: Located) -> ScenarioError:
     """One located error per schema problem, in document order; the first carries the rest."""
     found: list[ScenarioError] = []
     seen: set[tuple[Any, ...]] = set()

@@ -21,7 +21,7 @@ has already checked them against the expression language.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,9 +74,14 @@ class ProvenanceGap:
         return f"{where}: error: {format_path(self.path)}: {self.message}"
 
 
-def provenance_gaps(path: str | Path) -> list[ProvenanceGap]:
+def provenance_gaps(
+    path: str | Path, *, evidence: Sequence[str | Path] = ()
+) -> list[ProvenanceGap]:
     """The numbers of the scenario file ``path`` (and the files it extends) that carry no
     source, in document order.
+
+    Evidence items (the scenario's and those of the ``evidence`` files, which are loaded
+    with it) need no check here: the loader requires a ``source`` on each.
 
     Raises
     ------
@@ -84,7 +89,7 @@ def provenance_gaps(path: str | Path) -> list[ProvenanceGap]:
         If the file is not a valid scenario (it is loaded first, as :func:`steppe.load`
         does, so only a valid document is checked).
     """
-    load(path)
+    load(path, evidence=evidence)
     text, _ = read_file(path)
     located, _ = resolve_extends(parse_yaml(text, file=str(path)))
     gaps = _Checker(located).run()

@@ -19,6 +19,7 @@ from steppe.errors import ExpressionError, PathPart, ScenarioError, format_path
 from steppe.model.base import suggest
 from steppe.model.deps import reads_clock
 from steppe.model.distributions import DistributionBase
+from steppe.model.evidence import build_evidence
 from steppe.model.expr import (
     Compiled,
     Expression,
@@ -481,6 +482,7 @@ def _build(
     }
     oorder = _toposort(odeps, "outcome", "outcomes")
     outcome_order = tuple(list(spec.outcomes).index(n) for n in oorder)
+    evidence = build_evidence(spec)
 
     scenario = Scenario(
         spec=spec,
@@ -500,6 +502,7 @@ def _build(
         file=file,
         sha256=sha256,
         positions=positions,
+        evidence=evidence,
     )
     scenario.compiled("scalar")  # binds every name now, so errors surface at load time
     return scenario

@@ -19,14 +19,18 @@ from pydantic import (
     AfterValidator,
     Discriminator,
     Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
     Tag,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
 from steppe.model.base import Strict
 from steppe.model.distributions import Distribution
+from steppe.model.evidence_spec import MAX_EVIDENCE, EvidenceItem
 from steppe.model.expr import MATH_FUNCTIONS, STATE_FUNCTIONS
 
 __all__ = [
@@ -253,12 +257,23 @@ class SeriesSpec(Strict):
     unit: Text = ""
     initial: Expr
     process: Literal["log", "linear"] = "log"
+    #: ``rate``: an annual rate (e.g. $M/year), whose total over a period can be observed.
+    kind: Literal["level", "rate"] = "level"
     drift: Expr = 0.0
     volatility: Expr = 0.0
     floor: float | None = None
     jumps: Annotated[list[JumpSpec], Field(max_length=MAX_ITEMS)] = Field(default_factory=list)
     source: Text | None = None
     why: Text | None = None
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        # A series that does not declare its kind dumps as it did before ``kind`` existed, so
+        # that dumps (and checksums of them) of scenarios without it do not change.
+        out = handler(self)
+        if isinstance(out, dict) and self.kind == "level":
+            out.pop("kind", None)
+        return out
 
 
 class _OutcomeBase(Strict):
@@ -340,6 +355,9 @@ class ScenarioSpec(Strict):
     projects: Table[ProjectSpec] = Field(default_factory=dict)
     series: Table[SeriesSpec] = Field(default_factory=dict)
     outcomes: Annotated[dict[Name, OutcomeSpec], Field(min_length=1, max_length=MAX_ITEMS)]
+    evidence: Annotated[list[EvidenceItem], Field(max_length=MAX_EVIDENCE)] = Field(
+        default_factory=list
+    )
 
     @field_validator("horizon")
     @classmethod
@@ -353,3 +371,12 @@ class ScenarioSpec(Strict):
         if (horizon - start).days > 200 * 365:
             raise ValueError("the window from start to horizon is longer than 200 years")
         return horizon
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        # A scenario without evidence dumps as it did before ``evidence`` existed, so that
+        # dumps (and checksums of them) of such scenarios do not change.
+        out = handler(self)
+        if isinstance(out, dict) and not self.evidence:
+            out.pop("evidence", None)
+        return out
