@@ -203,8 +203,8 @@ def test_complex_keys_are_refused() -> None:
 # ---------------------------------------------------------------------------------------
 
 TOP_KEYS = (
-    "actors, as_of, description, events, horizon, name, outcomes, parameters, projects, "
-    "replications, seed, series, sources, start, step, steppe, title"
+    "actors, as_of, description, events, evidence, horizon, name, outcomes, parameters, "
+    "projects, replications, seed, series, sources, start, step, steppe, title"
 )
 
 
@@ -230,7 +230,7 @@ TOP_KEYS = (
          "hazard, history, recurring, source, title, why"),
         ("drift: 0.05", "drfit: 0.05", "drfit", "series.trade.drfit",
          "unknown key 'drfit' (did you mean 'drift'?); allowed keys: drift, floor, initial, "
-         "jumps, process, source, title, unit, volatility, why"),
+         "jumps, kind, process, source, title, unit, volatility, why"),
         ("by: 2027-12-31}", "bye: 2027-12-31}", "bye", "outcomes.p1.bye",
          "unknown key 'bye' (did you mean 'by'?); allowed keys: by, probability, title, unit, "
          "why"),
@@ -245,8 +245,8 @@ TOP_KEYS = (
          "unknown key 'nme' (did you mean 'name'?); allowed keys: attributes, name, source, "
          "why"),
         ("{initial: 100,", "{initial: 100, zzz: 1,", "zzz", "series.trade.zzz",
-         "unknown key 'zzz'; allowed keys: drift, floor, initial, jumps, process, source, "
-         "title, unit, volatility, why"),
+         "unknown key 'zzz'; allowed keys: drift, floor, initial, jumps, kind, process, "
+         "source, title, unit, volatility, why"),
     ],
 )  # fmt: skip
 def test_unknown_keys_point_at_the_key(

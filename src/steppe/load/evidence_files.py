@@ -23,7 +23,7 @@ from steppe.load.files import read_scenario_file
 from steppe.load.yamlsafe import Located, parse_yaml
 from steppe.model.evidence_spec import EvidenceFileSpec
 
-__all__ = ["add_evidence_files"]
+__all__ = ["add_evidence_files", "restore_on_keys"]
 
 YPath = tuple[PathPart, ...]
 
@@ -46,9 +46,25 @@ def add_evidence_files(located: Located, files: Sequence[str | Path]) -> tuple[L
         text, data = read_scenario_file(path, what="the evidence file")
         raw += data
         doc = parse_yaml(text, file=str(path))
+        restore_on_keys(doc.data)
         _check(doc)
         located = _append(located, doc)
     return located, raw
+
+
+def restore_on_keys(data: dict[str, Any]) -> None:
+    """Give back the key ``on`` of evidence items, in place.
+
+    YAML 1.1 reads a plain ``on`` as the boolean true, also as a key; in an evidence item
+    (``on: [DAYS]``) it can only mean the key ``on``. Positions are recorded by the key's
+    text, so they need no change.
+    """
+    items = data.get("evidence")
+    if not isinstance(items, list):
+        return
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and True in item and "on" not in item:
+            items[i] = {("on" if k is True else k): v for k, v in item.items()}
 
 
 def _check(doc: Located) -> None:

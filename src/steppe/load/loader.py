@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from steppe.errors import LimitError, PathPart, ScenarioError
-from steppe.load.evidence_files import add_evidence_files
+from steppe.load.evidence_files import add_evidence_files, restore_on_keys
 from steppe.load.extends import resolve_extends
 from steppe.load.files import read_scenario_file
 from steppe.load.yamlsafe import Located, parse_yaml
@@ -88,6 +88,7 @@ def _load_text(
     evidence files in order (none: the checksum of the scenario alone).
     """
     located, ancestors = resolve_extends(parse_yaml(text, file=file))
+    restore_on_keys(located.data)
     located, extra = add_evidence_files(located, evidence)
     if sha256 is None:
         sha256 = hashlib.sha256(raw + ancestors + extra).hexdigest()
