@@ -63,12 +63,14 @@ def test_each_item_kind_becomes_its_observation() -> None:
         """
         - {event: kg_delists, occurred: 2024-09-06, source: a}
         - {event: uz_delists, occurred: [2024-03-01, 2024-03-31], source: b}
-        - {event: border_clash, on: [2024-07-19, 2024-03-02], between: [2024-01-01, 2025-01-01], source: c}
+        - {event: border_clash, on: [2024-07-19, 2024-03-02],
+           between: [2024-01-01, 2025-01-01], source: c}
         - {event: border_clash, count: 0, between: [2025-01-01, 2025-01-15], source: d}
         - {project: tapi, stage: completed, not_reached_by: 2025-01-15, source: e}
         - {project: tapi, stage: preparation, reached_by: 2024-02-01, source: f}
         - {series: kz_trade, at: 2024-07-01, value: 700, sigma: 0.1, source: g}
-        - {series: uz_trade, total: [2024-01-01, 2024-07-01], at_least: 400, at_most: 500, source: h}
+        - {series: uz_trade, total: [2024-01-01, 2024-07-01], at_least: 400, at_most: 500,
+           source: h}
         """
     )
     assert set(sc.evidence) == {
