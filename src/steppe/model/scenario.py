@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -206,7 +206,12 @@ class Scenario:
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # Compiled closures do not pickle: rebuild from the spec in the receiving process.
-        return (_rebuild, (self.spec, self.file, self.sha256, dict(self.positions)))
+        # The evidence is rebuilt from the spec too; it travels along only for a scenario
+        # whose evidence was set in Python (``dataclasses.replace``), which it then keeps.
+        return (
+            _rebuild,
+            (self.spec, self.file, self.sha256, dict(self.positions), self.evidence),
+        )
 
     def param(self, name: str) -> ParamModel:
         """The parameter called ``name`` (``KeyError`` if there is none)."""
@@ -590,5 +595,9 @@ def _rebuild(
     file: str | None,
     sha256: str | None,
     positions: Mapping[Path, tuple[int, int]],
+    evidence: tuple[Observation, ...] | None = None,
 ) -> Scenario:
-    return Scenario.from_spec(spec, file=file, sha256=sha256, positions=positions)
+    sc = Scenario.from_spec(spec, file=file, sha256=sha256, positions=positions)
+    if evidence is not None and evidence != sc.evidence:
+        sc = replace(sc, evidence=evidence, _compiled={})
+    return sc
