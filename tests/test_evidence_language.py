@@ -21,6 +21,8 @@ import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import steppe
 from steppe.cli import main
@@ -521,3 +523,44 @@ def test_dumps_of_specs_without_evidence_or_kind_are_unchanged() -> None:
     dumped = json.loads(sc.spec.model_dump_json(warnings=False))
     assert len(dumped["evidence"]) == 2
     assert dumped["series"]["uz_trade"]["kind"] == "rate"
+
+
+# --- property: any item loads or is a located error ----------------------------------------
+
+_days = st.dates(D(2023, 11, 1), D(2025, 3, 1)).map(lambda d: d.isoformat())
+_numbers = st.sampled_from(["-1", "0", "0.1", "5", "700", "1.0e9", ".nan", ".inf"])
+_items = st.one_of(
+    st.builds("{{event: {}, occurred: {}, source: s}}".format,
+              st.sampled_from(["kg_delists", "border_clash", "frozen", "kg"]), _days),
+    st.builds("{{event: {}, occurred: [{}, {}], source: s}}".format,
+              st.sampled_from(["kg_delists", "uz_delists"]), _days, _days),
+    st.builds("{{event: {}, not_by: {}, source: s}}".format,
+              st.sampled_from(["kg_delists", "uz_delists", "old_news"]), _days),
+    st.builds("{{event: border_clash, on: [{}, {}], between: [{}, {}], source: s}}".format,
+              _days, _days, _days, _days),
+    st.builds("{{event: {}, count: {}, between: [{}, {}], source: s}}".format,
+              st.sampled_from(["border_clash", "kg_delists"]), st.integers(-2, 5), _days,
+              _days),
+    st.builds("{{project: tapi, stage: {}, {}: {}, source: s}}".format,
+              st.sampled_from(["preparation", "construction", "completed", "prep"]),
+              st.sampled_from(["reached_by", "not_reached_by"]), _days),
+    st.builds("{{series: {}, at: {}, value: {}, sigma: {}, source: s}}".format,
+              st.sampled_from(["kz_trade", "balance", "uz_trade"]), _days, _numbers,
+              _numbers),
+    st.builds("{{series: {}, total: [{}, {}], at_least: {}, at_most: {}, source: s}}".format,
+              st.sampled_from(["uz_trade", "kz_trade"]), _days, _days, _numbers, _numbers),
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_items, min_size=1, max_size=4))
+def test_any_items_load_or_fail_located(items: list[str]) -> None:
+    text = "\n".join(f"- {item}" for item in items)
+    try:
+        sc = with_items(text)
+    except ScenarioError as err:
+        assert err.file is not None and err.line is not None, str(err)
+        assert err.path[:1] in (("evidence",), ("as_of",)), str(err)
+        return
+    assert sorted(o.item for o in sc.evidence) == list(range(len(items)))
+    assert [(o.end, o.item) for o in sc.evidence] == sorted((o.end, o.item) for o in sc.evidence)
