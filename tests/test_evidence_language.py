@@ -289,6 +289,47 @@ ERRORS = [
         "unknown key 'sorce' .did you mean 'source'.",
         "sorce",
     ),
+    (
+        "- {event: kg_delists, occurred: 2024-09-06, source: s}\n"
+        "- {event: kg_delists, not_by: 2024-06-01, source: t}",
+        "evidence[1].not_by",
+        r"events.kg_delists: evidence\[0\] says it occurred from 2024-09-06, which already "
+        r"says it had not occurred before; remove this item",
+        "2024-06-01",
+    ),
+    (
+        "- {event: uz_delists, not_by: 2024-06-01, source: s}\n"
+        "- {event: uz_delists, not_by: 2024-09-01, source: t}",
+        "evidence[1].not_by",
+        r"events.uz_delists: evidence\[0\] already says it had not occurred by 2024-06-01; "
+        r"give one not_by: \(the latest, 2024-09-01\)",
+        "2024-09-01",
+    ),
+    (
+        "- {series: uz_trade, total: [2024-07-01, 2024-07-01], value: 1, sigma: 0.1, source: s}",
+        "evidence[0].total",
+        r"a total needs a period of at least one day, found \[2024-07-01, 2024-07-01\]",
+        "uz_trade",
+    ),
+    (
+        "- {series: kz_trade, at: 2024-07-01, value: 700, sigma: 0.1, at_most: 800, source: s}",
+        "evidence[0].at_most",
+        "give value: with sigma:, or bounds, not both",
+        "at_most",
+    ),
+    (
+        "- {series: kz_trade, at: 2024-07-01, sigma: 0.1, source: s}",
+        "evidence[0].sigma",
+        "sigma: needs value: too",
+        "sigma",
+    ),
+    (
+        "- {project: tapi, stage: construction, reached_by: 2024-09-12, not_reached_by: "
+        "2024-10-01, source: s}",
+        "evidence[0]",
+        "an evidence item needs one of",
+        "tapi",
+    ),
     # probability zero, traced to the scenario
     (
         "- {project: tapi, stage: construction, reached_by: 2024-09-12, source: s}",
@@ -564,3 +605,20 @@ def test_any_items_load_or_fail_located(items: list[str]) -> None:
         return
     assert sorted(o.item for o in sc.evidence) == list(range(len(items)))
     assert [(o.end, o.item) for o in sc.evidence] == sorted((o.end, o.item) for o in sc.evidence)
+
+
+def test_each_item_knows_where_it_was_found() -> None:
+    sc = steppe.load(DATA / "variant.yaml", evidence=[DATA / "more.yaml"])
+    where = {o.item: o.where for o in sc.evidence}
+    assert where == {
+        0: f"{DATA / 'base.yaml'}:31:5",
+        1: f"{DATA / 'base.yaml'}:34:5",
+        2: f"{DATA / 'variant.yaml'}:6:5",
+        3: f"{DATA / 'more.yaml'}:3:5",
+        4: f"{DATA / 'more.yaml'}:6:5",
+    }
+    assert sc.locate(("evidence", 4, "value")) == (
+        f"{DATA / 'more.yaml'}:6:5: error: evidence[4].value"
+    )
+    again = pickle.loads(pickle.dumps(sc))
+    assert {o.item: o.where for o in again.evidence} == where

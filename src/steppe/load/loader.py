@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -99,10 +100,23 @@ def _load_text(
     # Scenario positions carry a single file: keep those of values this file supplied.
     own = {p: m for p, m in located.marks.items() if located.files.get(p, file) == file}
     try:
-        return Scenario.from_spec(spec, file=file, sha256=sha256, positions=own)
+        sc = Scenario.from_spec(spec, file=file, sha256=sha256, positions=own)
     except ScenarioError as exc:
         where, line, col = located.where(exc.path)
         raise exc.located(file=where, line=line, column=col) from None
+    return _with_places(sc, located)
+
+
+def _with_places(sc: Scenario, located: Located) -> Scenario:
+    """``sc`` with each evidence item's ``FILE:LINE:COL`` (which may be another file than
+    the scenario's: an evidence file, or a file it extends)."""
+    if not sc.evidence:
+        return sc
+    placed = []
+    for o in sc.evidence:
+        where, line, col = located.where(("evidence", o.item))
+        placed.append(replace(o, where=where if line is None else f"{where}:{line}:{col}"))
+    return replace(sc, evidence=tuple(placed), _compiled=sc._compiled)
 
 
 def validate_files(

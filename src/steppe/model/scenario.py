@@ -239,7 +239,15 @@ class Scenario:
         return _build(spec, file=file, sha256=sha256, positions=positions or {})
 
     def locate(self, path: Path) -> str:
-        """``FILE:LINE:COL: error: YAML.PATH`` for messages about the value at ``path``."""
+        """``FILE:LINE:COL: error: YAML.PATH`` for messages about the value at ``path``.
+
+        An evidence item (``("evidence", i, ...)``) is located where the loader found it,
+        which may be an evidence file or a file the scenario extends.
+        """
+        if len(path) >= 2 and path[0] == "evidence":
+            for o in self.evidence:
+                if o.item == path[1] and o.where:
+                    return f"{o.where}: error: {format_path(path)}"
         where = self.file or "<scenario>"
         p = tuple(path)
         while p and p not in self.positions:
@@ -598,6 +606,11 @@ def _rebuild(
     evidence: tuple[Observation, ...] | None = None,
 ) -> Scenario:
     sc = Scenario.from_spec(spec, file=file, sha256=sha256, positions=positions)
-    if evidence is not None and evidence != sc.evidence:
+    if evidence is not None and _differ(evidence, sc.evidence):
         sc = replace(sc, evidence=evidence, _compiled={})
     return sc
+
+
+def _differ(a: tuple[Observation, ...], b: tuple[Observation, ...]) -> bool:
+    """Whether two evidence tuples differ, in what they say or where they were found."""
+    return a != b or [o.where for o in a] != [o.where for o in b]
