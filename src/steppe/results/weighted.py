@@ -46,8 +46,8 @@ from steppe.results.stats import (
 
 __all__ = [
     "MIN_ESS",
-    "kish_ess",
     "khat_threshold",
+    "kish_ess",
     "normalized_weights",
     "pareto_khat",
     "summarize_weighted_distribution",
@@ -60,6 +60,7 @@ MIN_ESS = 100
 """Fewest effective replications :func:`weight_diagnostic` calls reliable."""
 
 _REL_TOL = 1e-12  # as in stats.order_rank: q * total is taken 1e-12 (relative) low
+_MAX_SIZE = 10**15  # scipy's binomial ppf refuses sizes near 1e18; a quantile's n* stops here
 _T = TypeVar("_T")
 _Array = npt.NDArray[np.float64]
 
@@ -111,7 +112,9 @@ def kish_ess(logw: npt.ArrayLike) -> float:
     return float(np.sum(w) ** 2 / np.dot(w, w))
 
 
-def _proportion(hit: npt.NDArray[np.bool_], w: _Array, ess: float) -> tuple[float, float, list[float]]:
+def _proportion(
+    hit: npt.NDArray[np.bool_], w: _Array, ess: float
+) -> tuple[float, float, list[float]]:
     """Weighted proportion of ``hit``, its delta-method error and Wilson interval at ``n*``."""
     total = float(np.sum(w))
     p = min(1.0, float(np.sum(w[hit])) / total)
@@ -119,7 +122,7 @@ def _proportion(hit: npt.NDArray[np.bool_], w: _Array, ess: float) -> tuple[floa
     in2, out2 = float(np.sum(w2[hit])), float(np.sum(w2[~hit]))
     var = ((1.0 - p) ** 2 * in2 + p * p * out2) / (total * total)
     n_eff = p * (1.0 - p) / var if 0.0 < p < 1.0 and var > 0.0 else ess
-    lo, hi = wilson_score_interval(p, min(n_eff, float(w.size)))
+    lo, hi = wilson_score_interval(p, n_eff)
     return p, math.sqrt(var), [lo, hi]
 
 
@@ -148,7 +151,7 @@ def _quantile_table(
         in2 = float(cw2[j])
         var = ((1.0 - p) ** 2 * in2 + p * p * (total2 - in2)) / (total * total)
         n_eff = p * (1.0 - p) / var if 0.0 < p < 1.0 and var > 0.0 else ess
-        m = min(n, max(1, round(n_eff)))
+        m = min(_MAX_SIZE, max(1, round(n_eff)))
         lo, hi = interval_ranks(m, q)
         values[level_key(q)] = show(float(xs[i]))
         intervals[level_key(q)] = [show(float(xs[invert(lo / m)])), show(float(xs[invert(hi / m)]))]
@@ -299,7 +302,7 @@ def summarize_weighted_time_to_event(
 
 def _tail_length(s: int) -> int:
     """PSIS tail length ``M = ceil(min(S / 5, 3 sqrt(S)))`` (ArviZ's ``psislw``, ``reff = 1``)."""
-    return int(math.ceil(min(s / 5.0, 3.0 * (s / 1.0) ** 0.5)))
+    return math.ceil(min(s / 5.0, 3.0 * (s / 1.0) ** 0.5))
 
 
 def _tail(lw: _Array) -> _Array | None:
