@@ -302,7 +302,7 @@ def summarize_weighted_time_to_event(
 
 def _tail_length(s: int) -> int:
     """PSIS tail length ``M = ceil(min(S / 5, 3 sqrt(S)))`` (ArviZ's ``psislw``, ``reff = 1``)."""
-    return math.ceil(min(s / 5.0, 3.0 * (s / 1.0) ** 0.5))
+    return math.ceil(min(s / 5.0, 3.0 * math.sqrt(s)))
 
 
 def _tail(lw: _Array) -> _Array | None:
