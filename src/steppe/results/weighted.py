@@ -112,6 +112,16 @@ def kish_ess(logw: npt.ArrayLike) -> float:
     return float(np.sum(w) ** 2 / np.dot(w, w))
 
 
+def _spread(p: float, in2: float, out2: float, total: float, ess: float) -> tuple[float, float]:
+    """Delta-method variance of a weighted share ``p`` and its effective size ``n*``.
+
+    ``in2`` and ``out2`` are the sums of squared weights in and out of the share, ``total``
+    the sum of the weights; ``n* = p (1 - p) / var``, or Kish's ``ess`` if ``p`` is 0 or 1.
+    """
+    var = ((1.0 - p) ** 2 * in2 + p * p * out2) / (total * total)
+    return var, p * (1.0 - p) / var if 0.0 < p < 1.0 and var > 0.0 else ess
+
+
 def _proportion(
     hit: npt.NDArray[np.bool_], w: _Array, ess: float
 ) -> tuple[float, float, list[float]]:
@@ -119,9 +129,7 @@ def _proportion(
     total = float(np.sum(w))
     p = min(1.0, float(np.sum(w[hit])) / total)
     w2 = w * w
-    in2, out2 = float(np.sum(w2[hit])), float(np.sum(w2[~hit]))
-    var = ((1.0 - p) ** 2 * in2 + p * p * out2) / (total * total)
-    n_eff = p * (1.0 - p) / var if 0.0 < p < 1.0 and var > 0.0 else ess
+    var, n_eff = _spread(p, float(np.sum(w2[hit])), float(np.sum(w2[~hit])), total, ess)
     lo, hi = wilson_score_interval(p, n_eff)
     return p, math.sqrt(var), [lo, hi]
 
@@ -147,10 +155,7 @@ def _quantile_table(
     for q in QUANTILE_LEVELS:
         i = invert(q)
         j = int(np.searchsorted(xs, xs[i], side="right")) - 1  # the cdf at xs[i] counts its ties
-        p = float(cw[j]) / total
-        in2 = float(cw2[j])
-        var = ((1.0 - p) ** 2 * in2 + p * p * (total2 - in2)) / (total * total)
-        n_eff = p * (1.0 - p) / var if 0.0 < p < 1.0 and var > 0.0 else ess
+        _, n_eff = _spread(float(cw[j]) / total, float(cw2[j]), total2 - cw2[j], total, ess)
         m = min(_MAX_SIZE, max(1, round(n_eff)))
         lo, hi = interval_ranks(m, q)
         values[level_key(q)] = show(float(xs[i]))
