@@ -139,7 +139,7 @@ def _quantile_table(
 ) -> tuple[dict[str, _T], dict[str, list[_T]]]:
     """Weighted quantiles at :data:`QUANTILE_LEVELS` and their Woodruff 95% intervals."""
     n = int(x.size)
-    order = np.argsort(x, kind="stable")
+    order = np.argsort(x)  # ties may come in any order: same values
     xs = x[order]
     cw = np.cumsum(w[order])
     cw2 = np.cumsum(w[order] ** 2)
@@ -319,7 +319,8 @@ def _tail(lw: _Array) -> _Array | None:
     m = _tail_length(lw.size)
     if m <= 4:
         return None
-    x = np.sort(lw - np.max(lw))
+    x = lw - np.max(lw)
+    x = np.sort(np.partition(x, x.size - m - 1)[x.size - m - 1 :])  # the M + 1 largest
     cutoff = max(float(x[-m - 1]), math.log(float(np.finfo(float).tiny)))
     tail = x[x > cutoff]
     if tail.size <= 4:
