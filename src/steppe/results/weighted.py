@@ -387,8 +387,12 @@ def khat_threshold(s: int) -> float:
     return -math.inf if s == 1 else min(1.0 - 1.0 / math.log10(s), 0.7)
 
 
-def weight_diagnostic(logw: npt.ArrayLike) -> dict[str, Any]:
+def weight_diagnostic(logw: npt.ArrayLike, *, ess: float | None = None) -> dict[str, Any]:
     """Whether a weighted sample supports its estimates, with a sentence for analysts.
+
+    ``ess``, if given, replaces Kish's effective sample size of ``logw`` when it is smaller:
+    after a sequential sampler has resampled, equal weights hide duplicated particles, and
+    the effective size at the resampling is the honest one.
 
     Returns
     -------
@@ -402,7 +406,7 @@ def weight_diagnostic(logw: npt.ArrayLike) -> dict[str, Any]:
     """
     lw = _log_weights(logw)
     n = int(lw.size)
-    ess = kish_ess(lw)
+    ess = kish_ess(lw) if ess is None else min(ess, kish_ess(lw))
     threshold = khat_threshold(n)
     tail = _tail(lw)
     khat = None if tail is None else _gpdfit(tail)
