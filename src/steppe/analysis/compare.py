@@ -17,6 +17,10 @@ mix, and compares every outcome of B, C, ... with the first, A:
   with ``sqrt(se_A^2 + se_B^2)`` for means), unless every folder was run with the same seed
   and replications and holds the samples of every replication (``samples.parquet``): then
   the runs share their parameter draws, as above, and the paired interval is used.
+* A run **conditioned on evidence** (``docs/engine.md`` section 10) is a set of weighted
+  particles whose samples are an equally weighted resample: particle ``i`` is not
+  replication ``i`` of another run, so its comparisons always use the independent
+  intervals, from its weighted summaries.
 
 Per outcome the compared statistic is: ``P`` for probability (and ``combine``) outcomes, the
 difference of indicators; the ``mean`` for value outcomes; ``P(by horizon)`` for time-to-event
@@ -380,11 +384,19 @@ def compare(
         )
         src = sc.file or name
         runs.append(_Run(name, src, res.summary, res.manifest, res.samples, plain(sc.spec)))
+    # A run conditioned on evidence is a weighted set of particles, resampled for its
+    # samples: particle i is not replication i of another run, so nothing is paired.
+    conditioned = [name for sc, name in zip(scs, names, strict=True) if sc.evidence]
+    pair = crn and not conditioned
     pairing = (
         f"common random numbers: every scenario ran with seed {s} and {n:,} replications; "
         "replication i of each is paired with replication i of the first (paired intervals)"
-        if crn
+        if pair
         else f"independent runs (seeds {s}, {s}+1, ...; {n:,} replications): unpaired intervals"
+        if not crn
+        else f"seed {s} and {n:,} replications for every scenario, but "
+        f"{', '.join(conditioned)} conditioned on evidence (weighted particles, not paired "
+        "with replications): unpaired intervals"
     )
     changes: tuple[tuple[Change, ...], ...] = (
         (),
@@ -396,7 +408,7 @@ def compare(
         "scenarios",
         crn,
         pairing,
-        _compare_runs(runs, pair=crn),
+        _compare_runs(runs, pair=pair),
         changes,
         (),
         tuple(r.summary for r in runs),
@@ -409,6 +421,7 @@ def _compare_folders(paths: Sequence[Path]) -> Comparison:
     names = _unique([s.get("scenario", p.name) for (s, _), p in zip(loaded, paths, strict=True)])
     _check_outcomes([_signature(s) for s, _ in loaded], names)
     same = len({(m.get("seed"), m.get("replications")) for _, m in loaded}) == 1
+    same = same and not any("evidence" in s for s, _ in loaded)  # weighted: never paired
     samples: list[pd.DataFrame | None] = [None] * len(paths)
     if same and all((p / "samples.parquet").is_file() for p in paths):
         try:

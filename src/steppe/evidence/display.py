@@ -10,7 +10,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-__all__ = ["diagnostic_line", "outcome_change_table", "parameter_table"]
+__all__ = ["count", "diagnostic_line", "khat_text", "outcome_change_table", "parameter_table"]
 
 
 def _num(x: float) -> str:
@@ -26,15 +26,28 @@ def _signed(x: float) -> str:
     return ("+" if x >= 0 else "") + _num(x)
 
 
+def count(k: int, noun: str) -> str:
+    """``"1 observation"``, ``"3 observations"``."""
+    return f"{k:,} {noun}{'' if k == 1 else 's'}"
+
+
+def khat_text(ev: dict[str, Any]) -> str:
+    """Pareto k-hat and its threshold, or why there is none."""
+    if ev["khat"] is None:
+        return "Pareto k-hat not fitted: the largest weights are equal"
+    return f"Pareto k-hat {ev['khat']:.2f}, threshold {ev['khat_threshold']:.2f}"
+
+
 def diagnostic_line(summary: dict[str, Any]) -> str:
     """One paragraph: the evidence, the effective sample size, k̂ and the message."""
     ev = summary["evidence"]
     resampled = len(ev["resamplings"])
     return (
-        f"Conditioned on {len(ev['items'])} observations up to {ev['as_of']}: effective "
+        f"Conditioned on {count(len(ev['items']), 'observation')} up to {ev['as_of']}: "
+        "effective "
         f"sample size {ev['ess']:,.0f} of {summary['replications']:,} "
-        f"(Pareto k-hat {ev['khat']:.2f}, threshold {ev['khat_threshold']:.2f}), "
-        f"{resampled} resampling{'s' if resampled != 1 else ''}. {ev['message']}"
+        f"({khat_text(ev)}), "
+        f"{count(resampled, 'resampling')}. {ev['message']}"
     )
 
 

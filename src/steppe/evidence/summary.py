@@ -141,7 +141,9 @@ def evidence_block(sc: Scenario, built: Built, cond: Conditioned) -> dict[str, A
     """The ``evidence`` section of ``summary.json``: as_of, the items, the resamplings and
     the weight diagnostic."""
     tl = sc.timeline
-    diag = weight_diagnostic(cond.logw)
+    # After a resampling, equal weights hide duplicated particles: the effective size is at
+    # most what it was when the particles were resampled.
+    diag = weight_diagnostic(cond.logw, ess=min(cond.ess_at_resampling, default=None))
     w = normalized_weights(cond.logw)
     return {
         "as_of": sc.spec.as_of.isoformat() if sc.spec.as_of else None,

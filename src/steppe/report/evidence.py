@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from steppe.evidence.display import count, khat_text
 from steppe.report._plot import PALETTE, Figure, date_axis, dates, grid, new_figure, style, to_png
 from steppe.report.document import Section, Table, fmt
 
@@ -26,10 +27,10 @@ def evidence_section(summary: dict[str, Any]) -> Section | None:
         return None
     resampled = ", ".join(f"{r['date']} (ESS {r['ess']:,.0f})" for r in ev["resamplings"])
     paragraphs = [
-        f"This forecast is conditioned on {len(ev['items'])} observations made up to "
+        f"This forecast is conditioned on {count(len(ev['items']), 'observation')} made up to "
         f"{ev['as_of']}, by sequential importance sampling (docs/engine.md section 10). "
         f"Effective sample size: {ev['ess']:,.0f} of {summary['replications']:,} "
-        f"replications; Pareto k-hat {ev['khat']:.2f} (threshold {ev['khat_threshold']:.2f}); "
+        f"replications; {khat_text(ev)}; "
         f"{ev['distinct_origins']:,} distinct parameter draws carry weight. {ev['message']}",
         "Resampled at: " + (resampled or "never") + ". The estimates above are weighted; "
         "the figures show an equally weighted resample of the particles. The prior is the "

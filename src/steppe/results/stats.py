@@ -25,7 +25,10 @@ from steppe.model.timeline import Timeline
 
 __all__ = [
     "QUANTILE_LEVELS",
+    "Z95",
+    "as_sample",
     "interval_ranks",
+    "level_key",
     "order_rank",
     "quantile",
     "quantile_interval",
@@ -33,21 +36,25 @@ __all__ = [
     "summarize_probability",
     "summarize_time_to_event",
     "wilson_interval",
+    "wilson_score_interval",
 ]
 
 QUANTILE_LEVELS: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
 """The quantile levels every summary reports, keyed in JSON as ``"0.05"``, ``"0.25"``, ..."""
 
-_Z95 = float(stats.norm.ppf(0.975))  # 1.959963984540054
+Z95 = float(stats.norm.ppf(0.975))  # 1.959963984540054
+"""The two-sided 95% standard normal quantile, ``Phi^-1(0.975)``."""
 _REL_TOL = 1e-12  # absorbs binary rounding in q * n, e.g. 0.07 * 100 == 7.000000000000001
 _T = TypeVar("_T")
 
 
-def _level_key(q: float) -> str:
+def level_key(q: float) -> str:
+    """The JSON key of quantile level ``q``: ``0.05 -> "0.05"``, ``0.5 -> "0.5"``."""
     return f"{q:g}"
 
 
-def _as_sample(x: npt.ArrayLike, name: str) -> npt.NDArray[np.float64]:
+def as_sample(x: npt.ArrayLike, name: str) -> npt.NDArray[np.float64]:
+    """``x`` as a 1-D float64 array of at least one value; ``ValueError`` naming ``name`` if not."""
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array (got shape {arr.shape})")
@@ -98,15 +105,48 @@ def wilson_interval(successes: int, n: int, *, confidence: float = 0.95) -> tupl
         raise ValueError(f"n must be >= 1 (got {n})")
     if not 0 <= k <= n:
         raise ValueError(f"successes must satisfy 0 <= successes <= n = {n} (got {k})")
+    return wilson_score_interval(k / n, n, confidence=confidence)
+
+
+def wilson_score_interval(p: float, n: float, *, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for an estimated proportion ``p`` at a (possibly real) size ``n``.
+
+    :func:`wilson_interval` with ``p = successes / n``; a real ``n`` is an effective sample
+    size, e.g. ``p (1 - p) / se**2`` for a proportion estimated from a weighted sample.
+
+    Parameters
+    ----------
+    p
+        Estimated proportion, ``0 <= p <= 1``.
+    n
+        (Effective) number of trials, ``n > 0``.
+    confidence
+        Two-sided confidence level, ``0 < confidence < 1``.
+
+    Returns
+    -------
+    tuple of float
+        ``(lower, upper)`` within ``[0, 1]``; the lower bound is exactly 0 at ``p == 0`` and
+        the upper bound exactly 1 at ``p == 1``.
+
+    References
+    ----------
+    .. [1] E. L. Korn and B. I. Graubard, "Confidence intervals for proportions with small
+       expected number of positive counts estimated from survey data", Survey Methodology 24
+       (1998), 193-201 (intervals at an effective sample size).
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"p must satisfy 0 <= p <= 1 (got {p!r})")
+    if not n > 0.0:
+        raise ValueError(f"n must be > 0 (got {n!r})")
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must satisfy 0 < confidence < 1 (got {confidence!r})")
     z = float(stats.norm.ppf(0.5 + confidence / 2.0))
-    p = k / n
     z2n = z * z / n
     centre = (p + z2n / 2.0) / (1.0 + z2n)
     half = z / (1.0 + z2n) * math.sqrt(p * (1.0 - p) / n + z2n / (4.0 * n))
-    lower = 0.0 if k == 0 else max(0.0, centre - half)
-    upper = 1.0 if k == n else min(1.0, centre + half)
+    lower = 0.0 if p == 0.0 else max(0.0, centre - half)
+    upper = 1.0 if p == 1.0 else min(1.0, centre + half)
     return lower, upper
 
 
@@ -136,7 +176,7 @@ def quantile(x: npt.ArrayLike, q: float) -> float:
     .. [1] R. J. Hyndman and Y. Fan, "Sample quantiles in statistical packages", Amer. Statist.
        50 (1996), 361-365 (definition 1).
     """
-    arr = _as_sample(x, "x")
+    arr = as_sample(x, "x")
     _check_level(q, open_interval=False)
     k = order_rank(q, arr.size) - 1
     return float(np.partition(arr, k)[k])
@@ -180,7 +220,7 @@ def quantile_interval(
        section 3.2 (confidence interval for a quantile).
     .. [2] G. J. Hahn and W. Q. Meeker, *Statistical Intervals*, Wiley, 1991, chapter 5.
     """
-    arr = _as_sample(x_sorted, "x_sorted")
+    arr = as_sample(x_sorted, "x_sorted")
     _check_level(q, open_interval=True)
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must satisfy 0 < confidence < 1 (got {confidence!r})")
@@ -222,9 +262,9 @@ def _quantile_table(
     ranks = {q: (order_rank(q, n), *interval_ranks(n, q)) for q in QUANTILE_LEVELS}
     kth = sorted({r - 1 for rs in ranks.values() for r in rs})
     part = np.partition(arr, kth)
-    values = {_level_key(q): show(float(part[k - 1])) for q, (k, _, _) in ranks.items()}
+    values = {level_key(q): show(float(part[k - 1])) for q, (k, _, _) in ranks.items()}
     intervals = {
-        _level_key(q): [show(float(part[lo - 1])), show(float(part[hi - 1]))]
+        level_key(q): [show(float(part[lo - 1])), show(float(part[hi - 1]))]
         for q, (_, lo, hi) in ranks.items()
     }
     return values, intervals
@@ -245,7 +285,7 @@ def summarize_probability(x: npt.ArrayLike) -> dict[str, Any]:
         binomial standard error ``sqrt(p (1 - p) / n)`` (0 when ``p`` is 0 or 1) and ``ci95``
         the 95% Wilson interval (see :func:`wilson_interval`).
     """
-    arr = _as_sample(x, "x")
+    arr = as_sample(x, "x")
     if not bool(np.all((arr == 0.0) | (arr == 1.0))):
         raise ValueError("x must hold only 0.0/1.0 indicators")
     n = int(arr.size)
@@ -271,7 +311,7 @@ def summarize_distribution(x: npt.ArrayLike) -> dict[str, Any]:
         ``quantiles_ci95`` to :func:`quantile_interval` as ``[lo, hi]``. With ``n == 1``,
         ``sd``, ``se`` and ``ci95`` are NaN (the result writer stores them as ``null``).
     """
-    arr = _as_sample(x, "x")
+    arr = as_sample(x, "x")
     n = int(arr.size)
     mean = float(np.mean(arr))
     sd = float(np.std(arr, ddof=1)) if n > 1 else math.nan
@@ -282,7 +322,7 @@ def summarize_distribution(x: npt.ArrayLike) -> dict[str, Any]:
         "mean": mean,
         "sd": sd,
         "se": se,
-        "ci95": [mean - _Z95 * se, mean + _Z95 * se],
+        "ci95": [mean - Z95 * se, mean + Z95 * se],
         "quantiles": quantiles,
         "quantiles_ci95": quantiles_ci,
         "min": float(np.min(arr)),
@@ -320,7 +360,7 @@ def summarize_time_to_event(t: npt.ArrayLike, timeline: Timeline) -> dict[str, A
     ValueError
         If ``t`` is empty, not 1-D, or holds NaN or negative values.
     """
-    arr = _as_sample(t, "t")
+    arr = as_sample(t, "t")
     if bool(np.any(np.isnan(arr))) or bool(np.any(arr < 0.0)):
         raise ValueError("t must hold event times >= 0 or +inf (found NaN or a negative value)")
     n = int(arr.size)
