@@ -609,8 +609,7 @@ def test_any_items_load_or_fail_located(items: list[str]) -> None:
 
 def test_each_item_knows_where_it_was_found() -> None:
     sc = steppe.load(DATA / "variant.yaml", evidence=[DATA / "more.yaml"])
-    where = {o.item: o.where for o in sc.evidence}
-    assert where == {
+    assert sc.evidence_places == {
         0: f"{DATA / 'base.yaml'}:31:5",
         1: f"{DATA / 'base.yaml'}:34:5",
         2: f"{DATA / 'variant.yaml'}:6:5",
@@ -621,4 +620,4 @@ def test_each_item_knows_where_it_was_found() -> None:
         f"{DATA / 'more.yaml'}:6:5: error: evidence[4].value"
     )
     again = pickle.loads(pickle.dumps(sc))
-    assert {o.item: o.where for o in again.evidence} == where
+    assert again.evidence_places == sc.evidence_places

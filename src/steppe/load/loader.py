@@ -108,15 +108,15 @@ def _load_text(
 
 
 def _with_places(sc: Scenario, located: Located) -> Scenario:
-    """``sc`` with each evidence item's ``FILE:LINE:COL`` (which may be another file than
-    the scenario's: an evidence file, or a file it extends)."""
+    """``sc`` with the ``FILE:LINE:COL`` of each evidence item (which may be another file
+    than the scenario's: an evidence file, or a file it extends)."""
     if not sc.evidence:
         return sc
-    placed = []
+    places = {}
     for o in sc.evidence:
         where, line, col = located.where(("evidence", o.item))
-        placed.append(replace(o, where=where if line is None else f"{where}:{line}:{col}"))
-    return replace(sc, evidence=tuple(placed), _compiled=sc._compiled)
+        places[o.item] = where if line is None else f"{where}:{line}:{col}"
+    return replace(sc, evidence_places=places, _compiled=sc._compiled)
 
 
 def validate_files(

@@ -2,15 +2,15 @@
 
 Dates are calendar dates; an engine reads a date ``d`` as the instant ``t(d)``, the
 beginning of that day (``docs/engine.md`` sections 1 and 10). Every item knows its place in
-the file (``item``, its index in the scenario's evidence list, and ``where``, the file, line
-and column the loader found it at: a scenario, a file it extends, or an evidence file) and
-its provenance (``source``), so that messages about it can name it.
+the file (``item``, its index in the scenario's evidence list; ``Scenario.locate`` gives the
+file, line and column the loader found it at) and its provenance (``source``), so that
+messages about it can name it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 __all__ = [
     "EventCount",
@@ -33,8 +33,6 @@ class EventOccurred:
     last: dt.date
     item: int = 0
     source: str = ""
-    #: ``FILE:LINE:COL`` of the item (set by the loader; not part of what it says).
-    where: str = field(default="", compare=False)
 
     @property
     def end(self) -> dt.date:
@@ -56,8 +54,6 @@ class EventNotBy:
     until: dt.date
     item: int = 0
     source: str = ""
-    #: ``FILE:LINE:COL`` of the item (set by the loader; not part of what it says).
-    where: str = field(default="", compare=False)
 
     @property
     def end(self) -> dt.date:
@@ -78,8 +74,6 @@ class EventTimes:
     last: dt.date
     item: int = 0
     source: str = ""
-    #: ``FILE:LINE:COL`` of the item (set by the loader; not part of what it says).
-    where: str = field(default="", compare=False)
 
     @property
     def end(self) -> dt.date:
@@ -100,8 +94,6 @@ class EventCount:
     last: dt.date
     item: int = 0
     source: str = ""
-    #: ``FILE:LINE:COL`` of the item (set by the loader; not part of what it says).
-    where: str = field(default="", compare=False)
 
     @property
     def end(self) -> dt.date:
@@ -126,8 +118,6 @@ class StageReached:
     reached: bool
     item: int = 0
     source: str = ""
-    #: ``FILE:LINE:COL`` of the item (set by the loader; not part of what it says).
-    where: str = field(default="", compare=False)
 
     @property
     def end(self) -> dt.date:
@@ -157,8 +147,6 @@ class SeriesObserved:
     at_most: float | None = None
     item: int = 0
     source: str = ""
-    #: ``FILE:LINE:COL`` of the item (set by the loader; not part of what it says).
-    where: str = field(default="", compare=False)
 
     @property
     def total(self) -> bool:

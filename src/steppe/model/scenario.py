@@ -198,6 +198,9 @@ class Scenario:
     #: What was observed up to ``spec.as_of`` (``evidence:``), sorted by the day each item
     #: ends; empty for a forecast from ``start``.
     evidence: tuple[Observation, ...] = ()
+    #: ``FILE:LINE:COL`` of each evidence item, by item index (set by the loader): the
+    #: scenario file, a file it extends, or an evidence file.
+    evidence_places: Mapping[int, str] = field(default_factory=dict, repr=False)
     _compiled: dict[str, CompiledModel] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -206,11 +209,12 @@ class Scenario:
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # Compiled closures do not pickle: rebuild from the spec in the receiving process.
-        # The evidence is rebuilt from the spec too; it travels along only for a scenario
-        # whose evidence was set in Python (``dataclasses.replace``), which it then keeps.
+        # The evidence is rebuilt from the spec too; it travels along for a scenario whose
+        # evidence was set in Python (``dataclasses.replace``), which it then keeps.
+        places = dict(self.evidence_places)
         return (
             _rebuild,
-            (self.spec, self.file, self.sha256, dict(self.positions), self.evidence),
+            (self.spec, self.file, self.sha256, dict(self.positions), self.evidence, places),
         )
 
     def param(self, name: str) -> ParamModel:
@@ -244,10 +248,9 @@ class Scenario:
         An evidence item (``("evidence", i, ...)``) is located where the loader found it,
         which may be an evidence file or a file the scenario extends.
         """
-        if len(path) >= 2 and path[0] == "evidence":
-            for o in self.evidence:
-                if o.item == path[1] and o.where:
-                    return f"{o.where}: error: {format_path(path)}"
+        item = path[1] if len(path) >= 2 and path[0] == "evidence" else None
+        if isinstance(item, int) and item in self.evidence_places:
+            return f"{self.evidence_places[item]}: error: {format_path(path)}"
         where = self.file or "<scenario>"
         p = tuple(path)
         while p and p not in self.positions:
@@ -604,13 +607,11 @@ def _rebuild(
     sha256: str | None,
     positions: Mapping[Path, tuple[int, int]],
     evidence: tuple[Observation, ...] | None = None,
+    evidence_places: Mapping[int, str] | None = None,
 ) -> Scenario:
     sc = Scenario.from_spec(spec, file=file, sha256=sha256, positions=positions)
-    if evidence is not None and _differ(evidence, sc.evidence):
+    if evidence is not None and evidence != sc.evidence:
         sc = replace(sc, evidence=evidence, _compiled={})
+    if evidence_places:
+        sc = replace(sc, evidence_places=evidence_places, _compiled=sc._compiled)
     return sc
-
-
-def _differ(a: tuple[Observation, ...], b: tuple[Observation, ...]) -> bool:
-    """Whether two evidence tuples differ, in what they say or where they were found."""
-    return a != b or [o.where for o in a] != [o.where for o in b]
