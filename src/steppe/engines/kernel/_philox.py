@@ -86,6 +86,7 @@ __all__ = [
     "philox4x64_10",
     "reset",
     "restart",
+    "rewind",
     "std_exponential",
     "std_normal",
     "triangular",
@@ -221,6 +222,22 @@ def reset(st: np.ndarray) -> None:
     for s in range(st.shape[0]):
         st[s, _CTR] = _U0
         st[s, _POS] = _U4
+
+
+@_njit(_nrt=False, **_OPTS)
+def rewind(st: np.ndarray, s: int) -> None:
+    """Start stream ``s`` of ``st`` afresh (a new generator of the same key and counter
+    words 1 and 2).
+
+    Parameters
+    ----------
+    st
+        The array state, ``uint64`` of shape ``(S, 9)``.
+    s
+        The stream (row of ``st``).
+    """
+    st[s, _CTR] = _U0
+    st[s, _POS] = _U4
 
 
 @_njit(_nrt=False, **_OPTS)
