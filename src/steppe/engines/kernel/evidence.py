@@ -107,7 +107,8 @@ def evidence_args(
     (one per name of :attr:`EvidencePlan.sources`, in that order)."""
     slots = window_slots(sc, plan)
     rows = {name: n_sources + i for i, name in enumerate(dict.fromkeys(plan.sources))}
-    t0, times = [], []
+    t0: list[int] = []
+    times: list[float] = []
     for w in plan.windows:
         t0.append(len(times))
         times += [float(x) for x in w.times]
