@@ -21,6 +21,10 @@ the logger ``steppe``; neither stops a run or changes its numbers. Workers forke
 :func:`warm_up` inherit the kernel, cached or not; spawned ones (where there is no fork)
 load it from the cache the parent has just written, or compile it in memory themselves.
 
+A scenario with evidence also has an evidence kernel (:mod:`steppe.engines.kernel.evidence`,
+``loop_evidence.py.in``): the same generated functions in a loop that conditions on an
+evidence plan given as arrays, bit for bit as the reference engine does.
+
 Random streams: the per-source Philox streams of every engine (:mod:`steppe.streams`),
 computed bit for bit as NumPy computes them by :mod:`steppe.engines.kernel._philox`, so a
 replication draws the same numbers here as in the reference engine; parameters come from the
