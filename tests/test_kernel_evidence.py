@@ -11,6 +11,7 @@ the reference engine's driver (``steppe.evidence.smc.condition``) and replayed b
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -18,11 +19,13 @@ import numpy as np
 import pytest
 
 import steppe
+from steppe.engines import kernel
 from steppe.engines.compiled import CompiledEngine
 from steppe.engines.des import Lineages, simulate_des_conditioned
 from steppe.errors import SimulationError
 from steppe.evidence.plan import EvidencePlan, SeriesCheck, StageCheck, Window
 from steppe.evidence.smc import condition
+from steppe.model.observations import EventNotBy
 from steppe.model.scenario import Scenario
 
 pytest.importorskip("numba")
@@ -270,6 +273,10 @@ def test_a_failing_particle_is_reported_alike() -> None:
     assert str(got.value) == str(ref.value)
 
 
-def test_the_engine_runs_scenarios_with_evidence() -> None:
-    sc = steppe.load(DATA / "gamma_poisson.yaml")
+def test_the_engine_prepares_scenarios_with_evidence() -> None:
+    # prepare compiles (or loads) the evidence kernel too; ready then says so
+    base = steppe.load(DATA / "gamma_poisson.yaml")
+    sc = dataclasses.replace(base, evidence=(EventNotBy("shock", dt.date(2025, 1, 1)),))
     assert ENGINE.unsupported(sc) is None
+    ENGINE.prepare(sc)
+    assert kernel.ready(sc, evidence=True) and ENGINE.ready(sc)

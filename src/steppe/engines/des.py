@@ -127,8 +127,8 @@ def window_slots(scenario: Scenario, plan: EvidencePlan) -> list[int]:
         If a window's event has no hazard (nothing to hold off: an event without a hazard
         happens only when something else makes it happen).
     """
-    slot_of = {s[1]: j for j, s in enumerate(race_slots(scenario, scenario.compiled("scalar")))
-               if s[0]}  # fmt: skip
+    cm = scenario.compiled("scalar")
+    slot_of = {s[1]: j for j, s in enumerate(race_slots(scenario, cm)) if s[0]}
     out = []
     for w in plan.windows:
         j = slot_of.get(w.event)

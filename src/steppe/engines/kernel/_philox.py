@@ -784,7 +784,8 @@ def fill_normals(keys: np.ndarray, rep: int, out: np.ndarray) -> None:
     """Fill row ``s`` of ``out`` with the first normals of stream ``(keys[s], rep)``.
 
     Row ``s`` becomes ``Generator(Philox(key=keys[s], counter=[0, rep, 0, 0]))
-    .standard_normal(K)`` (:func:`fill_normals_of` generation 0).
+    .standard_normal(K)`` (:func:`fill_normals_of` generation 0, with the counter word 2
+    a constant: the compiler folds it out of the Philox rounds).
 
     Parameters
     ----------
@@ -795,7 +796,7 @@ def fill_normals(keys: np.ndarray, rep: int, out: np.ndarray) -> None:
     out
         ``float64`` array of shape ``(S, K)``, written.
     """
-    fill_normals_of(keys, rep, 0, out)
+    _fill(keys, np.uint64(rep), _U0, out)
 
 
 @_njit(_nrt=False, **_OPTS)
@@ -818,8 +819,12 @@ def fill_normals_of(keys: np.ndarray, rep: int, generation: int, out: np.ndarray
     out
         ``float64`` array of shape ``(S, K)``, written.
     """
-    c1 = np.uint64(rep)
-    c2 = np.uint64(generation)
+    _fill(keys, np.uint64(rep), np.uint64(generation), out)
+
+
+@_njit(inline="always", **_OPTS)
+def _fill(keys: np.ndarray, c1: np.uint64, c2: np.uint64, out: np.ndarray) -> None:
+    """:func:`fill_normals_of`, inlined into its callers (see :func:`fill_normals`)."""
     for s in range(out.shape[0]):
         k0 = np.uint64(keys[s, 0])
         k1 = np.uint64(keys[s, 1])
