@@ -208,6 +208,60 @@ def test_every_ingredient_with_two_resamplings_and_chunks() -> None:
     _same(sc, plan, Lineages(lineages.times[:1], lineages.ancestors[:1]), seed=32, n=200)
 
 
+def _random_plan(sc: Scenario, rng: np.random.Generator) -> EvidencePlan:
+    """A plan of random items on :func:`_everything`: windows on its one-shot and recurring
+    events (starting at 0 or later, on ticks or between them, with fixed and drawn times),
+    series levels and totals (lognormal or bounds), stage checks."""
+
+    def when() -> float:
+        return float(rng.choice(sc.ticks[:40])) if rng.random() < 0.4 else rng.uniform(0, 3.3)
+
+    windows = []
+    for _ in range(rng.integers(0, 5)):
+        ev = int(rng.choice([1, 2]))  # uz_delists (one-shot), shock (recurring)
+        lo, hi = sorted((0.0 if rng.random() < 0.3 else when(), when()))
+        times = tuple(sorted(rng.uniform(lo, hi, rng.integers(0, 3)).tolist()))
+        draws = int(rng.integers(0, 3)) if ev == 2 else 0
+        source = f"evidence:{rng.integers(0, 3)}:times"
+        windows.append(
+            Window(ev, lo, hi, times=times[: 1 if ev == 1 else 3], draws=draws, dlo=lo,
+                   dhi=hi, source=source)
+        )  # fmt: skip
+    checks = []
+    for _ in range(rng.integers(0, 3)):
+        lo, hi = sorted((when(), when()))
+        lo = hi if rng.random() < 0.5 else lo
+        size = 1000.0 * (hi - lo) if hi > lo else 1000.0
+        if rng.random() < 0.5:
+            checks.append(SeriesCheck(0, lo, hi, value=size, sigma=0.3))
+        else:
+            checks.append(SeriesCheck(0, lo, hi, at_least=size / 2))
+    stages = [
+        StageCheck(0, int(rng.integers(0, 3)), when(), reached=bool(rng.random() < 0.5))
+        for _ in range(rng.integers(0, 2))
+    ]
+    return EvidencePlan(windows=tuple(windows), series=tuple(checks), stages=tuple(stages))
+
+
+@pytest.mark.slow
+def test_random_plans_and_lineages() -> None:
+    # 20 random plans (seeded), each with the lineages the reference's driver makes when it
+    # resamples below 80% of the particles (0 to 3 resamplings)
+    sc = _everything()
+    rng = np.random.default_rng(2026)
+    generations = []
+    for _ in range(20):
+        plan = _random_plan(sc, rng)
+        seed = int(rng.integers(0, 1000))
+        try:
+            lineages = _lineages(sc, plan, seed=seed, n=40, threshold=0.8)
+        except SimulationError:  # every particle has weight 0 somewhere
+            lineages = Lineages()
+        generations.append(len(lineages.times))
+        _same(sc, plan, lineages, seed=seed, n=40)
+    assert max(generations) >= 2
+
+
 # -- the shipped baseline -------------------------------------------------------------------
 
 
