@@ -228,3 +228,48 @@ def test_simulation_based_calibration(case: str) -> None:
         cdf.append(_posterior_cdf_at(res, column, truth))
     counts = np.bincount(np.minimum((np.array(cdf) * 10).astype(int), 9), minlength=10)
     assert stats.chisquare(counts).pvalue > 0.001, counts
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ((0.0, 0.5), (0.5, 1.0)),  # touching halves
+        ((0.5, 1.0), (0.0, 0.5)),  # listed later one first
+        ((0.0, 0.6), (0.4, 1.0)),  # overlapping
+        ((0.0, 1.0), (0.2, 0.7)),  # nested
+    ],
+)
+def test_windows_that_touch_or_overlap_book_the_hazard_once(
+    parts: tuple[tuple[float, float], ...],
+) -> None:
+    # A constant hazard h held off over [0, T] by one window, or by two that touch, overlap
+    # or nest: the log-weight at T is -h T either way (to rounding: it is booked in pieces).
+    sc = steppe.load(DATA / "lognormal_survival.yaml")
+    big_t = _years(sc, dt.date(2025, 1, 1))
+    one = EvidencePlan(windows=(Window(0, 0.0, big_t),), as_of=big_t)
+    two = EvidencePlan(
+        windows=tuple(Window(0, a * big_t, b * big_t) for a, b in parts), as_of=big_t
+    )
+    out1, lw1 = simulate_des_conditioned(sc, one, Lineages(), seed=6, n=50)
+    _, lw2 = simulate_des_conditioned(sc, two, Lineages(), seed=6, n=50)
+    np.testing.assert_allclose(lw2[:, -1], lw1[:, 0], rtol=1e-13)
+    np.testing.assert_allclose(lw1[:, 0], -out1[:, 1] * big_t, rtol=1e-13)
+
+
+def test_windows_are_kept_in_chronological_order() -> None:
+    late, early = Window(0, 0.5, 1.0), Window(0, 0.0, 0.5)
+    assert EvidencePlan(windows=(late, early)).windows == (early, late)
+
+
+def test_a_window_on_an_event_without_a_hazard_is_an_error() -> None:
+    sc = steppe.loads(
+        (DATA / "lognormal_survival.yaml")
+        .read_text(encoding="utf-8")
+        .replace(
+            "  e: {hazard: h, why: test}",
+            "  e: {hazard: h, why: test}\n  f: {history: [2023-06-01], why: test}",
+        )
+    )
+    plan = EvidencePlan(windows=(Window(1, 0.0, 0.5),), as_of=0.5)
+    with pytest.raises(SimulationError, match="event 'f' happened or not, but it has no hazard"):
+        simulate_des_conditioned(sc, plan, Lineages(), seed=1, n=3)

@@ -348,6 +348,20 @@ def test_reset_starts_a_new_replication() -> None:
     assert np.array_equal(raw, generator(KEYS[0], 2).standard_normal(6).view(np.uint64))
 
 
+def test_restart_draws_the_streams_of_a_generation() -> None:
+    # Counter word 2 is the generation (docs/engine.md section 10): after restart(st, g),
+    # stream s is NumPy's Philox with counter [0, rep, g, 0], through the ziggurats' tails.
+    st = philox.new_streams(np.array(KEYS[:2], dtype=np.uint64))
+    raw = np.zeros(5000, dtype=np.uint64)
+    ops, args = single(STD_EXPONENTIAL, 5000)
+    for g in (3, 2**40):
+        philox.restart(st, g)
+        _run(st, 7, ops, args, raw)
+        bits = np.random.Philox(key=np.array(KEYS[0], dtype=np.uint64), counter=[0, 7, g, 0])
+        expected = np.random.Generator(bits).standard_exponential(5000)
+        assert np.array_equal(raw, expected.view(np.uint64))
+
+
 # -- fill_normals --------------------------------------------------------------------------
 
 
@@ -360,6 +374,16 @@ def test_fill_normals_rows_are_numpys_standard_normals() -> None:
             expected = generator(key, rep).standard_normal(out.shape[1])
             assert np.array_equal(out[s].view(np.uint64), expected.view(np.uint64))
     assert np.count_nonzero(np.abs(out) >= ziggurat_nor_r) > 10  # the tail was taken
+
+
+def test_fill_normals_of_a_generation() -> None:
+    keys = np.array(KEYS, dtype=np.uint64)
+    out = np.empty((len(keys), 20_000))
+    philox.fill_normals_of(keys, 5, 2, out)
+    for s, key in enumerate(KEYS):
+        bits = np.random.Philox(key=np.array(key, dtype=np.uint64), counter=[0, 5, 2, 0])
+        expected = np.random.Generator(bits).standard_normal(out.shape[1])
+        assert np.array_equal(out[s].view(np.uint64), expected.view(np.uint64))
 
 
 def test_fill_normals_with_no_columns_or_rows() -> None:
@@ -377,7 +401,7 @@ _CACHED = textwrap.dedent(
     st = philox.new_streams(np.ones((1, 2), dtype=np.uint64))
     philox.fill_normals(st[:, :2], 3, np.empty((1, 8)))
     philox.gamma(st, 0, 3, 2.5, 1.0)
-    philox._block(*st[0, :4])
+    philox._block(*st[0, :5])
     fns = [philox.fill_normals, philox.gamma, philox._block]
     print(sum(len(f.stats.cache_hits) for f in fns), sum(len(f.stats.cache_misses) for f in fns))
     """

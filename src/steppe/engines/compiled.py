@@ -11,7 +11,7 @@ import numpy as np
 from steppe.engines import kernel
 from steppe.engines.common import Fixed
 from steppe.engines.des import Lineages
-from steppe.errors import EngineError
+from steppe.engines.kernel.evidence import simulate_kernel_conditioned, warm_up_evidence
 from steppe.evidence.plan import EvidencePlan
 from steppe.model.scenario import Scenario
 
@@ -39,19 +39,23 @@ class CompiledEngine:
         :func:`steppe.engines.kernel.unsupported`), else ``None``."""
         if not kernel.available():
             return "Numba is not installed"
-        if scenario.evidence:
-            return "the compiled engine does not condition on evidence yet"
         return kernel.unsupported(scenario)
 
     def ready(self, scenario: Scenario) -> bool:
-        """Whether ``scenario``'s kernel is loaded in this process or cached on this machine
-        (see :func:`steppe.engines.kernel.ready`)."""
+        """Whether ``scenario``'s kernel (and, if it has evidence, its evidence kernel) is
+        loaded in this process or cached on this machine (see
+        :func:`steppe.engines.kernel.ready`)."""
+        if scenario.evidence and not kernel.ready(scenario, evidence=True):
+            return False
         return kernel.ready(scenario)
 
     def prepare(self, scenario: Scenario) -> None:
         """Compile ``scenario``'s kernel, or load it from the cache (once per scenario
-        object); it also serves the scenarios ``scenario`` hosts."""
+        object); it also serves the scenarios ``scenario`` hosts. With evidence, its
+        evidence kernel too (one per scenario structure, whatever the plan)."""
         kernel.warm_up(scenario)
+        if scenario.evidence:
+            warm_up_evidence(scenario)
 
     def simulate(
         self,
@@ -80,5 +84,8 @@ class CompiledEngine:
         start: int,
         n: int,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Not yet: :meth:`unsupported` refuses scenarios with evidence."""
-        raise EngineError("the compiled engine does not condition on evidence yet")
+        """See :meth:`Engine.simulate_conditioned
+        <steppe.engines.base.Engine.simulate_conditioned>`: the evidence kernel
+        (:mod:`steppe.engines.kernel.evidence`) gives the reference engine's samples and
+        log-weights bit for bit."""
+        return simulate_kernel_conditioned(scenario, plan, lineages, seed=seed, start=start, n=n)

@@ -49,7 +49,7 @@ from steppe.evidence.plan import EvidencePlan, SeriesCheck, Window
 from steppe.model.scenario import CompiledModel, Scenario
 from steppe.streams import dynamics_keys, source_generator
 
-__all__ = ["Lineages", "simulate_des", "simulate_des_conditioned"]
+__all__ = ["Lineages", "simulate_des", "simulate_des_conditioned", "window_slots"]
 
 Proc = Generator[simpy.Event, Any, None]
 #: The priority of an evidence checkpoint: after everything else at its instant (changes are
@@ -118,6 +118,31 @@ def simulate_des(
     return out
 
 
+def window_slots(scenario: Scenario, plan: EvidencePlan) -> list[int]:
+    """The race slot (:func:`~steppe.engines.common.race_slots`) of each window's event.
+
+    Raises
+    ------
+    SimulationError
+        If a window's event has no hazard (nothing to hold off: an event without a hazard
+        happens only when something else makes it happen).
+    """
+    cm = scenario.compiled("scalar")
+    slot_of = {s[1]: j for j, s in enumerate(race_slots(scenario, cm)) if s[0]}
+    out = []
+    for w in plan.windows:
+        j = slot_of.get(w.event)
+        if j is None:
+            name = scenario.events[w.event].name
+            raise SimulationError(
+                f"{where(scenario, ('events', name))}: the evidence says when event "
+                f"{name!r} happened or not, but it has no hazard: the model gives it no "
+                "probability of happening by itself (give it a hazard)"
+            )
+        out.append(j)
+    return out
+
+
 def simulate_des_conditioned(
     scenario: Scenario,
     plan: EvidencePlan,
@@ -137,6 +162,7 @@ def simulate_des_conditioned(
         shape ``(n, len(plan.checkpoints))``: each particle's log-weight at each checkpoint,
         counted from the start of its last segment (the last resampling before it).
     """
+    slots = window_slots(scenario, plan)
     counters = lineages.counters(np.arange(start, start + n))
     first = int(counters[0].min(initial=0))
     params = draw_parameters(scenario, seed, first, int(counters[0].max(initial=-1)) + 1 - first)
@@ -150,7 +176,7 @@ def simulate_des_conditioned(
         segments = tuple(zip((0.0, *lineages.times), counters[:, k].tolist(), strict=True))
         i0 = int(counters[0, k])
         rep = _Replication(scenario, compiled, params[i0 - first].tolist(), src, keys, i0)
-        rep.condition(plan, ev_keys, segments)
+        rep.condition(plan, ev_keys, segments, slots)
         out[k] = rep.run()
         logw[k] = rep.recorded
     combine_outcomes(scenario, out)
@@ -255,7 +281,7 @@ class _Replication:
         self.generation, self.counter = 0, index
         self.plan: EvidencePlan | None = None
         self.logw = 0.0
-        self.blocked = [False] * n_slots
+        self.blocked = [0] * n_slots  # per slot: how many windows hold it off now
         self.recorded: list[float] = []
         self.totals: list[_Integral] = []  # the integrals of series being observed
 
@@ -589,22 +615,24 @@ class _Replication:
         plan: EvidencePlan,
         keys: dict[str, np.ndarray],
         segments: tuple[tuple[float, int], ...],
+        slots: list[int],
     ) -> None:
         """Condition this replication on ``plan``; ``segments``: from each time on, the
-        counter of its streams (generation ``g`` from the ``g``-th time)."""
+        counter of its streams (generation ``g`` from the ``g``-th time); ``slots``: the
+        race slot of each window (:func:`window_slots`)."""
         self.plan, self.ev_keys, self.segments = plan, keys, segments
         self.counter = segments[0][1]
-        self.slot_of = {s[1]: j for j, s in enumerate(self.slots) if s[0]}
+        self.window_slot = slots
 
     def schedule_evidence(self) -> None:
         """Open the windows starting at 0 now (before any threshold is drawn), schedule the
         other openings, the checkpoints and the switches of generation."""
         assert self.plan is not None
-        for w in self.plan.windows:
+        for w, j in zip(self.plan.windows, self.window_slot, strict=True):
             if w.lo <= 0.0:
-                self.open_window(w)
+                self.open_window(w, j)
             else:
-                self.at(w.lo, _call(self.open_window, w, True))
+                self.at(w.lo, _call(self.open_window, w, j, True))
         for when in self.plan.checkpoints:
             _At(self.env, when, LATE).callbacks.append(_call(self.checkpoint))
         for check in self.plan.series:
@@ -614,14 +642,18 @@ class _Replication:
             # after the checkpoint at the same instant (scheduled first, same priority)
             _At(self.env, when, LATE).callbacks.append(_call(self.switch, g, counter))
 
-    def open_window(self, w: Window, later: bool = False) -> None:
-        """Hold event ``w.event``'s clock off until ``w.hi``; schedule its forced
-        occurrences (drawing the random ones now) and the window's end."""
-        j = self.slot_of[w.event]
+    def open_window(self, w: Window, j: int, later: bool = False) -> None:
+        """Hold event ``w.event``'s clock (race slot ``j``) off until ``w.hi``; schedule its
+        forced occurrences (drawing the random ones now) and the window's end.
+
+        If another window holds the clock off already, the hazard's integral since the
+        last booking is booked now (the windows overlap or touch)."""
         now = self.env.now
-        if self.hz[j] > 0.0 and not self.blocked[j]:
+        if self.blocked[j]:
+            self.logw -= self.hz[j] * (now - self.sync[j])
+        elif self.hz[j] > 0.0:
             self.left[j] -= self.hz[j] * (now - self.sync[j])
-        self.blocked[j] = True
+        self.blocked[j] += 1
         self.left[j] = math.nan  # a fresh threshold after the window (memoryless)
         self.fire[j] = math.inf
         self.sync[j] = now
@@ -646,11 +678,14 @@ class _Replication:
         self.occur(event)
 
     def close_window(self, j: int) -> None:
-        """The window of slot ``j`` ends: the clock runs again with a fresh threshold."""
+        """A window of slot ``j`` ends: unless another holds it off still, the clock runs
+        again with a fresh threshold."""
         now = self.env.now
         self.logw -= self.hz[j] * (now - self.sync[j])
         self.sync[j] = now
-        self.blocked[j] = False
+        self.blocked[j] -= 1
+        if self.blocked[j]:
+            return
         if self.hz[j] > 0.0:
             self.left[j] = float(self.gen(self.src.clock[j]).standard_exponential())
             self.fire[j] = now + self.left[j] / self.hz[j]

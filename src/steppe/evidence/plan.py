@@ -119,7 +119,9 @@ class EvidencePlan:
     Attributes
     ----------
     windows, series, stages
-        The items (see the classes).
+        The items (see the classes). The windows are kept in chronological order (by
+        start, then end; the order given otherwise), which fixes the order of what
+        happens at one instant (a window that ends where the next begins closes first).
     as_of
         The time of the evidence's date, in model years: no item reaches past it.
     checkpoints
@@ -135,6 +137,8 @@ class EvidencePlan:
     checkpoints: tuple[float, ...] = field(default=())
 
     def __post_init__(self) -> None:
+        ordered = tuple(sorted(self.windows, key=lambda w: (w.lo, w.hi)))
+        object.__setattr__(self, "windows", ordered)
         if not self.checkpoints:
             ends = {w.hi for w in self.windows} | {s.hi for s in self.series}
             ends |= {c.at for c in self.stages}

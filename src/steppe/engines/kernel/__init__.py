@@ -21,6 +21,10 @@ the logger ``steppe``; neither stops a run or changes its numbers. Workers forke
 :func:`warm_up` inherit the kernel, cached or not; spawned ones (where there is no fork)
 load it from the cache the parent has just written, or compile it in memory themselves.
 
+A scenario with evidence also has an evidence kernel (:mod:`steppe.engines.kernel.evidence`,
+``loop_evidence.py.in``): the same generated functions in a loop that conditions on an
+evidence plan given as arrays, bit for bit as the reference engine does.
+
 Random streams: the per-source Philox streams of every engine (:mod:`steppe.streams`),
 computed bit for bit as NumPy computes them by :mod:`steppe.engines.kernel._philox`, so a
 replication draws the same numbers here as in the reference engine; parameters come from the
@@ -73,6 +77,7 @@ from steppe.model.scenario import Scenario
 __all__ = [
     "available",
     "import_source",
+    "kernel_args",
     "load_kernel",
     "ready",
     "simulate_kernel",
@@ -136,10 +141,11 @@ def _write_source(folder: Path, name: str, text: str) -> Path:
     return path
 
 
-def load_kernel(sc: Scenario) -> tuple[ModuleType, np.ndarray]:
+def load_kernel(sc: Scenario, *, evidence: bool = False) -> tuple[ModuleType, np.ndarray]:
     """The kernel module for ``sc`` (generated, written and imported once per process) and
-    the constants it reads."""
-    source = generate(sc)
+    the constants it reads; with ``evidence``, the kernel that conditions on evidence
+    (:mod:`steppe.engines.kernel.evidence`)."""
+    source = generate(sc, evidence=evidence)
     return import_source(source.text), np.asarray(source.constants, dtype=np.float64)
 
 
@@ -166,7 +172,7 @@ def import_source(text: str) -> ModuleType:
                 err.strerror or err,
             )
         else:
-            if not any((folder / "__pycache__").glob(f"{name}.run_chunk-*.nbi")):
+            if not any((folder / "__pycache__").glob(f"{name}.run_*-*.nbi")):
                 _log.info(
                     "compiling a kernel for the compiled engine: once per scenario structure "
                     "on this machine, about 5-30 s (cached in %s)",
@@ -182,7 +188,7 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def ready(sc: Scenario) -> bool:
+def ready(sc: Scenario, *, evidence: bool = False) -> bool:
     """Whether ``sc``'s kernel can run without compiling anything: loaded in this process,
     or in the cache, as :func:`import_source` looks for it (the index of its ``run_chunk``).
     Writes nothing; takes a few milliseconds (it generates the kernel's source to find its
@@ -192,14 +198,16 @@ def ready(sc: Scenario) -> bool:
     the machine code of the helpers a kernel calls into the kernel's own, so a cached kernel
     loads without them (they are compiled, or loaded from their own cache, only when a
     kernel is compiled). A cache entry that turns out unreadable, or saved by another Numba,
-    is still compiled again when used: this says what the files promise.
+    is still compiled again when used: this says what the files promise. With
+    ``evidence``: the kernel that conditions on evidence.
     """
     if not available() or unsupported(sc) is not None:
         return False
-    digest = _digest(generate(sc).text)
+    digest = _digest(generate(sc, evidence=evidence).text)
     if digest in _loaded:
         return True
-    index = (_cache_dir() / "__pycache__").glob(f"steppe_kernel_{digest}.run_chunk-*.nbi")
+    entry = "run_evidence" if evidence else "run_chunk"
+    index = (_cache_dir() / "__pycache__").glob(f"steppe_kernel_{digest}.{entry}-*.nbi")
     return any(index)
 
 
@@ -252,6 +260,27 @@ def _prepare(sc: Scenario) -> _Prepared:
     module, consts = load_kernel(sc)
     cm = sc.compiled("vector")
     src = sources(sc)
+    offsets = layout(sc, len(cm.hoisted))
+    off = np.array([offsets[f] for f in (*FIELDS, "size")], dtype=np.int64)
+    prepared = _Prepared(
+        module,
+        consts,
+        tuple(cm.hoisted),
+        off,
+        kernel_args(sc),
+        # the stream array has a row per source; the noise sources' rows go unused
+        stream_sources=np.arange(len(src.names), dtype=np.int64),
+        noise_sources=np.array([x for x in src.noise if x >= 0], dtype=np.int64),
+        n_ticks=len(sc.ticks),
+    )
+    _state(sc)["compiled"] = prepared
+    return prepared
+
+
+def kernel_args(sc: Scenario) -> KernelArgs:
+    """The fixed arguments of ``sc``'s kernels (plain and conditioned on evidence)."""
+    cm = sc.compiled("vector")
+    src = sources(sc)
     groups = observation_groups(sc)
     ticks = set(sc.ticks.tolist())
     observed = {t: i for i, (t, _) in enumerate(groups)}
@@ -285,21 +314,7 @@ def _prepare(sc: Scenario) -> _Prepared:
         dt=float(sc.step),
         time_to_idx=np.array([o.index for o in sc.outcomes if o.form == "time_to"], dtype=np.int64),
     )
-    offsets = layout(sc, len(cm.hoisted))
-    off = np.array([offsets[f] for f in (*FIELDS, "size")], dtype=np.int64)
-    prepared = _Prepared(
-        module,
-        consts,
-        tuple(cm.hoisted),
-        off,
-        args,
-        # the stream array has a row per source; the noise sources' rows go unused
-        stream_sources=np.arange(len(src.names), dtype=np.int64),
-        noise_sources=np.array([x for x in src.noise if x >= 0], dtype=np.int64),
-        n_ticks=len(sc.ticks),
-    )
-    _state(sc)["compiled"] = prepared
-    return prepared
+    return args
 
 
 def _prepare_prefix(host: Scenario, k: int) -> _Prepared:

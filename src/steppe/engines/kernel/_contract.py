@@ -1,4 +1,5 @@
-"""What the compiled kernel and its Python side agree on: failure codes and fixed arguments.
+"""What the compiled kernel and its Python side agree on: failure codes and fixed arguments
+(and the arrays of an evidence plan, :class:`EvidenceArgs`).
 
 The generated code, the loop (``loop.py.in``) and the decoder of errors
 (:func:`steppe.engines.kernel._error`) all use :class:`Failure`; the loop receives the
@@ -13,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Failure", "KernelArgs"]
+__all__ = ["EvidenceArgs", "Failure", "KernelArgs"]
 
 
 class Failure(IntEnum):
@@ -82,3 +83,70 @@ class KernelArgs(NamedTuple):
     noise_row: np.ndarray
     dt: float
     time_to_idx: np.ndarray
+
+
+class EvidenceArgs(NamedTuple):
+    """An evidence plan (:class:`steppe.evidence.plan.EvidencePlan`) as the evidence kernel
+    reads it: arrays only, so one compiled kernel serves every plan.
+
+    Attributes
+    ----------
+    win_slot, win_lo, win_hi
+        Per window (in the plan's order): its event's race slot, its start and end.
+    win_t0, win_nt, times
+        Its fixed occurrences: ``times[win_t0 : win_t0 + win_nt]``.
+    win_draws, win_dlo, win_dhi, win_row, win_logprop
+        Its drawn occurrences: how many, their range, the row of their stream in the
+        stream array, and the log of 1 / their proposal density.
+    chk_series, chk_lo, chk_hi
+        Per series check: the series and the period (``lo == hi``: a level).
+    chk_lognormal, chk_logv, chk_sigma, chk_const
+        Lognormal error: ``log y_obs``, ``sigma`` and ``log(sigma y_obs sqrt(2 pi))``.
+    chk_has_min, chk_min, chk_has_max, chk_max
+        Else bounds (each may be absent).
+    stg_project, stg_stage, stg_at, stg_reached
+        Per stage check.
+    checkpoints
+        The plan's checkpoints.
+    late_time, late_kind, late_arg
+        What happens after everything else at an instant, in order: a checkpoint
+        (``late_kind`` 0, ``late_arg`` its index) or a switch to generation ``late_arg``
+        (``late_kind`` 1).
+    has_jumps
+        Per event: whether it has jumps (an occurrence then books the open integrals).
+    queue
+        Room for the windows' scheduled actions of one replication.
+    """
+
+    win_slot: np.ndarray
+    win_lo: np.ndarray
+    win_hi: np.ndarray
+    win_t0: np.ndarray
+    win_nt: np.ndarray
+    times: np.ndarray
+    win_draws: np.ndarray
+    win_dlo: np.ndarray
+    win_dhi: np.ndarray
+    win_row: np.ndarray
+    win_logprop: np.ndarray
+    chk_series: np.ndarray
+    chk_lo: np.ndarray
+    chk_hi: np.ndarray
+    chk_lognormal: np.ndarray
+    chk_logv: np.ndarray
+    chk_sigma: np.ndarray
+    chk_const: np.ndarray
+    chk_has_min: np.ndarray
+    chk_min: np.ndarray
+    chk_has_max: np.ndarray
+    chk_max: np.ndarray
+    stg_project: np.ndarray
+    stg_stage: np.ndarray
+    stg_at: np.ndarray
+    stg_reached: np.ndarray
+    checkpoints: np.ndarray
+    late_time: np.ndarray
+    late_kind: np.ndarray
+    late_arg: np.ndarray
+    has_jumps: np.ndarray
+    queue: int

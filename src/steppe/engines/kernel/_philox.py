@@ -21,10 +21,12 @@ and ``numpy/random/_generator.pyx``), and this module with it:
 Two forms of a stream:
 
 * **Array state**, for draws scattered through a simulation: the streams are the rows of a
-  ``uint64`` array ``st`` of shape ``(S, 8)``, row ``s`` = ``[key0, key1, counter0, pos,
-  buf0, buf1, buf2, buf3]`` (counter word 0, how many buffered words are used, the buffer);
-  counter word 1, the replication, is an argument ``rep`` of every call, and words 2 and 3
-  are 0. :func:`reset` starts every stream afresh for a new replication. The common path of
+  ``uint64`` array ``st`` of shape ``(S, 9)``, row ``s`` = ``[key0, key1, counter0, pos,
+  buf0, buf1, buf2, buf3, counter2]`` (counter word 0, how many buffered words are used,
+  the buffer, counter word 2); counter word 1, the replication, is an argument ``rep`` of
+  every call, and word 3 is 0. Word 2 is the generation of a run conditioned on evidence
+  (``docs/engine.md`` section 10), 0 otherwise. :func:`reset` starts every stream afresh
+  for a new replication, :func:`restart` for a new generation. The common path of
   a draw is inlined into the caller, the rest (a new block, a rejected ziggurat step) is a
   call.
 * **Local state**, in a tight loop: :func:`fill_normals` keeps the stream in local
@@ -73,6 +75,7 @@ __all__ = [
     "beta",
     "exponential",
     "fill_normals",
+    "fill_normals_of",
     "gamma",
     "lognormal",
     "mulhilo64",
@@ -82,6 +85,8 @@ __all__ = [
     "normal",
     "philox4x64_10",
     "reset",
+    "restart",
+    "rewind",
     "std_exponential",
     "std_normal",
     "triangular",
@@ -114,7 +119,7 @@ _MANTISSA = np.uint64(0x000FFFFFFFFFFFFF)
 _TO_DOUBLE = 1.0 / 9007199254740992.0  # 2**-53
 
 #: Row layout of the array state.
-_KEY0, _KEY1, _CTR, _POS, _BUF = 0, 1, 2, 3, 4
+_KEY0, _KEY1, _CTR, _POS, _BUF, _GEN = 0, 1, 2, 3, 4, 8
 #: NumPy's threshold under which ``beta`` (a, b <= 1) draws a Bernoulli(a / (a + b)).
 _BETA_TINY = 3e-103
 
@@ -194,10 +199,11 @@ def new_streams(keys: np.ndarray) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        ``uint64`` array of shape ``(S, 8)`` (the layout in the module docstring).
+        ``uint64`` array of shape ``(S, 9)`` (the layout in the module docstring), counter
+        word 2 = 0.
     """
     keys = np.asarray(keys, dtype=np.uint64)
-    st = np.zeros((keys.shape[0], 8), dtype=np.uint64)
+    st = np.zeros((keys.shape[0], 9), dtype=np.uint64)
     st[:, _KEY0 : _KEY1 + 1] = keys
     st[:, _POS] = 4
     return st
@@ -211,7 +217,7 @@ def reset(st: np.ndarray) -> None:
     Parameters
     ----------
     st
-        The array state, ``uint64`` of shape ``(S, 8)``; keys are kept.
+        The array state, ``uint64`` of shape ``(S, 9)``; keys and generations are kept.
     """
     for s in range(st.shape[0]):
         st[s, _CTR] = _U0
@@ -219,12 +225,46 @@ def reset(st: np.ndarray) -> None:
 
 
 @_njit(_nrt=False, **_OPTS)
+def rewind(st: np.ndarray, s: int) -> None:
+    """Start stream ``s`` of ``st`` afresh (a new generator of the same key and counter
+    words 1 and 2).
+
+    Parameters
+    ----------
+    st
+        The array state, ``uint64`` of shape ``(S, 9)``.
+    s
+        The stream (row of ``st``).
+    """
+    st[s, _CTR] = _U0
+    st[s, _POS] = _U4
+
+
+@_njit(_nrt=False, **_OPTS)
+def restart(st: np.ndarray, generation: int) -> None:
+    """Start every stream of ``st`` afresh with counter word 2 = ``generation``: the
+    streams of a generation of a run conditioned on evidence (``docs/engine.md`` section 10).
+
+    Parameters
+    ----------
+    st
+        The array state, ``uint64`` of shape ``(S, 9)``; keys are kept.
+    generation
+        Counter word 2 of every stream from now on.
+    """
+    for s in range(st.shape[0]):
+        st[s, _CTR] = _U0
+        st[s, _POS] = _U4
+        st[s, _GEN] = np.uint64(generation)
+
+
+@_njit(_nrt=False, **_OPTS)
 def _block(
-    c0: np.uint64, c1: np.uint64, k0: np.uint64, k1: np.uint64
+    c0: np.uint64, c1: np.uint64, c2: np.uint64, k0: np.uint64, k1: np.uint64
 ) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:
-    """The block of counter ``(c0, c1, 0, 0)`` and key ``(k0, k1)``: a call, not inlined
+    """The block of counter ``(c0, c1, c2, 0)`` and key ``(k0, k1)``: a call, not inlined
     (one draw in four needs it; scalar arguments are cheaper to pass than an array)."""
-    b0, b1, b2, b3 = philox4x64_10(c0, c1, _U0, _U0, k0, k1)
+    b0, b1, b2, b3 = philox4x64_10(c0, c1, c2, _U0, k0, k1)
     return b0, b1, b2, b3
 
 
@@ -233,7 +273,7 @@ def _refill(st: np.ndarray, s: int, rep: int) -> np.uint64:
     """Stream ``s``'s next block (its counter incremented first), buffered; its first word."""
     ctr = st[s, _CTR] + _U1
     st[s, _CTR] = ctr
-    b0, b1, b2, b3 = _block(ctr, np.uint64(rep), st[s, _KEY0], st[s, _KEY1])
+    b0, b1, b2, b3 = _block(ctr, np.uint64(rep), st[s, _GEN], st[s, _KEY0], st[s, _KEY1])
     st[s, _BUF] = b0
     st[s, _BUF + 1] = b1
     st[s, _BUF + 2] = b2
@@ -249,7 +289,7 @@ def next_uint64(st: np.ndarray, s: int, rep: int) -> np.uint64:
     Parameters
     ----------
     st
-        The array state, ``uint64`` of shape ``(S, 8)``.
+        The array state, ``uint64`` of shape ``(S, 9)``.
     s
         The stream (row of ``st``).
     rep
@@ -286,7 +326,8 @@ def next_double(st: np.ndarray, s: int, rep: int) -> float:
 
 # -- local state: the same stream in local variables ---------------------------------------
 # A stream in local variables is (ctr, pos, b0, b1, b2, b3), with its key (k0, k1) and
-# counter word 1 (c1); functions that move it on return the new (ctr, pos, b0, b1, b2, b3).
+# counter words 1 and 2 (c1, c2); functions that move it on return the new
+# (ctr, pos, b0, b1, b2, b3).
 # The buffer is rotated so that the next word is always b0: b[j] is word (pos + j) % 4 of
 # the block (a rotation of registers is cheaper than picking word pos).
 
@@ -302,11 +343,12 @@ def _local_word(
     k0: np.uint64,
     k1: np.uint64,
     c1: np.uint64,
+    c2: np.uint64,
 ) -> tuple[np.uint64, np.uint64, np.intp, np.uint64, np.uint64, np.uint64, np.uint64]:
     """The next word of a stream in local variables, then its new state."""
     if pos == 4:
         ctr += _U1
-        b0, b1, b2, b3 = philox4x64_10(ctr, c1, _U0, _U0, k0, k1)
+        b0, b1, b2, b3 = philox4x64_10(ctr, c1, c2, _U0, k0, k1)
         pos = np.intp(0)
     return b0, ctr, pos + 1, b1, b2, b3, b0
 
@@ -365,6 +407,7 @@ def _normal_tail(
     k0: np.uint64,
     k1: np.uint64,
     c1: np.uint64,
+    c2: np.uint64,
 ) -> tuple[float, np.uint64, np.intp, np.uint64, np.uint64, np.uint64, np.uint64]:
     """NumPy's ``random_standard_normal`` from its first word ``r`` on (the slow path, after
     ``r`` missed the ziggurat's fast test), drawing further words of the local stream.
@@ -381,19 +424,19 @@ def _normal_tail(
             return x, ctr, pos, b0, b1, b2, b3
         if idx == 0:  # the tail beyond r, by Marsaglia's method
             while True:
-                w, ctr, pos, b0, b1, b2, b3 = _local_word(ctr, pos, b0, b1, b2, b3, k0, k1, c1)
+                w, ctr, pos, b0, b1, b2, b3 = _local_word(ctr, pos, b0, b1, b2, b3, k0, k1, c1, c2)
                 xx = -ziggurat_nor_inv_r * math.log1p(-_double(w))
-                w, ctr, pos, b0, b1, b2, b3 = _local_word(ctr, pos, b0, b1, b2, b3, k0, k1, c1)
+                w, ctr, pos, b0, b1, b2, b3 = _local_word(ctr, pos, b0, b1, b2, b3, k0, k1, c1, c2)
                 yy = -math.log1p(-_double(w))
                 if yy + yy > xx * xx:
                     x = -(ziggurat_nor_r + xx) if (rabs >> _U8) & _U1 else ziggurat_nor_r + xx
                     return x, ctr, pos, b0, b1, b2, b3
         else:  # a wedge
-            w, ctr, pos, b0, b1, b2, b3 = _local_word(ctr, pos, b0, b1, b2, b3, k0, k1, c1)
+            w, ctr, pos, b0, b1, b2, b3 = _local_word(ctr, pos, b0, b1, b2, b3, k0, k1, c1, c2)
             f = (fi_double[idx - 1] - fi_double[idx]) * _double(w) + fi_double[idx]
             if f < math.exp(-0.5 * x * x):
                 return x, ctr, pos, b0, b1, b2, b3
-        r, ctr, pos, b0, b1, b2, b3 = _local_word(ctr, pos, b0, b1, b2, b3, k0, k1, c1)
+        r, ctr, pos, b0, b1, b2, b3 = _local_word(ctr, pos, b0, b1, b2, b3, k0, k1, c1, c2)
 
 
 @_njit(_nrt=False, **_OPTS)
@@ -408,6 +451,7 @@ def _exponential_tail(
     k0: np.uint64,
     k1: np.uint64,
     c1: np.uint64,
+    c2: np.uint64,
 ) -> tuple[float, np.uint64, np.intp, np.uint64, np.uint64, np.uint64, np.uint64]:
     """NumPy's ``random_standard_exponential`` from its first word on (``ri``: that word
     shifted right by 3; the slow path), drawing further words of the local stream.
@@ -420,14 +464,14 @@ def _exponential_tail(
         x = float(ri) * we_double[idx]
         if ri < ke_double[idx]:
             return x, ctr, pos, b0, b1, b2, b3
-        w, ctr, pos, b0, b1, b2, b3 = _local_word(ctr, pos, b0, b1, b2, b3, k0, k1, c1)
+        w, ctr, pos, b0, b1, b2, b3 = _local_word(ctr, pos, b0, b1, b2, b3, k0, k1, c1, c2)
         if idx == 0:  # the tail beyond r
             x = ziggurat_exp_r - math.log1p(-_double(w))
             return x, ctr, pos, b0, b1, b2, b3
         if (fe_double[idx - 1] - fe_double[idx]) * _double(w) + fe_double[idx] < math.exp(-x):
             return x, ctr, pos, b0, b1, b2, b3
         # rejected: NumPy draws a whole new exponential
-        w, ctr, pos, b0, b1, b2, b3 = _local_word(ctr, pos, b0, b1, b2, b3, k0, k1, c1)
+        w, ctr, pos, b0, b1, b2, b3 = _local_word(ctr, pos, b0, b1, b2, b3, k0, k1, c1, c2)
         ri = w >> _U3
 
 
@@ -439,7 +483,9 @@ def _std_normal_slow(st: np.ndarray, s: int, rep: int, r: np.uint64) -> float:
     """:func:`std_normal` once its first word ``r`` missed the fast test."""
     ctr, pos, b0, b1, b2, b3 = _load(st, s)
     k0, k1 = st[s, _KEY0], st[s, _KEY1]
-    x, ctr, pos, b0, b1, b2, b3 = _normal_tail(r, ctr, pos, b0, b1, b2, b3, k0, k1, np.uint64(rep))
+    x, ctr, pos, b0, b1, b2, b3 = _normal_tail(
+        r, ctr, pos, b0, b1, b2, b3, k0, k1, np.uint64(rep), st[s, _GEN]
+    )
     _store(st, s, ctr, pos, b0, b1, b2, b3)
     return float(x)
 
@@ -450,7 +496,7 @@ def _std_exponential_slow(st: np.ndarray, s: int, rep: int, ri: np.uint64) -> fl
     ctr, pos, b0, b1, b2, b3 = _load(st, s)
     k0, k1 = st[s, _KEY0], st[s, _KEY1]
     x, ctr, pos, b0, b1, b2, b3 = _exponential_tail(
-        ri, ctr, pos, b0, b1, b2, b3, k0, k1, np.uint64(rep)
+        ri, ctr, pos, b0, b1, b2, b3, k0, k1, np.uint64(rep), st[s, _GEN]
     )
     _store(st, s, ctr, pos, b0, b1, b2, b3)
     return float(x)
@@ -738,8 +784,8 @@ def fill_normals(keys: np.ndarray, rep: int, out: np.ndarray) -> None:
     """Fill row ``s`` of ``out`` with the first normals of stream ``(keys[s], rep)``.
 
     Row ``s`` becomes ``Generator(Philox(key=keys[s], counter=[0, rep, 0, 0]))
-    .standard_normal(K)``; the stream is kept in local variables (several times faster
-    than the array state).
+    .standard_normal(K)`` (:func:`fill_normals_of` generation 0, with the counter word 2
+    a constant: the compiler folds it out of the Philox rounds).
 
     Parameters
     ----------
@@ -750,19 +796,49 @@ def fill_normals(keys: np.ndarray, rep: int, out: np.ndarray) -> None:
     out
         ``float64`` array of shape ``(S, K)``, written.
     """
-    c1 = np.uint64(rep)
+    _fill(keys, np.uint64(rep), _U0, out)
+
+
+@_njit(_nrt=False, **_OPTS)
+def fill_normals_of(keys: np.ndarray, rep: int, generation: int, out: np.ndarray) -> None:
+    """Fill row ``s`` of ``out`` with the first normals of stream ``(keys[s], rep)`` of
+    ``generation``.
+
+    Row ``s`` becomes ``Generator(Philox(key=keys[s], counter=[0, rep, generation, 0]))
+    .standard_normal(K)``; the stream is kept in local variables (several times faster
+    than the array state).
+
+    Parameters
+    ----------
+    keys
+        ``uint64`` array of shape ``(S, 2)``: one key per row of ``out``.
+    rep
+        The replication: word 1 of every stream's counter.
+    generation
+        Word 2 of every stream's counter (0 but in a run conditioned on evidence).
+    out
+        ``float64`` array of shape ``(S, K)``, written.
+    """
+    _fill(keys, np.uint64(rep), np.uint64(generation), out)
+
+
+@_njit(inline="always", **_OPTS)
+def _fill(keys: np.ndarray, c1: np.uint64, c2: np.uint64, out: np.ndarray) -> None:
+    """:func:`fill_normals_of`, inlined into its callers (see :func:`fill_normals`)."""
     for s in range(out.shape[0]):
         k0 = np.uint64(keys[s, 0])
         k1 = np.uint64(keys[s, 1])
         ctr, pos = _U0, np.intp(4)
         b0 = b1 = b2 = b3 = _U0
         for i in range(out.shape[1]):
-            r, ctr, pos, b0, b1, b2, b3 = _local_word(ctr, pos, b0, b1, b2, b3, k0, k1, c1)
+            r, ctr, pos, b0, b1, b2, b3 = _local_word(ctr, pos, b0, b1, b2, b3, k0, k1, c1, c2)
             idx = np.intp(r & _BYTE)
             rabs = (r >> _U9) & _MANTISSA
             if rabs < ki_double[idx]:
                 x = float(rabs) * wi_double[idx]
                 out[s, i] = -x if r & _SIGN else x
             else:
-                x, ctr, pos, b0, b1, b2, b3 = _normal_tail(r, ctr, pos, b0, b1, b2, b3, k0, k1, c1)
+                x, ctr, pos, b0, b1, b2, b3 = _normal_tail(
+                    r, ctr, pos, b0, b1, b2, b3, k0, k1, c1, c2
+                )
                 out[s, i] = x

@@ -47,6 +47,7 @@ from steppe.model.expr import Node
 from steppe.model.scenario import CompiledModel, Scenario
 
 __all__ = [
+    "EVIDENCE_FIELDS",
     "FIELDS",
     "KernelSource",
     "expression_module",
@@ -61,12 +62,17 @@ __all__ = [
 ]
 
 _TEMPLATE = Path(__file__).with_name("loop.py.in")
+#: The loop of the kernel that conditions on evidence (``docs/engine.md`` section 10).
+_EVIDENCE_TEMPLATE = Path(__file__).with_name("loop_evidence.py.in")
 #: The blocks of the state array ``w``, in order (see the module docstring).
 FIELDS = (
     *("p", "h", "s", "n", "a", "g", "dn", "c", "hz", "left", "sync", "fire", "when", "pick"),
     *("np", "upd", "err", "work", "pace", "booked", "done_at", "ends_min", "nxt", "res", "dk"),
     "k",
 )
+#: The blocks the evidence kernel adds before the constants: per race slot, how many
+#: windows hold its clock off now; the log-weight.
+EVIDENCE_FIELDS = ("blk", "lw")
 _METHODS = {
     "normal": 2,
     "lognormal": 2,
@@ -89,8 +95,9 @@ class KernelSource:
     constants: list[float] = field(default_factory=list)
 
 
-def layout(sc: Scenario, n_hoisted: int) -> dict[str, int]:
-    """Offsets of the blocks of ``w`` (and ``"size"``, its length without the constants)."""
+def layout(sc: Scenario, n_hoisted: int, *, evidence: bool = False) -> dict[str, int]:
+    """Offsets of the blocks of ``w`` (and ``"size"``, its length without the constants);
+    with ``evidence``, those of :data:`EVIDENCE_FIELDS` too (before the constants)."""
     n_slots = sum(e.hazard is not None for e in sc.events) + len(sc.projects)
     sizes = {
         "p": len(sc.params),
@@ -119,9 +126,12 @@ def layout(sc: Scenario, n_hoisted: int) -> dict[str, int]:
         "res": len(sc.outcomes),
         "dk": n_keys(sc) + 1,  # a flag per part of the state, and "everything"
         "k": 0,  # the constants: their number is known once the kernel is generated
+        "blk": n_slots,
+        "lw": 1,
     }
+    order = (*FIELDS[:-1], *EVIDENCE_FIELDS, FIELDS[-1]) if evidence else FIELDS
     out, at = {}, 0
-    for name in FIELDS:
+    for name in order:
         out[name] = at
         at += sizes[name]
     out["size"] = at
@@ -326,9 +336,14 @@ def _race_lines(
     time draws its threshold from its clock's stream: the modified next reaction method,
     with the reference engine's arithmetic (``engines/des.py``, ``plan_race``). Ties go to
     the first slot.
+
+    In the evidence kernel (``gen`` lays out the blocks ``blk`` and ``lw``), a competitor
+    held off by a window books its hazard's integral into the log-weight instead, and keeps
+    no threshold (``_Replication.plan_race``).
     """
     w = gen.w
     src = sources(sc)
+    evidence = "blk" in gen.off
     competitors: list[tuple[bool, str, Node]] = []
     for ev, fn in zip(sc.events, cm.hazards, strict=True):
         if fn is not None:
@@ -346,20 +361,31 @@ def _race_lines(
         hz, left, sync, fire = (w(f, j) for f in ("hz", "left", "sync", "fire"))
         body += [f"    if {when}:", f"        if {live}:"]
         body += gen.check(gen.expr(ir), _NONNEG, j, "            ")
+        body += ["        else:", "            v = 0.0", f"        if v != {hz}:"]
+        pad = "            "
+        if evidence:
+            body += [
+                f"            if {w('blk', j)} != 0.0:",
+                f"                {w('lw', 0)} -= {hz} * (now - {sync})",
+                f"                {sync} = now",
+                f"                {hz} = v",
+                "            else:",
+            ]
+            pad += "    "
         body += [
-            "        else:",
-            "            v = 0.0",
-            f"        if v != {hz}:",
-            f"            if {hz} > 0.0:",
-            f"                {left} -= {hz} * (now - {sync})",
-            f"            {sync} = now",
-            f"            {hz} = v",
-            "            if v > 0.0:",
-            f"                if {left} != {left}:",
-            f"                    {left} = std_exponential(st, {src.clock[j]}, rep)",
-            f"                {fire} = now + {left} / v",
-            "            else:",
-            f"                {fire} = np.inf",
+            pad + x
+            for x in (
+                f"if {hz} > 0.0:",
+                f"    {left} -= {hz} * (now - {sync})",
+                f"{sync} = now",
+                f"{hz} = v",
+                "if v > 0.0:",
+                f"    if {left} != {left}:",
+                f"        {left} = std_exponential(st, {src.clock[j]}, rep)",
+                f"    {fire} = now + {left} / v",
+                "else:",
+                f"    {fire} = np.inf",
+            )
         ]
     body += ["    x = np.inf", "    p = -1.0"]
     for j in range(len(competitors)):
@@ -592,12 +618,14 @@ def _observe(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
     return _dispatch("observe", "w, t, limit", cases, "return -1")
 
 
-def generate(sc: Scenario, *, selective: bool = True) -> KernelSource:
+def generate(sc: Scenario, *, selective: bool = True, evidence: bool = False) -> KernelSource:
     """The kernel module source for ``sc`` (see the module docstring for what it contains;
-    ``selective``: see :func:`_refresh`)."""
+    ``selective``: see :func:`_refresh`); with ``evidence``, the kernel that conditions on
+    evidence (``loop_evidence.py.in``: the same generated functions, whose race also
+    handles the clocks held off by windows)."""
     cm: CompiledModel = sc.compiled("vector")
     src = sources(sc)
-    offsets = layout(sc, len(cm.hoisted))
+    offsets = layout(sc, len(cm.hoisted), evidence=evidence)
     gen = _Gen(offsets)
     parts = [
         _race(sc, cm, gen),
@@ -610,14 +638,15 @@ def generate(sc: Scenario, *, selective: bool = True) -> KernelSource:
     ]
     # where each block of w starts (read by run_chunk): integers only
     size = offsets["size"] + len(gen.K)
+    fields = (*FIELDS, *EVIDENCE_FIELDS) if evidence else FIELDS
     parts.insert(
         0,
-        [f"O_{f.upper()} = {offsets[f]}" for f in FIELDS]
+        [f"O_{f.upper()} = {offsets[f]}" for f in fields]
         + [f"W_SIZE = {size}"]
         + [f"K_{k.upper()} = {key(sc, k, 0)}" for k in ("a", "g", "done", "c")],
     )
     generated = "\n\n\n".join("\n".join(p) for p in parts)
-    template = _TEMPLATE.read_text(encoding="utf-8")
+    template = (_EVIDENCE_TEMPLATE if evidence else _TEMPLATE).read_text(encoding="utf-8")
     return KernelSource(text=template.replace("# @GENERATED@", generated), constants=gen.K)
 
 
