@@ -28,7 +28,9 @@ def invoke(*args: str | Path) -> Result:
 def test_every_shipped_scenario_gives_every_number_a_source() -> None:
     result = invoke("validate", "--provenance", *SCENARIOS)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.splitlines() == [f"{p}: ok" for p in SCENARIOS]
+    assert [line.split(": ok")[0] for line in result.stdout.splitlines()] == [
+        str(p) for p in SCENARIOS
+    ]
 
 
 def test_a_sketch_is_valid_but_its_numbers_are_reported_where_they_stand() -> None:
