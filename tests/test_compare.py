@@ -186,7 +186,7 @@ def test_result_folders_with_the_same_seed_are_paired(
     assert not other.crn and "independent" in other.pairing
 
 
-def test_result_folders_with_other_outcomes_are_refused(
+def test_result_folders_compare_the_outcomes_they_ask_alike(
     smoke_pair: tuple[Path, Path], tmp_path: Path
 ) -> None:
     a, _ = smoke_pair
@@ -196,15 +196,41 @@ def test_result_folders_with_other_outcomes_are_refused(
     other = tmp_path / "other.yaml"
     other.write_text(text, encoding="utf-8")
     fb = steppe.run(other, replications=20, seed=1).write(tmp_path / "b", report=False)
+    cmp = steppe.compare(fa, fb)
+    notes = (
+        "only in smoke: shocks",
+        "uz_by_2027 is asked differently: probability at 2027-12-31 in smoke, "
+        "probability at 2028-12-31 in smoke#2",
+    )
+    assert cmp.outcome_notes == notes
+    everything = {o.name for o in steppe.load(a).outcomes}
+    assert {o.outcome for o in cmp.outcomes} == everything - {"shocks", "uz_by_2027"}
+    assert cmp.to_json()["outcomes_not_compared"] == list(notes)
+    result = CliRunner().invoke(main, ["compare", str(fa), str(fb), "--out", str(tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    printed = " ".join(result.output.split())
+    assert "Not compared (not asked alike by every input):" in printed
+    assert "only in smoke: shocks" in printed
+    report = (tmp_path / "c" / "report.md").read_text(encoding="utf-8")
+    assert "Not compared (not asked alike by every input): only in smoke: shocks;" in report
+
+
+def test_inputs_that_share_no_outcome_are_refused(
+    smoke_pair: tuple[Path, Path], tmp_path: Path
+) -> None:
+    a, _ = smoke_pair
+    fa = steppe.run(a, replications=20, seed=1).write(tmp_path / "a", report=False)
+    text = a.read_text(encoding="utf-8").replace("horizon: 2030-12-31", "horizon: 2031-12-31")
+    text = text.replace("by: 2027-12-31", "by: 2028-12-31").replace("at: 2027", "at: 2028")
+    other = tmp_path / "other.yaml"
+    other.write_text(text, encoding="utf-8")
+    with pytest.raises(steppe.ComparisonError, match="no outcome is asked alike"):
+        steppe.compare(a, other)
+    fb = steppe.run(other, replications=20, seed=1).write(tmp_path / "b", report=False)
     result = CliRunner().invoke(main, ["compare", str(fa), str(fb), "--out", str(tmp_path / "c")])
     assert result.exit_code == 2
-    assert (
-        "cannot compare: the outcomes differ (only in smoke: shocks; uz_by_2027: probability at "
-        "2027-12-31 in smoke, probability at 2028-12-31 in smoke#2)"
-    ) in result.output.replace("\n", "")
+    assert "cannot compare: no outcome is asked alike" in result.output
     assert not (tmp_path / "c").exists()
-    with pytest.raises(steppe.ComparisonError, match="only in smoke: shocks"):
-        steppe.compare(fa, fb)
 
 
 def test_a_mix_of_files_and_folders_is_refused(smoke_pair: tuple[Path, Path]) -> None:
@@ -244,3 +270,29 @@ def test_a_narrow_terminal_gets_the_long_table_with_nothing_cut(
     wide = render(400)  # room for the wide table: one row per statistic
     assert any(all(h in line for h in header[2:4]) for line in wide)
     assert len(wide) < len(narrow)
+
+
+def test_a_scenario_and_its_update_on_evidence_compare_their_shared_outcomes(
+    tmp_path: Path,
+) -> None:
+    # The updated scenario adds a near-term outcome and is conditioned on evidence: the
+    # shared outcomes are compared with unpaired intervals (its particles are not paired
+    # with the prior's replications), the added one is listed as not compared.
+    prior = tmp_path / "smoke.yaml"
+    shutil.copy(SMOKE, prior)
+    updated = tmp_path / "updated.yaml"
+    updated.write_text(
+        "extends: smoke.yaml\nname: updated\ntitle: smoke, updated\n"
+        "description: the smoke test as of 2025\nas_of: 2025-01-15\n"
+        "outcomes:\n  uz_by_2025: {probability: occurred(uz_delists), by: 2025-12-31}\n"
+        "evidence:\n  - {event: uz_delists, not_by: 2025-01-15, source: a test}\n",
+        encoding="utf-8",
+    )
+    cmp = steppe.compare(prior, updated, replications=200, seed=3)
+    assert not cmp.crn and "conditioned on evidence" in cmp.pairing
+    assert cmp.outcome_notes == ("only in updated: uz_by_2025",)
+    assert {o.outcome for o in cmp.outcomes} == {o.name for o in steppe.load(prior).outcomes}
+    assert all(d is not None and not d.paired for o in cmp.outcomes for d in o.differences[1:])
+    (uz,) = [o for o in cmp.outcomes if o.outcome == "uz_by_2027"]
+    # Not delisted by 2025-01-15 can only lower P(delisted by 2027).
+    assert uz.estimates[1].value < uz.estimates[0].value

@@ -169,6 +169,10 @@ def compare_cmd(
     if not console.is_terminal:  # piped: do not squeeze the table into 80 columns
         console.width = max(console.width, 150)
     console.print(fitted_comparison_table(cmp, console))
+    if cmp.outcome_notes:
+        console.print("\nNot compared (not asked alike by every input):", markup=False)
+        for note in cmp.outcome_notes:
+            console.print(f"  {note}", markup=False)
     for name, changes in zip(cmp.scenarios[1:], cmp.changes[1:], strict=True):
         console.print(f"\nWhat differs in {name} (from {cmp.scenarios[0]}):", markup=False)
         if not changes:
@@ -180,7 +184,9 @@ def compare_cmd(
                 if f.rsplit(".", 1)[-1] not in ("why", "source", "title")
             )
             console.print(
-                f"  {c.kind} {c.section}.{c.name}" + (f": {what}" if what else ""), markup=False
+                f"  {c.kind} {c.section}{'.' + c.name if c.name else ''}"
+                + (f": {what}" if what else ""),
+                markup=False,
             )
     for note in cmp.change_notes:
         console.print(f"  note: {note}", markup=False)

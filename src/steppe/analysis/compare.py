@@ -26,7 +26,10 @@ Per outcome the compared statistic is: ``P`` for probability (and ``combine``) o
 difference of indicators; the ``mean`` for value outcomes; ``P(by horizon)`` for time-to-event
 outcomes (the indicator that it happened in the window), with the median dates shown
 alongside. A difference is **beyond Monte Carlo noise** when its 95% interval excludes 0.
-Inputs whose outcomes differ (names, kinds, dates or horizon) are refused with a
+Only the outcomes that every input asks alike (same name, kind and date; the same horizon
+for time to event) are compared; the others are listed in
+:attr:`Comparison.outcome_notes` (a scenario updated on evidence usually adds near-term
+questions to those of its prior). Inputs that share no such outcome are refused with a
 :class:`~steppe.errors.ComparisonError` that lists the differences.
 
 Every scenario runs on the same engine (``auto`` is resolved once for all of them).
@@ -110,6 +113,9 @@ class Comparison:
         Per scenario, what differs in its assumptions from the first (semantic diff).
     summaries, manifests
         The runs' ``summary.json`` and ``manifest.json`` documents (for reports).
+    outcome_notes
+        The outcomes not compared and why: asked by only some of the inputs, or asked
+        differently (another kind or date); empty when all ask the same questions.
     """
 
     scenarios: tuple[str, ...]
@@ -122,6 +128,7 @@ class Comparison:
     change_notes: tuple[str, ...]
     summaries: tuple[dict[str, Any], ...] = field(repr=False)
     manifests: tuple[dict[str, Any], ...] = field(repr=False)
+    outcome_notes: tuple[str, ...] = ()
 
     @property
     def default_folder(self) -> Path:
@@ -151,6 +158,7 @@ class Comparison:
             "pairing": self.pairing,
             "runs": runs,
             "outcomes": {o.outcome: _outcome_json(o, self.scenarios) for o in self.outcomes},
+            "outcomes_not_compared": list(self.outcome_notes),
             "assumption_changes": {
                 name: [c.to_json() for c in ch]
                 for name, ch in zip(self.scenarios[1:], self.changes[1:], strict=True)
@@ -220,27 +228,35 @@ def _scenario_signature(sc: Scenario) -> dict[str, tuple[str, str]]:
     return {o.name: (o.kind, (o.date or sc.spec.horizon).isoformat()) for o in sc.outcomes}
 
 
-def _check_outcomes(sigs: Sequence[dict[str, tuple[str, str]]], names: Sequence[str]) -> None:
-    problems = []
+def _shared_outcomes(
+    sigs: Sequence[dict[str, tuple[str, str]]], names: Sequence[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The outcomes every input asks alike (same kind, same date), in the first's order,
+    and a note per outcome left out: missing from some input, or asked differently."""
     ref = sigs[0]
-    for name, sig in zip(names[1:], sigs[1:], strict=True):
-        only_a = [k for k in ref if k not in sig]
-        only_b = [k for k in sig if k not in ref]
-        if only_a:
-            problems.append(f"only in {names[0]}: {', '.join(only_a)}")
-        if only_b:
-            problems.append(f"only in {name}: {', '.join(only_b)}")
-        for k in ref:
-            if k in sig and sig[k] != ref[k]:
-                problems.append(
-                    f"{k}: {ref[k][0]} at {ref[k][1]} in {names[0]}, "
-                    f"{sig[k][0]} at {sig[k][1]} in {name}"
-                )
-    if problems:
+    shared = tuple(k for k in ref if all(sig.get(k) == ref[k] for sig in sigs[1:]))
+    notes = []
+    for name, sig in zip(names, sigs, strict=True):
+        only = [k for k in sig if any(k not in other for other in sigs)]
+        if only:
+            notes.append(f"only in {name}: {', '.join(only)}")
+    for k in ref:
+        asked = [(name, sig[k]) for name, sig in zip(names, sigs, strict=True) if k in sig]
+        if len(asked) == len(sigs) and k not in shared:
+            notes.append(
+                f"{k} is asked differently: "
+                + ", ".join(f"{kind} at {date} in {name}" for name, (kind, date) in asked)
+            )
+    if not shared:
         raise ComparisonError(
-            "cannot compare: the outcomes differ (" + "; ".join(problems) + "). Compare "
-            "scenarios or results that ask the same questions at the same dates."
+            "cannot compare: no outcome is asked alike by all of "
+            + ", ".join(names)
+            + " ("
+            + "; ".join(notes)
+            + "). Compare scenarios or results that ask some of the same questions at the "
+            "same dates."
         )
+    return shared, tuple(notes)
 
 
 def _unique(names: Sequence[str]) -> tuple[str, ...]:
@@ -280,11 +296,14 @@ def _recorded_changes(a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
     return out
 
 
-def _compare_runs(runs: Sequence[_Run], *, pair: bool) -> tuple[OutcomeComparison, ...]:
+def _compare_runs(
+    runs: Sequence[_Run], shared: Sequence[str], *, pair: bool
+) -> tuple[OutcomeComparison, ...]:
     ref = runs[0].summary
     horizon = ref["horizon"]
     out = []
-    for name, o in ref["outcomes"].items():
+    for name in shared:
+        o = ref["outcomes"][name]
         kind = o["kind"]
         ests = tuple(estimate(r.summary["outcomes"][name], horizon) for r in runs)
         diffs: list[Difference | None] = [None]
@@ -348,7 +367,8 @@ def compare(
     Raises
     ------
     ComparisonError
-        Fewer than two inputs, a mix of folders and scenarios, or outcomes that differ.
+        Fewer than two inputs, a mix of folders and scenarios, or no outcome asked alike
+        by all of them.
     EngineError
         For an unknown or retired engine.
     ScenarioError, SimulationError, ResultError
@@ -367,7 +387,7 @@ def compare(
         return _compare_folders([Path(x) for x in inputs])  # type: ignore[arg-type]
     scs = [x if isinstance(x, Scenario) else load(x) for x in inputs]
     names = _unique([sc.name for sc in scs])
-    _check_outcomes([_scenario_signature(sc) for sc in scs], names)
+    shared, left_out = _shared_outcomes([_scenario_signature(sc) for sc in scs], names)
     n = replications if replications is not None else scs[0].spec.replications
     s = seed if seed is not None else scs[0].spec.seed
     used = engine_for_runs(scs, engine=engine, replications=n, keep_samples=True)
@@ -406,20 +426,21 @@ def compare(
         names,
         tuple(r.source for r in runs),
         "scenarios",
-        crn,
+        pair,
         pairing,
-        _compare_runs(runs, pair=pair),
+        _compare_runs(runs, shared, pair=pair),
         changes,
         (),
         tuple(r.summary for r in runs),
         tuple(r.manifest for r in runs),
+        left_out,
     )
 
 
 def _compare_folders(paths: Sequence[Path]) -> Comparison:
     loaded = [read_summary_manifest(p) for p in paths]
     names = _unique([s.get("scenario", p.name) for (s, _), p in zip(loaded, paths, strict=True)])
-    _check_outcomes([_signature(s) for s, _ in loaded], names)
+    shared, left_out = _shared_outcomes([_signature(s) for s, _ in loaded], names)
     same = len({(m.get("seed"), m.get("replications")) for _, m in loaded}) == 1
     same = same and not any("evidence" in s for s, _ in loaded)  # weighted: never paired
     samples: list[pd.DataFrame | None] = [None] * len(paths)
@@ -462,9 +483,10 @@ def _compare_folders(paths: Sequence[Path]) -> Comparison:
         "results",
         use_pairs,
         pairing,
-        _compare_runs(runs, pair=use_pairs),
+        _compare_runs(runs, shared, pair=use_pairs),
         tuple(changes),
         tuple(notes),
         tuple(s for s, _ in loaded),
         tuple(m for _, m in loaded),
+        left_out,
     )

@@ -122,7 +122,16 @@ def comparison_document(cmp: Comparison) -> Document:
                     "Compared statistic: P for probabilities, the mean for value outcomes, "
                     "P(by the horizon) for time-to-event outcomes (median dates below them). "
                     + how
-                    + " 'beyond noise': the interval of the difference excludes 0."
+                    + " 'beyond noise': the interval of the difference excludes 0.",
+                    *(
+                        [
+                            "Not compared (not asked alike by every input): "
+                            + "; ".join(cmp.outcome_notes)
+                            + "."
+                        ]
+                        if cmp.outcome_notes
+                        else []
+                    ),
                 ],
                 tables=[Table(header, rows, numeric=numeric)],
             ),
