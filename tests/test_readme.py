@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
@@ -46,3 +47,28 @@ def test_shell_examples_run(workdir: Path) -> None:
             args += ["-n", "200", "--workers", "1"]  # keep the suite fast: fewer replications
         result = runner.invoke(main, args)
         assert result.exit_code == 0, (command, result.output)
+
+
+@pytest.mark.slow  # three runs conditioned on evidence, each with its prior run and report
+def test_update_examples_run(workdir: Path) -> None:
+    shutil.copytree(ROOT / "examples", workdir / "examples")
+    (block,) = re.findall(
+        r"## Updating a forecast on evidence\n.*?```bash\n(.*?)```", README, flags=re.S
+    )
+    commands = [shlex.split(line.split("#")[0]) for line in block.splitlines()]
+    assert [c[:2] for c in commands] == [
+        ["steppe", "run"],
+        ["steppe", "run"],
+        ["steppe", "compare"],
+    ]
+    runner = CliRunner()
+    for words in commands:
+        args = [*words[1:], "-n", "200", "--workers", "1"]
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, (words, result.output)
+        assert "What the evidence taught" in result.output or words[1] == "compare"
+    assert (workdir / "results" / "update_2025" / "summary.json").exists()
+    compared = workdir / "results" / "compare-baseline-vs-update_2025" / "comparison.json"
+    assert "uz_delists_by_2025" in " ".join(
+        json.loads(compared.read_text(encoding="utf-8"))["outcomes_not_compared"]
+    )
