@@ -251,8 +251,6 @@ def run_cmd(
         click.echo((folder / "summary.json").read_text(encoding="utf-8"), nl=False)
     else:
         console = Console(highlight=False)
-        if not console.is_terminal:  # piped: do not squeeze the table into 80 columns
-            console.width = max(console.width, 150)
         console.print(outcome_table(result))
         if "evidence" in result.summary:
             show_evidence(console, result.summary)
