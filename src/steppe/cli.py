@@ -65,7 +65,7 @@ def _fmt(x: Any) -> str:
     size = abs(x)
     if size >= 100:
         return f"{x:,.0f}"
-    return f"{x:.2f}" if size >= 1 else f"{x:.3f}"
+    return f"{x:.2f}" if size >= 0.9995 else f"{x:.3f}"  # 0.99996 shows as 1.00, as 1 does
 
 
 def _interval(pair: list[Any]) -> str:

@@ -63,7 +63,7 @@ def fmt(x: Any) -> str:
     size = abs(x)
     if size >= 100:
         return f"{x:,.0f}"
-    if size >= 1 or x == 0:
+    if size >= 0.9995 or x == 0:  # 0.99996 shows as 1.00, as 1 does
         return f"{x:.2f}"
     return f"{x:.3f}" if size >= 0.001 else f"{x:.2g}"
 
