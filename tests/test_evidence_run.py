@@ -113,3 +113,13 @@ def test_evidence_of_probability_zero_names_the_item() -> None:
     with pytest.raises(SimulationError, match=r"evidence.*projects\.p had completed by 2024-07-01"):
         run_conditioned(build_plan(sc).scenario, build_plan(sc), engine="simpy", seed=1,
                         replications=200)  # fmt: skip
+
+
+def test_the_proposal_of_draws_in_a_range_of_length_0_is_weight_0() -> None:
+    # K sorted uniforms in [a, b] have density K! / (b - a)^K; for b == a the occurrences
+    # fall at one instant, which has probability 0: log-weight -inf, not a math error.
+    assert Window(0, 0.0, 1.0, draws=3, dlo=0.5, dhi=1.0).log_proposal == pytest.approx(
+        3 * np.log(0.5) - np.log(6)
+    )
+    assert Window(0, 0.0, 1.0, draws=0, dlo=0.5, dhi=0.5).log_proposal == 0.0
+    assert Window(0, 0.5, 0.5, draws=2, dlo=0.5, dhi=0.5).log_proposal == -np.inf
