@@ -359,6 +359,23 @@ ERRORS = [
         "balance",
     ),
     (
+        "- {event: border_clash, count: 1, between: [2024-03-05, 2024-03-05], source: s}",
+        "evidence[0].between",
+        r"events.border_clash cannot occur once between 2024-03-05 and 2024-03-05: the period "
+        r"is the instant at the beginning of 2024-03-05, of length 0; for occurrences on that "
+        r"day give between: \[2024-03-05, 2024-03-06\]",
+        "border_clash",
+    ),
+    (
+        "- {event: border_clash, count: 1, between: [2024-07-01, 2025-01-01], source: s}\n"
+        "- {event: border_clash, on: [2024-07-01], between: [2024-01-01, 2024-07-01], "
+        "source: t}",
+        "evidence[1].on[0]",
+        r"events.border_clash: 2024-07-01 is where this period meets that of evidence\[0\] "
+        r"\(\[2024-07-01, 2025-01-01\]\), so an occurrence on it lies in both",
+        "source: t",
+    ),
+    (
         "- {series: kz_trade, at: 2024-07-01, at_most: 0, source: s}",
         "evidence[0].at_most",
         "series.kz_trade is a log series, always above 0",
@@ -403,14 +420,51 @@ def test_a_project_with_completed_stages_can_reach_the_next_stage_at_once() -> N
     )
 
 
+def test_a_period_of_length_0_holds_no_occurrence_but_may_be_observed_empty() -> None:
+    sc = with_items(
+        """
+        - {event: border_clash, count: 0, between: [2024-03-05, 2024-03-05], source: a}
+        - {event: border_clash, on: [2024-07-01], between: [2024-07-01, 2024-07-01], source: b}
+        """
+    )
+    assert [type(o).__name__ for o in sc.evidence] == ["EventCount", "EventTimes"]
+    with pytest.raises(ScenarioError, match="cannot occur 2 times between 2024-03-05 and"):
+        with_items("- {event: border_clash, count: 2, between: [2024-03-05, 2024-03-05], "
+                   "source: a}")  # fmt: skip
+
+
 def test_windows_may_touch_at_an_end_point() -> None:
     sc = with_items(
         """
         - {event: border_clash, count: 1, between: [2024-01-01, 2024-07-01], source: a}
         - {event: border_clash, count: 1, between: [2024-07-01, 2025-01-01], source: b}
+        - {event: border_clash, on: [2025-01-02], between: [2025-01-01, 2025-01-15], source: c}
         """
     )
-    assert len(sc.evidence) == 2
+    assert len(sc.evidence) == 3
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("on: [2024-07-01]", "on: [2024-07-01]"),  # one occurrence, not two
+        ("on: [2024-07-01]", "on: []"),  # contradicted
+        ("on: [2024-07-01]", "count: 1"),
+        ("on: [2024-03-01, 2024-07-01]", "count: 0"),
+    ],
+)
+def test_an_occurrence_where_periods_meet_is_refused(a: str, b: str) -> None:
+    # Both ends of a period are included: a day where two periods meet is in both, so an
+    # occurrence listed on it would be forced twice, or once against the other item.
+    with pytest.raises(ScenarioError, match="2024-07-01 is where this period meets") as caught:
+        with_items(
+            f"""
+            - {{event: border_clash, {b}, between: [2024-07-01, 2025-01-01], source: b}}
+            - {{event: border_clash, {a}, between: [2024-01-01, 2024-07-01], source: a}}
+            """
+        )
+    days = a.split("[")[1].rstrip("]").split(", ")
+    assert caught.value.path == ("evidence", 1, "on", days.index("2024-07-01"))
 
 
 # --- files, variants, the command line ----------------------------------------------------

@@ -312,6 +312,18 @@ def test_a_window_on_an_event_without_a_hazard_fails_alike() -> None:
     assert str(got.value) == str(ref.value)
 
 
+def test_draws_in_a_range_of_length_0_give_weight_0_alike() -> None:
+    # A count over between: [D, D] is refused by the loader; a hand-built plan gives every
+    # particle weight 0 (log-weight -inf) in both engines, with the same samples.
+    sc = steppe.load(DATA / "gamma_poisson.yaml")
+    t = _years(sc, dt.date(2025, 1, 1))
+    window = Window(0, t, t, draws=2, dlo=t, dhi=t, source="evidence:0:times")
+    assert window.log_proposal == -np.inf
+    samples, logw = _same(sc, EvidencePlan(windows=(window,), as_of=t), Lineages(), seed=3, n=50)
+    assert (logw == -np.inf).all()
+    assert (samples[:, 2] >= 2).all()  # count_2026: the two forced occurrences happened
+
+
 def test_a_failing_particle_is_reported_alike() -> None:
     # A hazard that turns negative after a forced occurrence: both engines name the same
     # replication (the one the particle descends from), time and value.

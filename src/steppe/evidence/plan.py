@@ -58,9 +58,17 @@ class Window:
     @property
     def log_proposal(self) -> float:
         """``log((dhi - dlo) ** draws / draws!)``: the log of 1 / the proposal density of
-        the drawn times (sorted uniforms), which the weight adds when they are drawn."""
+        the drawn times (sorted uniforms), which the weight adds when they are drawn.
+
+        ``-inf`` when there are draws in a range of length 0 (``dhi <= dlo``): occurrences
+        at one instant have probability 0, so the weight is 0 (the loader refuses such an
+        item, a count over ``between: [D, D]``, but a plan may be built by hand). Both
+        engines add this same number.
+        """
         if self.draws == 0:
             return 0.0
+        if not self.dhi > self.dlo:
+            return -math.inf
         return self.draws * math.log(self.dhi - self.dlo) - math.lgamma(self.draws + 1)
 
 

@@ -192,7 +192,18 @@ def _event_observation(
     count = EventCount(name, item.count, first, last, item=i, source=source)
     if item.count:
         check_event_can_occur(name, spec, _said(count), (*path, "count"))
+        if first == last:
+            raise ScenarioError(
+                f"events.{name} cannot occur {_times(item.count)} between {first} and {last}: "
+                f"the period is the instant at the beginning of {first}, of length 0; for "
+                f"occurrences on that day give between: [{first}, {first + dt.timedelta(1)}]",
+                path=(*path, "between"),
+            )
     return count
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
 
 
 def _said(obs: Observation) -> str:
@@ -237,7 +248,7 @@ def _check_one_shot(name: str, items: list[tuple[int, _EventItem]], spec: Scenar
 
 def _check_periods(name: str, items: list[tuple[int, _EventItem]], spec: ScenarioSpec) -> None:
     """The periods (``between``) of a recurring event's items do not overlap (they may
-    touch at an end point)."""
+    touch at an end point, but not on a day one of them lists in ``on``)."""
     periods = sorted(
         (it.between[0], it.between[1], i)
         for i, it in items
@@ -252,6 +263,18 @@ def _check_periods(name: str, items: list[tuple[int, _EventItem]], spec: Scenari
                 "overlap: merge them into one item",
                 path=("evidence", second, "between"),
             )
+    # Where two periods meet, the day belongs to both: an occurrence listed on it by one
+    # would be forced again, or contradicted, by the other.
+    on_days = {i: it.on for i, it in items if isinstance(it, EventTimesSpec)}
+    for (a0, a1, i), (b0, b1, j) in itertools.permutations(periods, 2):
+        for k, day in enumerate(on_days.get(i, [])):
+            if day in (a0, a1) and day in (b0, b1):
+                raise ScenarioError(
+                    f"events.{name}: {day} is where this period meets that of {_item(j)} "
+                    f"([{b0}, {b1}]), so an occurrence on it lies in both (their ends are "
+                    "included); let the periods meet on a day without an occurrence",
+                    path=("evidence", i, "on", k),
+                )
 
 
 def _item(i: int) -> str:

@@ -7,14 +7,20 @@ the scenario statically are refused when the scenario is built, each with the re
 * an event observed to occur whose hazard is the constant 0, or that has no hazard (only a
   history);
 * a project stage observed to have begun before the durations of the stages before it
-  allow (durations and pace that are constants, distributions or parameters drawn from
-  distributions: the sum of the smallest durations, divided by a constant pace), or
-  observed not to have begun although it had begun at the start;
+  allow: the sum of the smallest durations (:func:`least`: constants, distributions,
+  parameters and formulas over them), divided by the largest pace (:func:`most`: the pace
+  is a formula over parameters such as ``shock_pace if active(shock) else 1``, bounded
+  branch by branch), when that pace is finite and above 0; or observed not to have begun
+  although it had begun at the start;
 * a series observed below what it can be: ``at_most`` below a linear series' ``floor``
   (for a total, the floor times the period), or not above 0 for a log series.
 
-Anything not traced here (a hazard that is 0 only for some parameter values ...) is left to
-the run, which reports an evidence no replication survives.
+The bounds are conservative: a formula they cannot bound (a series, the time ``t``, a
+state function outside the test of ``a if c else b``, a division ...) gives no bound, and
+nothing is refused on its account. A bound that is too tight would refuse possible
+evidence, which must never happen; one that is too loose only leaves the impossibility to
+the run, which reports an evidence no replication survives (as it does for anything not
+traced here, such as a hazard that is 0 only for some parameter values).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import math
+from dataclasses import dataclass
 
 from steppe.errors import PathPart, ScenarioError
 from steppe.model.distributions import Choice, DistributionBase
@@ -29,12 +36,24 @@ from steppe.model.evidence_spec import SeriesAtSpec, SeriesTotalSpec
 from steppe.model.schema import STEPS, DerivedParam, FixedParam, ProjectSpec, ScenarioSpec
 from steppe.model.timeline import DAYS_PER_YEAR, Timeline
 
-__all__ = ["check_event_can_occur", "check_series_bounds", "check_stage", "least"]
+__all__ = [
+    "Earliest",
+    "check_event_can_occur",
+    "check_series_bounds",
+    "check_stage",
+    "dist_max",
+    "dist_min",
+    "earliest_start",
+    "least",
+    "most",
+]
 
 Path = tuple[PathPart, ...]
 #: A value and how it was found ("constant", "pert min", "parameters.x = 2" ...).
 Traced = tuple[float, str]
 _DEPTH = 8
+#: How deep :func:`most` and :func:`least` look into a formula (the loader allows 40).
+_WALK_DEPTH = 64
 
 
 def dist_min(dist: DistributionBase) -> float:
@@ -47,10 +66,21 @@ def dist_min(dist: DistributionBase) -> float:
     return low
 
 
+def dist_max(dist: DistributionBase) -> float:
+    """The largest value ``dist`` can take (its support, cut by ``truncate``; ``inf`` for
+    an unbounded law)."""
+    if isinstance(dist, Choice):
+        return float(max(dist.values))
+    high = float(dist.frozen().support()[1])
+    if dist.truncate is not None:
+        high = min(high, dist.truncate[1])
+    return high
+
+
 def _number(text: str) -> float | None:
     try:
         node = ast.parse(text.strip(), mode="eval").body
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     sign = 1.0
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
@@ -66,16 +96,18 @@ def least(
 ) -> Traced | None:
     """The smallest value of a number, formula or distribution, with how it was found.
 
-    A plain number, a formula that is a number, or the name of a parameter that is fixed,
-    derived from such a name, or (unless ``exact``, which asks for a constant) drawn from a
-    distribution; ``None`` for anything else.
+    With ``exact``, which asks for a constant: a plain number, a formula that is a number,
+    or the name of a parameter that is fixed or derived from such a name. Otherwise also a
+    distribution (the bottom of its support), a parameter drawn from one, and a formula
+    over these, bounded as :func:`most` says (with the sides swapped). ``None`` when there
+    is no such value (or no finite bound).
     """
+    if not exact:
+        return _bound(value, spec, upper=False, depth=depth)
     if depth > _DEPTH or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         return float(value), "constant"
-    if isinstance(value, DistributionBase):
-        return None if exact else (dist_min(value), f"{value.dist} min")  # type: ignore[attr-defined]
     if not isinstance(value, str):
         return None
     number = _number(value)
@@ -83,18 +115,133 @@ def least(
         return number, "constant"
     name = value.strip()
     param = spec.parameters.get(name)
-    if param is None:
-        return None
     if isinstance(param, int | float):
         return float(param), f"parameters.{name} = {float(param):g}"
     if isinstance(param, FixedParam):
         return param.value, f"parameters.{name} = {param.value:g}"
     if isinstance(param, DerivedParam):
-        inner = least(param.expr, spec, exact=exact, depth=depth + 1)
+        inner = least(param.expr, spec, exact=True, depth=depth + 1)
         return None if inner is None else (inner[0], f"parameters.{name}: {inner[1]}")
-    if exact:
+    return None
+
+
+def most(value: object, spec: ScenarioSpec, *, depth: int = 0) -> Traced | None:
+    """The largest value of a number, formula or distribution, with how it was found.
+
+    A number; a distribution (the top of its support, cut by ``truncate``); a parameter
+    that is fixed, drawn from a distribution or derived; and a formula made of these with
+    ``a if c else b`` (the larger branch, whatever ``c``), ``min``/``max``, ``+``, ``-``
+    (``a - b`` is at most ``most(a) - least(b)``), unary minus (``-least``) and ``*`` of
+    factors that are never negative. ``None`` for anything else (a series, ``t``, a
+    division, ...) and for a bound that is not finite: a bound must hold in every
+    replication, since a stage refused on a wrong one would be possible evidence refused.
+    """
+    return _bound(value, spec, upper=True, depth=depth)
+
+
+def _bound(value: object, spec: ScenarioSpec, *, upper: bool, depth: int) -> Traced | None:
+    """:func:`most` (``upper``) or :func:`least` (not ``exact``) of ``value``."""
+    if depth > _DEPTH or isinstance(value, bool):
         return None
-    return dist_min(param), f"parameters.{name}, {param.dist} min"
+    side = "max" if upper else "min"
+    found: Traced | None
+    if isinstance(value, int | float):
+        found = float(value), "constant"
+    elif isinstance(value, DistributionBase):
+        found = (dist_max(value) if upper else dist_min(value)), f"{value.dist} {side}"  # type: ignore[attr-defined]
+    elif not isinstance(value, str):
+        return None
+    elif (number := _number(value)) is not None:
+        found = number, "constant"
+    elif value.strip() in spec.parameters:
+        found = _param(value.strip(), spec, upper=upper, depth=depth)
+    else:
+        try:
+            node = ast.parse(value.strip(), mode="eval").body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        x, notes = _walk(node, spec, upper=upper, depth=depth)
+        where = "; ".join(dict.fromkeys(notes))
+        found = x, value.strip() + (f", where {where}" if where else "")
+    if found is None or not math.isfinite(found[0]):
+        return None
+    return found
+
+
+def _param(name: str, spec: ScenarioSpec, *, upper: bool, depth: int) -> Traced | None:
+    param = spec.parameters[name]
+    if isinstance(param, int | float):
+        return float(param), f"parameters.{name} = {float(param):g}"
+    if isinstance(param, FixedParam):
+        return param.value, f"parameters.{name} = {param.value:g}"
+    if isinstance(param, DerivedParam):
+        inner = _bound(param.expr, spec, upper=upper, depth=depth + 1)
+        return None if inner is None else (inner[0], f"parameters.{name}: {inner[1]}")
+    x = dist_max(param) if upper else dist_min(param)
+    return x, f"parameters.{name}, {param.dist} {'max' if upper else 'min'}"
+
+
+def _note(name: str, param: object, x: float, *, upper: bool) -> str:
+    """``parameters.shock_pace is at most 0.8, uniform max``, for a formula's bound."""
+    if isinstance(param, int | float | FixedParam):
+        return f"parameters.{name} = {x:g}"
+    word = "most" if upper else "least"
+    if isinstance(param, DerivedParam):
+        return f"parameters.{name} ({param.expr}) is at {word} {x:g}"
+    side = "max" if upper else "min"
+    return f"parameters.{name} is at {word} {x:g}, {param.dist} {side}"  # type: ignore[attr-defined]
+
+
+def _walk(
+    node: ast.expr, spec: ScenarioSpec, *, upper: bool, depth: int, level: int = 0
+) -> tuple[float, list[str]]:
+    """A bound on ``node`` (``inf`` above, ``-inf`` below when there is none) and notes on
+    the parameters it rests on; ``depth`` counts derived parameters, ``level`` nodes."""
+    unknown: tuple[float, list[str]] = (math.inf if upper else -math.inf), []
+    if level > _WALK_DEPTH:
+        return unknown
+
+    def walk(n: ast.expr, up: bool = upper) -> tuple[float, list[str]]:
+        return _walk(n, spec, upper=up, depth=depth, level=level + 1)
+
+    if isinstance(node, ast.Constant):
+        value = node.value
+        return (float(value), []) if isinstance(value, int | float) else unknown
+    if isinstance(node, ast.Name):
+        if node.id not in spec.parameters:
+            return unknown  # a series, t, ...
+        found = _param(node.id, spec, upper=upper, depth=depth)
+        if found is None or math.isnan(found[0]):
+            return unknown
+        note = _note(node.id, spec.parameters[node.id], found[0], upper=upper)
+        return found[0], [note]
+    if isinstance(node, ast.IfExp):  # whichever branch the test picks
+        (a, na), (b, nb) = (walk(n) for n in (node.body, node.orelse))
+        return (max(a, b) if upper else min(a, b)), na + nb
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        if node.func.id not in ("min", "max") or len(node.args) < 2:
+            return unknown
+        found_args = [walk(arg) for arg in node.args]
+        pick = min if node.func.id == "min" else max
+        return pick(x for x, _ in found_args), [
+            n for x, ns in found_args for n in ns if math.isfinite(x)
+        ]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        flip = isinstance(node.op, ast.USub)
+        x, notes = walk(node.operand, upper != flip)
+        return (-x if flip else x), notes
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub):
+        a, na = walk(node.left)
+        minus = isinstance(node.op, ast.Sub)
+        b, nb = walk(node.right, upper != minus)
+        return (a - b if minus else a + b), na + nb
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        lows = [walk(n, False) for n in (node.left, node.right)]
+        if not all(x >= 0.0 for x, _ in lows):
+            return unknown  # a factor that may be negative
+        (a, na), (b, nb) = lows if not upper else (walk(n, True) for n in (node.left, node.right))
+        return (0.0 if 0.0 in (a, b) else a * b), na + nb
+    return unknown
 
 
 def check_event_can_occur(name: str, spec: ScenarioSpec, what: str, path: Path) -> None:
@@ -119,6 +266,63 @@ def check_event_can_occur(name: str, spec: ScenarioSpec, what: str, path: Path) 
 def _first_day(tl: Timeline, t: float) -> dt.date:
     """The first day at whose beginning model time ``t`` has been reached."""
     return tl.start + dt.timedelta(days=math.ceil(t * DAYS_PER_YEAR - 1e-9))
+
+
+@dataclass(frozen=True)
+class Earliest:
+    """The earliest time a project's stage can begin, and why.
+
+    Attributes
+    ----------
+    time
+        In model years since the start.
+    parts
+        What each stage before it takes at least (``"preparation takes at least 1.5
+        years (pert min)"``).
+    pace
+        The largest pace, in words (``", at pace at most 1 (...)"``; ``""`` for the
+        constant 1).
+    """
+
+    time: float
+    parts: tuple[str, ...]
+    pace: str
+
+
+def _max_pace(project: ProjectSpec, spec: ScenarioSpec) -> tuple[float, str] | None:
+    """The largest pace of ``project`` and how it was found, for the message."""
+    exact = least(project.pace, spec, exact=True)
+    if exact is not None:
+        return exact[0], "" if exact[0] == 1.0 else f", at pace {exact[0]:g} ({exact[1]})"
+    bound = most(project.pace, spec)
+    if bound is None:
+        return None
+    return bound[0], f", at pace at most {bound[0]:g} ({bound[1]})"
+
+
+def earliest_start(project: ProjectSpec, stage: int, spec: ScenarioSpec) -> Earliest | None:
+    """When stage ``stage`` (``len(stages)``: completion) can begin at the earliest.
+
+    The sum of the smallest durations (:func:`least`) of the stages from
+    ``completed_stages`` to ``stage``, divided by the largest pace (:func:`most`). ``None``
+    when nothing bounds it: no stage before it with a duration bounded above 0, or a
+    largest pace that is not known, not finite or not above 0.
+    """
+    pace = _max_pace(project, spec)
+    if pace is None or not 0.0 < pace[0] < math.inf:
+        return None
+    total = 0.0
+    parts: list[str] = []
+    for j in range(project.completed_stages, stage):
+        st = project.stages[j]
+        found = least(st.duration, spec)
+        if found is None or found[0] <= 0.0:
+            continue
+        total += found[0]
+        parts.append(f"{st.name} takes at least {found[0]:g} years ({found[1]})")
+    if not parts:
+        return None
+    return Earliest(total / pace[0], tuple(parts), pace[1])
 
 
 def check_stage(
@@ -146,32 +350,20 @@ def check_stage(
     if stage <= done:
         return
     pace = least(project.pace, spec, exact=True)
-    if pace is None:
-        return
-    if pace[0] <= 0.0:
+    if pace is not None and pace[0] <= 0.0:
         raise ScenarioError(
             f"projects.{name}: {what} can never begin: the pace is {pace[0]:g} "
             f"({pace[1]}), but the evidence says it had begun by {by}",
             path=path,
         )
-    total = 0.0
-    parts: list[str] = []
-    for j in range(done, stage):
-        st = project.stages[j]
-        found = least(st.duration, spec)
-        if found is None or found[0] <= 0.0:
-            continue
-        total += found[0]
-        parts.append(f"{st.name} takes at least {found[0]:g} years ({found[1]})")
-    t_min = total / pace[0]
-    if not parts or t_min <= tl.years(by) + 1e-12:
+    found = earliest_start(project, stage, spec)
+    if found is None or found.time <= tl.years(by) + 1e-12:
         return
-    at_pace = "" if pace[0] == 1.0 else f", at pace {pace[0]:g} ({pace[1]})"
     since = "the start" if done == 0 else f"the start, with {done} stages completed"
     raise ScenarioError(
-        f"projects.{name}: {what} cannot begin before {_first_day(tl, t_min)}: "
-        + "; ".join(parts)
-        + f"{at_pace}, from {since}; the evidence says it had begun by {by}",
+        f"projects.{name}: {what} cannot begin before {_first_day(tl, found.time)}: "
+        + "; ".join(found.parts)
+        + f"{found.pace}, from {since}; the evidence says it had begun by {by}",
         path=path,
     )
 
