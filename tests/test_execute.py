@@ -796,9 +796,9 @@ def test_a_traced_compiled_run_builds_one_kernel(
     loaded: list[int] = []
     real = steppe.engines.kernel.load_kernel
 
-    def spy(sc: Scenario) -> Any:
+    def spy(sc: Scenario, **kw: Any) -> Any:
         loaded.append(len(sc.outcomes))
-        return real(sc)
+        return real(sc, **kw)
 
     monkeypatch.setattr(steppe.engines.kernel, "load_kernel", spy)
     steppe.run(everything, replications=2500, seed=8, engine="compiled", workers=1)

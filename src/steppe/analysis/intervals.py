@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Difference", "Estimate", "estimate", "independent", "indicator", "paired", "se_of"]
+from steppe.results.stats import Z95
 
-_Z95 = 1.959963984540054
+__all__ = ["Difference", "Estimate", "estimate", "independent", "indicator", "paired", "se_of"]
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def paired(a: np.ndarray, b: np.ndarray) -> Difference:
     n = d.size
     mean = float(np.mean(d))
     se = float(np.std(d, ddof=1) / math.sqrt(n)) if n > 1 else math.inf
-    return Difference(mean, se, (mean - _Z95 * se, mean + _Z95 * se), paired=True)
+    return Difference(mean, se, (mean - Z95 * se, mean + Z95 * se), paired=True)
 
 
 def independent(kind: str, ea: Estimate, eb: Estimate, se_a: float, se_b: float) -> Difference:
@@ -84,7 +84,7 @@ def independent(kind: str, ea: Estimate, eb: Estimate, se_a: float, se_b: float)
     d = eb.value - ea.value
     se = math.hypot(se_a, se_b)
     if kind == "distribution":
-        return Difference(d, se, (d - _Z95 * se, d + _Z95 * se), paired=False)
+        return Difference(d, se, (d - Z95 * se, d + Z95 * se), paired=False)
     # Newcombe's hybrid score interval from the two Wilson intervals.
     (la, ua), (lb, ub) = ea.ci95, eb.ci95
     lo = d - math.hypot(eb.value - lb, ua - ea.value)

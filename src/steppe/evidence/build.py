@@ -19,15 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from steppe.evidence.plan import EvidencePlan, SeriesCheck, StageCheck, Window
-from steppe.model.observations import (
-    EventCount,
-    EventNotBy,
-    EventOccurred,
-    EventTimes,
-    Observation,
-    SeriesObserved,
-    StageReached,
-)
+from steppe.model import observations as obs
 from steppe.model.scenario import Scenario
 
 __all__ = ["Built", "build_plan"]
@@ -46,7 +38,7 @@ class Built:
     """
 
     plan: EvidencePlan
-    ends: tuple[tuple[Observation, ...], ...]
+    ends: tuple[tuple[obs.Observation, ...], ...]
     scenario: Scenario
 
     def describe(self, when: float) -> str:
@@ -58,7 +50,7 @@ class Built:
         return f"model time {when:g}"
 
 
-def _located(sc: Scenario, o: Observation) -> str:
+def _located(sc: Scenario, o: obs.Observation) -> str:
     where = sc.locate(("evidence", o.item))
     return f"{where} ({o.describe()})"
 
@@ -79,13 +71,13 @@ def build_plan(scenario: Scenario) -> Built:
     windows: list[Window] = []
     checks: list[SeriesCheck] = []
     stages: list[StageCheck] = []
-    at: dict[float, list[Observation]] = {}
+    at: dict[float, list[obs.Observation]] = {}
     for o in scenario.evidence:
         t_end = tl.years(o.end)
         at.setdefault(t_end, []).append(o)
         source = f"evidence:{o.item}:times"
         match o:
-            case EventOccurred(event=name, first=first, last=last):
+            case obs.EventOccurred(event=name, first=first, last=last):
                 lo, hi = tl.years(first), tl.years(last)
                 if first == last:
                     windows.append(Window(events[name], 0.0, hi, times=(hi,)))
@@ -93,21 +85,21 @@ def build_plan(scenario: Scenario) -> Built:
                     windows.append(
                         Window(events[name], 0.0, hi, draws=1, dlo=lo, dhi=hi, source=source)
                     )
-            case EventNotBy(event=name, until=until):
+            case obs.EventNotBy(event=name, until=until):
                 windows.append(Window(events[name], 0.0, tl.years(until)))
-            case EventTimes(event=name, dates=dates, first=first, last=last):
+            case obs.EventTimes(event=name, dates=dates, first=first, last=last):
                 times = tuple(sorted(tl.years(d) for d in dates))
                 windows.append(Window(events[name], tl.years(first), tl.years(last), times))
-            case EventCount(event=name, count=count, first=first, last=last):
+            case obs.EventCount(event=name, count=count, first=first, last=last):
                 lo, hi = tl.years(first), tl.years(last)
                 windows.append(
                     Window(events[name], lo, hi, draws=count, dlo=lo, dhi=hi, source=source)
                     if count
                     else Window(events[name], lo, hi)
                 )
-            case StageReached(project=name, stage=stage, by=by, reached=reached):
+            case obs.StageReached(project=name, stage=stage, by=by, reached=reached):
                 stages.append(StageCheck(projects[name], stage, tl.years(by), reached))
-            case SeriesObserved(series=name, first=first, last=last):
+            case obs.SeriesObserved(series=name, first=first, last=last):
                 lo = tl.years(first)
                 hi = tl.years(last) if last is not None else lo
                 checks.append(

@@ -9,7 +9,7 @@ of workers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -26,6 +26,8 @@ from steppe.model.scenario import Scenario
 __all__ = ["run_conditioned"]
 
 Progress = Callable[[int], None]
+#: A chunk's samples and log-weights.
+Part = tuple[np.ndarray, np.ndarray]
 
 
 def run_conditioned(
@@ -67,24 +69,19 @@ def run_conditioned(
     workers = max(1, min(workers, len(todo)))
     eng.prepare(scenario)
     started(progress, workers)
-    generation = [0]
 
-    def report(n: int) -> None:
-        if progress is not None and generation[0] == 1:
-            progress(n)
+    def run(chunks: Callable[[Lineages], Iterator[Part]]) -> Conditioned:
+        """The run, each generation's parts got from ``chunks`` (in chunk order)."""
+        generation = 0
 
-    if workers == 1:
-
-        def simulate(lineages: Lineages) -> tuple[np.ndarray, np.ndarray]:
-            generation[0] += 1
+        def simulate(lineages: Lineages) -> Part:
+            nonlocal generation
+            generation += 1
             parts = []
-            for _, start, n in todo:
-                parts.append(
-                    eng.simulate_conditioned(
-                        scenario, built.plan, lineages, seed=seed, start=start, n=n
-                    )
-                )
-                report(n)
+            for part, (_, _, n) in zip(chunks(lineages), todo, strict=True):
+                parts.append(part)
+                if progress is not None and generation == 1:
+                    progress(n)
             return _join(parts)
 
         return condition(
@@ -92,27 +89,30 @@ def run_conditioned(
             describe=built.describe,
         )  # fmt: skip
 
+    if workers == 1:
+
+        def serial(lineages: Lineages) -> Iterator[Part]:
+            for _, start, n in todo:
+                yield eng.simulate_conditioned(
+                    scenario, built.plan, lineages, seed=seed, start=start, n=n
+                )
+
+        return run(serial)
+
     with process_pool(workers, _install, (scenario, built.plan), method=start_method()) as pool:
 
-        def simulate(lineages: Lineages) -> tuple[np.ndarray, np.ndarray]:
-            generation[0] += 1
+        def pooled(lineages: Lineages) -> Iterator[Part]:
+            # every chunk submitted now; results in chunk order, the first failure raised
             futures = [
                 pool.submit(_chunk, engine, lineages, seed=seed, start=start, n=n)
                 for _, start, n in todo
             ]
-            parts = []
-            for fut, (_, _, n) in zip(futures, todo, strict=True):
-                parts.append(fut.result())  # in chunk order; the first failure is raised
-                report(n)
-            return _join(parts)
+            return (fut.result() for fut in futures)
 
-        return condition(
-            built.plan, simulate, seed=seed, n=replications, threshold=threshold,
-            describe=built.describe,
-        )  # fmt: skip
+        return run(pooled)
 
 
-def _join(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+def _join(parts: list[Part]) -> Part:
     samples = np.concatenate([p[0] for p in parts], axis=0)
     logw = np.concatenate([p[1] for p in parts], axis=0)
     return samples, logw

@@ -61,7 +61,13 @@ class Conditioned:
 
 
 def kish_ess(logw: np.ndarray) -> float:
-    """``(sum w)^2 / sum w^2`` of the weights ``exp(logw)`` (0 if all are 0)."""
+    """``(sum w)^2 / sum w^2`` of the weights ``exp(logw)`` (0 if all are 0).
+
+    Not :func:`steppe.results.weighted.kish_ess`: that one raises when every weight is 0
+    and sums ``w^2`` with ``np.dot``, which rounds differently from ``(w * w).sum()`` in
+    the last digit; this one's values decide the resamplings and are reported
+    (``ess_at_resampling``), so they stay as computed here.
+    """
     top = float(np.max(logw, initial=-math.inf))
     if top == -math.inf:
         return 0.0

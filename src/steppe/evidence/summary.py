@@ -160,7 +160,9 @@ def evidence_block(sc: Scenario, built: Built, cond: Conditioned) -> dict[str, A
 
 
 def _item(o: Observation) -> dict[str, Any]:
-    """An observation as JSON: its fields (dates in ISO form), type and description."""
+    """An observation as JSON: its type and description, then its fields (dates in ISO
+    form), its own first and ``item``, ``source`` last."""
+    said = {k: v for k, v in dataclasses.asdict(o).items() if k not in ("item", "source")}
     fields = {
         k: (
             v.isoformat()
@@ -169,6 +171,12 @@ def _item(o: Observation) -> dict[str, Any]:
             if isinstance(v, tuple)
             else v
         )
-        for k, v in dataclasses.asdict(o).items()
+        for k, v in said.items()
     }
-    return {"type": type(o).__name__, "observation": o.describe(), **fields}
+    return {
+        "type": type(o).__name__,
+        "observation": o.describe(),
+        **fields,
+        "item": o.item,
+        "source": o.source,
+    }

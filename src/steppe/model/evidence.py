@@ -14,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+from collections.abc import Mapping
+from typing import TypeVar
 
 from steppe.errors import PathPart, ScenarioError, format_path
 from steppe.model.base import suggest
@@ -42,6 +44,7 @@ __all__ = ["build_evidence"]
 
 Path = tuple[PathPart, ...]
 _EventItem = EventOccurredSpec | EventNotBySpec | EventTimesSpec | EventCountSpec
+_T = TypeVar("_T")
 
 
 def build_evidence(spec: ScenarioSpec) -> tuple[Observation, ...]:
@@ -113,13 +116,18 @@ class _Dates:
         return first, last
 
 
-def _event(item: _EventItem, spec: ScenarioSpec, path: Path) -> str:
-    if item.event not in spec.events:
+def _known(kind: str, name: str, table: Mapping[str, _T], path: Path) -> _T:
+    """``table[name]``; a :class:`ScenarioError` at ``path + (kind,)`` with a did-you-mean
+    if ``name`` is not there (``kind``: ``"event"``, ``"project"`` or ``"series"``)."""
+    if name not in table:
         raise ScenarioError(
-            f"unknown event {item.event!r}{suggest(item.event, list(spec.events))}",
-            path=(*path, "event"),
+            f"unknown {kind} {name!r}{suggest(name, list(table))}", path=(*path, kind)
         )
-    event = spec.events[item.event]
+    return table[name]
+
+
+def _event(item: _EventItem, spec: ScenarioSpec, path: Path) -> str:
+    event = _known("event", item.event, spec.events, path)
     key = _key(item)
     if event.recurring and isinstance(item, EventOccurredSpec | EventNotBySpec):
         raise ScenarioError(
@@ -284,12 +292,7 @@ def _item(i: int) -> str:
 def _stage(
     item: StageReachedSpec, i: int, spec: ScenarioSpec, check: _Dates, path: Path
 ) -> StageReached:
-    if item.project not in spec.projects:
-        raise ScenarioError(
-            f"unknown project {item.project!r}{suggest(item.project, list(spec.projects))}",
-            path=(*path, "project"),
-        )
-    project = spec.projects[item.project]
+    project = _known("project", item.project, spec.projects, path)
     names = [s.name for s in project.stages]
     if item.stage == "completed":
         index = len(names)
@@ -314,12 +317,7 @@ def _stage(
 def _series(
     item: SeriesAtSpec | SeriesTotalSpec, i: int, spec: ScenarioSpec, check: _Dates, path: Path
 ) -> SeriesObserved:
-    if item.series not in spec.series:
-        raise ScenarioError(
-            f"unknown series {item.series!r}{suggest(item.series, list(spec.series))}",
-            path=(*path, "series"),
-        )
-    series = spec.series[item.series]
+    series = _known("series", item.series, spec.series, path)
     last: dt.date | None
     if isinstance(item, SeriesTotalSpec):
         if series.kind != "rate":

@@ -4,13 +4,14 @@ Dates are calendar dates; an engine reads a date ``d`` as the instant ``t(d)``, 
 beginning of that day (``docs/engine.md`` sections 1 and 10). Every item knows its place in
 the file (``item``, its index in the scenario's evidence list; ``Scenario.locate`` gives the
 file, line and column the loader found it at) and its provenance (``source``), so that
-messages about it can name it.
+messages about it can name it; ``end`` is the last day it speaks of, ``describe()`` says it in
+words.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = [
     "EventCount",
@@ -24,36 +25,58 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class EventOccurred:
+class _Item:
+    """What every observation has besides what it says: its index in the scenario's evidence
+    list and its provenance, keyword-only (each kind's own fields come first, in order)."""
+
+    item: int = field(default=0, kw_only=True)
+    source: str = field(default="", kw_only=True)
+
+    @property
+    def end(self) -> dt.date:
+        """The last day the item speaks of."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """The observation in words."""
+        raise NotImplementedError
+
+
+class _Period:
+    """Mixin of an observation of the days ``[first, last]``, which ends at ``last``."""
+
+    first: dt.date
+    last: dt.date
+
+    @property
+    def end(self) -> dt.date:
+        return self.last
+
+    def _between(self) -> str:
+        return f"between {self.first} and {self.last}"
+
+
+@dataclass(frozen=True)
+class EventOccurred(_Period, _Item):
     """One-shot event ``event`` occurred on a day in ``[first, last]`` (``first == last``:
     on that day exactly), and not before."""
 
     event: str
     first: dt.date
     last: dt.date
-    item: int = 0
-    source: str = ""
-
-    @property
-    def end(self) -> dt.date:
-        """The last day the item speaks of."""
-        return self.last
 
     def describe(self) -> str:
-        """The observation in words."""
         if self.first == self.last:
             return f"events.{self.event} occurred on {self.first}"
-        return f"events.{self.event} occurred between {self.first} and {self.last}"
+        return f"events.{self.event} occurred {self._between()}"
 
 
 @dataclass(frozen=True)
-class EventNotBy:
+class EventNotBy(_Item):
     """Event ``event`` had not occurred before ``until``."""
 
     event: str
     until: dt.date
-    item: int = 0
-    source: str = ""
 
     @property
     def end(self) -> dt.date:
@@ -64,7 +87,7 @@ class EventNotBy:
 
 
 @dataclass(frozen=True)
-class EventTimes:
+class EventTimes(_Period, _Item):
     """Recurring event ``event`` occurred on exactly these days within ``[first, last]``
     (the list is exhaustive for the period)."""
 
@@ -72,40 +95,27 @@ class EventTimes:
     dates: tuple[dt.date, ...]
     first: dt.date
     last: dt.date
-    item: int = 0
-    source: str = ""
-
-    @property
-    def end(self) -> dt.date:
-        return self.last
 
     def describe(self) -> str:
         days = ", ".join(d.isoformat() for d in self.dates) or "no day"
-        return f"events.{self.event} occurred on {days} between {self.first} and {self.last}"
+        return f"events.{self.event} occurred on {days} {self._between()}"
 
 
 @dataclass(frozen=True)
-class EventCount:
+class EventCount(_Period, _Item):
     """Recurring event ``event`` occurred exactly ``count`` times within ``[first, last]``."""
 
     event: str
     count: int
     first: dt.date
     last: dt.date
-    item: int = 0
-    source: str = ""
-
-    @property
-    def end(self) -> dt.date:
-        return self.last
 
     def describe(self) -> str:
-        span = f"between {self.first} and {self.last}"
-        return f"events.{self.event} occurred {self.count} times {span}"
+        return f"events.{self.event} occurred {self.count} times {self._between()}"
 
 
 @dataclass(frozen=True)
-class StageReached:
+class StageReached(_Item):
     """Project ``project`` had (``reached``) or had not begun stage ``stage`` by ``by``.
 
     ``stage`` is the stage's index; ``len(stages)`` means the project was complete.
@@ -116,8 +126,6 @@ class StageReached:
     stage_name: str
     by: dt.date
     reached: bool
-    item: int = 0
-    source: str = ""
 
     @property
     def end(self) -> dt.date:
@@ -130,7 +138,7 @@ class StageReached:
 
 
 @dataclass(frozen=True)
-class SeriesObserved:
+class SeriesObserved(_Item):
     """Series ``series`` observed: its level at ``first`` (``last is None``) or its total
     (the integral of an annual rate) over ``[first, last]``.
 
@@ -145,8 +153,6 @@ class SeriesObserved:
     sigma: float | None = None
     at_least: float | None = None
     at_most: float | None = None
-    item: int = 0
-    source: str = ""
 
     @property
     def total(self) -> bool:

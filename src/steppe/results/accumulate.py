@@ -42,6 +42,7 @@ from steppe.model.scenario import OutcomeModel
 from steppe.model.timeline import DAYS_PER_YEAR, Timeline
 from steppe.results.stats import (
     QUANTILE_LEVELS,
+    Z95,
     interval_ranks,
     order_rank,
     summarize_distribution,
@@ -54,7 +55,6 @@ __all__ = ["QUANTILE_SAMPLE", "Accumulator", "ChunkStats", "chunk_stats"]
 
 #: Replications whose samples are kept for quantiles of distribution outcomes.
 QUANTILE_SAMPLE = 250_000
-_Z95 = 1.959963984540054
 
 
 @dataclass
@@ -345,7 +345,7 @@ class Accumulator:
             mean=mom.mean,
             sd=sd,
             se=se,
-            ci95=[mom.mean - _Z95 * se, mom.mean + _Z95 * se],
+            ci95=[mom.mean - Z95 * se, mom.mean + Z95 * se],
             min=mom.lo,
             max=mom.hi,
             n=n,

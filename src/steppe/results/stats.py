@@ -27,6 +27,8 @@ __all__ = [
     "QUANTILE_LEVELS",
     "Z95",
     "as_sample",
+    "distribution_body",
+    "event_times",
     "interval_ranks",
     "level_key",
     "order_rank",
@@ -35,6 +37,7 @@ __all__ = [
     "summarize_distribution",
     "summarize_probability",
     "summarize_time_to_event",
+    "time_to_event_body",
     "wilson_interval",
     "wilson_score_interval",
 ]
@@ -316,7 +319,23 @@ def summarize_distribution(x: npt.ArrayLike) -> dict[str, Any]:
     mean = float(np.mean(arr))
     sd = float(np.std(arr, ddof=1)) if n > 1 else math.nan
     se = sd / math.sqrt(n)
-    quantiles, quantiles_ci = _quantile_table(arr, float)
+    table = _quantile_table(arr, float)
+    return distribution_body(mean, sd, se, table, float(np.min(arr)), float(np.max(arr)), n)
+
+
+def distribution_body(
+    mean: float,
+    sd: float,
+    se: float,
+    table: tuple[dict[str, float], dict[str, list[float]]],
+    lo: float,
+    hi: float,
+    n: int,
+) -> dict[str, Any]:
+    """The keys of :func:`summarize_distribution` from its numbers (``table``: the
+    quantiles and their intervals; ``lo``, ``hi``: the least and largest value), with
+    ``ci95`` the normal interval of the mean. Shared by the weighted summary."""
+    quantiles, quantiles_ci = table
     return {
         "kind": "distribution",
         "mean": mean,
@@ -325,8 +344,8 @@ def summarize_distribution(x: npt.ArrayLike) -> dict[str, Any]:
         "ci95": [mean - Z95 * se, mean + Z95 * se],
         "quantiles": quantiles,
         "quantiles_ci95": quantiles_ci,
-        "min": float(np.min(arr)),
-        "max": float(np.max(arr)),
+        "min": lo,
+        "max": hi,
         "n": n,
     }
 
@@ -360,10 +379,43 @@ def summarize_time_to_event(t: npt.ArrayLike, timeline: Timeline) -> dict[str, A
     ValueError
         If ``t`` is empty, not 1-D, or holds NaN or negative values.
     """
+    arr = event_times(t)
+    n = int(arr.size)
+    return time_to_event_body(
+        timeline,
+        n,
+        lambda t_by: _proportion(int(np.count_nonzero(arr <= t_by)), n),
+        lambda as_date: _quantile_table(arr, as_date),
+        int(np.count_nonzero(np.isfinite(arr))) / n,
+    )
+
+
+def event_times(t: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """``t`` as a sample of event times (:func:`as_sample`); ``ValueError`` if any is NaN
+    or negative."""
     arr = as_sample(t, "t")
     if bool(np.any(np.isnan(arr))) or bool(np.any(arr < 0.0)):
         raise ValueError("t must hold event times >= 0 or +inf (found NaN or a negative value)")
-    n = int(arr.size)
+    return arr
+
+
+#: A quantile table (values and intervals) of event times, each shown by the function given.
+_DateTable = Callable[
+    [Callable[[float], str | None]], tuple[dict[str, str | None], dict[str, list[str | None]]]
+]
+
+
+def time_to_event_body(
+    timeline: Timeline,
+    n: int,
+    proportion: Callable[[float], tuple[float, float, list[float]]],
+    table: _DateTable,
+    p_ever: float,
+) -> dict[str, Any]:
+    """The keys of :func:`summarize_time_to_event` for ``n`` replications: ``proportion(t)``
+    gives ``P(T <= t)``, its standard error and 95% interval; ``table(show)`` the quantiles
+    and their intervals shown as dates (``None`` for ``+inf``). Shared by the weighted
+    summary."""
 
     def as_date(v: float) -> str | None:
         return timeline.date(v).isoformat() if math.isfinite(v) else None
@@ -372,10 +424,9 @@ def summarize_time_to_event(t: npt.ArrayLike, timeline: Timeline) -> dict[str, A
     p_by_se: dict[str, float] = {}
     p_by_ci: dict[str, list[float]] = {}
     for day in timeline.year_ends():
-        count = int(np.count_nonzero(arr <= timeline.years(day)))
         key = day.isoformat()
-        p_by[key], p_by_se[key], p_by_ci[key] = _proportion(count, n)
-    quantiles, quantiles_ci = _quantile_table(arr, as_date)
+        p_by[key], p_by_se[key], p_by_ci[key] = proportion(timeline.years(day))
+    quantiles, quantiles_ci = table(as_date)
     return {
         "kind": "time_to_event",
         "n": n,
@@ -384,5 +435,5 @@ def summarize_time_to_event(t: npt.ArrayLike, timeline: Timeline) -> dict[str, A
         "p_by_ci95": p_by_ci,
         "quantiles": quantiles,
         "quantiles_ci95": quantiles_ci,
-        "p_ever": int(np.count_nonzero(np.isfinite(arr))) / n,
+        "p_ever": p_ever,
     }

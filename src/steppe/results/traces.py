@@ -36,7 +36,7 @@ import numpy as np
 
 from steppe.model.scenario import Scenario
 from steppe.model.schema import STEPS, TimeToOutcome, ValueOutcome
-from steppe.results.stats import QUANTILE_LEVELS, interval_ranks, order_rank
+from steppe.results.stats import QUANTILE_LEVELS, Z95, interval_ranks, order_rank
 
 __all__ = [
     "TRACE_PREFIX",
@@ -58,7 +58,6 @@ MAX_EVENT_POINTS = 60
 #: Spacings of the date grids, in months: the finest that keeps the grid short is used.
 _SPACINGS = (1, 3, 6, 12, 24, 60, 120, 240)
 _HIST_BINS = 30
-_Z95 = 1.959963984540054
 
 
 @dataclass(frozen=True)
@@ -226,9 +225,9 @@ def _wilson(k: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Wilson 95% intervals for ``k`` successes of ``n`` (vectorized
     :func:`~steppe.results.stats.wilson_interval`, same formula and end rules)."""
     p = k / n
-    z2n = _Z95 * _Z95 / n
+    z2n = Z95 * Z95 / n
     centre = (p + z2n / 2.0) / (1.0 + z2n)
-    half = _Z95 / (1.0 + z2n) * np.sqrt(p * (1.0 - p) / n + z2n / (4.0 * n))
+    half = Z95 / (1.0 + z2n) * np.sqrt(p * (1.0 - p) / n + z2n / (4.0 * n))
     lo = np.where(k == 0, 0.0, np.maximum(0.0, centre - half))
     hi = np.where(k == n, 1.0, np.minimum(1.0, centre + half))
     return lo, hi

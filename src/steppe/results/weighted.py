@@ -37,10 +37,12 @@ from steppe.errors import SimulationError
 from steppe.model.timeline import Timeline
 from steppe.results.stats import (
     QUANTILE_LEVELS,
-    Z95,
     as_sample,
+    distribution_body,
+    event_times,
     interval_ranks,
     level_key,
+    time_to_event_body,
     wilson_score_interval,
 )
 
@@ -237,21 +239,10 @@ def summarize_weighted_distribution(x: npt.ArrayLike, logw: npt.ArrayLike) -> di
     if denominator > 0.0:
         sd = math.sqrt(float(np.sum(w * dev2)) / denominator)
         se = math.sqrt(float(np.sum(w * w * dev2)) / (total * total - total2))
-    quantiles, quantiles_ci = _quantile_table(arr, w, ess, float)
+    table = _quantile_table(arr, w, ess, float)
     support = arr[w > 0.0]
-    return {
-        "kind": "distribution",
-        "mean": mean,
-        "sd": sd,
-        "se": se,
-        "ci95": [mean - Z95 * se, mean + Z95 * se],
-        "quantiles": quantiles,
-        "quantiles_ci95": quantiles_ci,
-        "min": float(np.min(support)),
-        "max": float(np.max(support)),
-        "n": int(arr.size),
-        "ess": ess,
-    }
+    lo, hi = float(np.min(support)), float(np.max(support))
+    return {**distribution_body(mean, sd, se, table, lo, hi, int(arr.size)), "ess": ess}
 
 
 def summarize_weighted_time_to_event(
@@ -275,34 +266,18 @@ def summarize_weighted_time_to_event(
         each ``p_by`` is a weighted proportion as in :func:`summarize_weighted_probability`,
         each quantile a weighted quantile as in :func:`summarize_weighted_distribution`.
     """
-    arr = as_sample(t, "t")
-    if bool(np.any(np.isnan(arr))) or bool(np.any(arr < 0.0)):
-        raise ValueError("t must hold event times >= 0 or +inf (found NaN or a negative value)")
+    arr = event_times(t)
     w = _weights(_log_weights(logw, arr.size))
     total = float(np.sum(w))
     ess = total * total / float(np.dot(w, w))
-
-    def as_date(v: float) -> str | None:
-        return timeline.date(v).isoformat() if math.isfinite(v) else None
-
-    p_by: dict[str, float] = {}
-    p_by_se: dict[str, float] = {}
-    p_by_ci: dict[str, list[float]] = {}
-    for day in timeline.year_ends():
-        key = day.isoformat()
-        p_by[key], p_by_se[key], p_by_ci[key] = _proportion(arr <= timeline.years(day), w, ess)
-    quantiles, quantiles_ci = _quantile_table(arr, w, ess, as_date)
-    return {
-        "kind": "time_to_event",
-        "n": int(arr.size),
-        "p_by": p_by,
-        "p_by_se": p_by_se,
-        "p_by_ci95": p_by_ci,
-        "quantiles": quantiles,
-        "quantiles_ci95": quantiles_ci,
-        "p_ever": float(np.sum(w[np.isfinite(arr)])) / total,
-        "ess": ess,
-    }
+    body = time_to_event_body(
+        timeline,
+        int(arr.size),
+        lambda t_by: _proportion(arr <= t_by, w, ess),
+        lambda as_date: _quantile_table(arr, w, ess, as_date),
+        float(np.sum(w[np.isfinite(arr)])) / total,
+    )
+    return {**body, "ess": ess}
 
 
 def _tail_length(s: int) -> int:

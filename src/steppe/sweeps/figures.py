@@ -31,9 +31,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["linear_effects", "oneway_figure", "png_bytes", "tornado_figure"]
+from steppe.results.stats import Z95
 
-Z95 = 1.959963984540054
+__all__ = ["linear_effects", "oneway_figure", "png_bytes", "tornado_figure"]
 
 
 def linear_effects(table: pd.DataFrame, params: Sequence[str], outcome: str) -> pd.DataFrame:

@@ -239,7 +239,8 @@ def warm_up(sc: Scenario) -> None:
 
 @dataclass(frozen=True)
 class _Prepared:
-    """What a scenario's kernel needs besides a chunk's draws: built once per scenario."""
+    """What a scenario's kernel (plain or conditioned on evidence) needs besides a chunk's
+    draws: built once per scenario."""
 
     module: ModuleType
     consts: np.ndarray
@@ -252,15 +253,27 @@ class _Prepared:
     noise_sources: np.ndarray
     n_ticks: int
 
+    def lift(self, columns: np.ndarray) -> np.ndarray:
+        """The hoisted expressions' values, one row each, for the parameter ``columns``
+        (one row per parameter, one column per replication)."""
+        lifted = np.zeros((len(self.hoisted), columns.shape[1]))
+        with np.errstate(all="ignore"):
+            for j, f in enumerate(self.hoisted):
+                lifted[j] = f(Namespace(p=columns))
+        return lifted
 
-def _prepare(sc: Scenario) -> _Prepared:
-    prepared = _state(sc).get("compiled")
+
+def _prepare(sc: Scenario, *, evidence: bool = False) -> _Prepared:
+    """``sc``'s kernel and its fixed arguments; with ``evidence``, its evidence kernel
+    (:mod:`steppe.engines.kernel.evidence`), whose layout adds the evidence fields."""
+    key = "compiled-evidence" if evidence else "compiled"
+    prepared = _state(sc).get(key)
     if prepared is not None:
         return cast(_Prepared, prepared)
-    module, consts = load_kernel(sc)
+    module, consts = load_kernel(sc, evidence=evidence)
     cm = sc.compiled("vector")
     src = sources(sc)
-    offsets = layout(sc, len(cm.hoisted))
+    offsets = layout(sc, len(cm.hoisted), evidence=evidence)
     off = np.array([offsets[f] for f in (*FIELDS, "size")], dtype=np.int64)
     prepared = _Prepared(
         module,
@@ -273,7 +286,7 @@ def _prepare(sc: Scenario) -> _Prepared:
         noise_sources=np.array([x for x in src.noise if x >= 0], dtype=np.int64),
         n_ticks=len(sc.ticks),
     )
-    _state(sc)["compiled"] = prepared
+    _state(sc)[key] = prepared
     return prepared
 
 
@@ -369,10 +382,7 @@ def simulate_kernel(
         model, kp = host, _prepare_prefix(host, len(sc.outcomes))
     params = draw_parameters(model, seed, start, n, fixed)
     columns = params.T  # (n_params, n), contiguous: one row per parameter
-    lifted = np.zeros((len(kp.hoisted), n))
-    with np.errstate(all="ignore"):
-        for j, f in enumerate(kp.hoisted):
-            lifted[j] = f(Namespace(p=columns))
+    lifted = kp.lift(columns)
     # Outcome-major, so that each outcome's samples are contiguous for the summaries; the
     # samples returned are its transpose, of the layout every engine returns.
     out = np.full((len(sc.outcomes), n), np.nan)

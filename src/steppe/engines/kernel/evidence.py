@@ -20,62 +20,19 @@ the windows' drawn times have one stream row each, after the scenario's sources.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from types import ModuleType
-from typing import Any, cast
 
 import numpy as np
 
-from steppe.engines.common import (
-    MAX_CHANGES,
-    Namespace,
-    combine_outcomes,
-    draw_parameters,
-    sources,
-)
+from steppe.engines.common import MAX_CHANGES, combine_outcomes, draw_parameters, sources
 from steppe.engines.des import Lineages, window_slots
-from steppe.engines.kernel import _error, _state, kernel_args, load_kernel
-from steppe.engines.kernel._contract import EvidenceArgs, Failure, KernelArgs
+from steppe.engines.kernel import _error, _prepare, _state
+from steppe.engines.kernel._contract import EvidenceArgs, Failure
 from steppe.engines.kernel._philox import new_streams
-from steppe.engines.kernel.codegen import FIELDS, layout
 from steppe.evidence.plan import EvidencePlan
 from steppe.model.scenario import Scenario
 from steppe.streams import dynamics_keys
 
 __all__ = ["evidence_args", "simulate_kernel_conditioned", "warm_up_evidence"]
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """A scenario's evidence kernel and its fixed arguments (built once per scenario)."""
-
-    module: ModuleType
-    consts: np.ndarray
-    hoisted: tuple[Any, ...]
-    off: np.ndarray
-    args: KernelArgs
-    noise_sources: np.ndarray
-    n_ticks: int
-
-
-def _prepare(sc: Scenario) -> _Prepared:
-    prepared = _state(sc).get("compiled-evidence")
-    if prepared is not None:
-        return cast(_Prepared, prepared)
-    module, consts = load_kernel(sc, evidence=True)
-    cm = sc.compiled("vector")
-    offsets = layout(sc, len(cm.hoisted), evidence=True)
-    prepared = _Prepared(
-        module,
-        consts,
-        tuple(cm.hoisted),
-        np.array([offsets[f] for f in (*FIELDS, "size")], dtype=np.int64),
-        kernel_args(sc),
-        np.array([x for x in sources(sc).noise if x >= 0], dtype=np.int64),
-        len(sc.ticks),
-    )
-    _state(sc)["compiled-evidence"] = prepared
-    return prepared
 
 
 def warm_up_evidence(sc: Scenario) -> None:
@@ -184,16 +141,13 @@ def simulate_kernel_conditioned(
         has no hazard.
     """
     sc = scenario
-    kp = _prepare(sc)
+    kp = _prepare(sc, evidence=True)
     counters = lineages.counters(np.arange(start, start + n))
     first = int(counters[0].min(initial=0))
     count = int(counters[0].max(initial=-1)) + 1 - first
     params = draw_parameters(sc, seed, first, count)[counters[0] - first]
     columns = np.ascontiguousarray(params.T)  # (n_params, n): one row per parameter
-    lifted = np.zeros((len(kp.hoisted), n))
-    with np.errstate(all="ignore"):
-        for j, f in enumerate(kp.hoisted):
-            lifted[j] = f(Namespace(p=columns))
+    lifted = kp.lift(columns)
     keys = sources(sc).keys(seed)
     ev = evidence_args(sc, plan, lineages, len(keys))
     names = list(dict.fromkeys(plan.sources))
