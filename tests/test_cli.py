@@ -202,6 +202,7 @@ def test_run_writes_the_result_folder(smoke: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == [
         ".steppe",  # marks the folder as steppe's (docs/files.md)
         "figures",  # the report's PNGs (tests/test_report.py checks the report)
+        "indicators.parquet",  # tests/test_indicators.py
         "manifest.json",
         "report.html",
         "report.md",

@@ -30,6 +30,7 @@ from steppe.execute import plan as plan_chunks
 from steppe.load import load
 from steppe.model.scenario import Scenario
 from steppe.results.accumulate import QUANTILE_SAMPLE
+from steppe.results.indicators import indicator_frame
 from steppe.results.io import write_result_folder
 from steppe.results.traces import TracePlan, plan_traces, summarize_traces
 
@@ -73,6 +74,10 @@ class RunResult:
         For a run conditioned on evidence, the parameters of the same resampled particles
         (one row per particle, one column per parameter): draws from the posterior of the
         parameters; ``None`` otherwise.
+    indicators
+        The same rows' indicators (event and stage times, series at year ends, see
+        :mod:`steppe.results.indicators`), for scoring and signposts; ``None`` for a run
+        without traces.
     """
 
     scenario: Scenario
@@ -80,6 +85,7 @@ class RunResult:
     manifest: dict[str, Any]
     samples: pd.DataFrame = field(repr=False)
     posterior: pd.DataFrame | None = field(default=None, repr=False)
+    indicators: pd.DataFrame | None = field(default=None, repr=False)
 
     def outcome(self, name: str) -> dict[str, Any]:
         """The summary of one outcome."""
@@ -103,6 +109,7 @@ class RunResult:
             summary=self.summary,
             manifest=self.manifest,
             samples=self.samples,
+            indicators=self.indicators,
             extra=extra,
         )
 
@@ -227,13 +234,17 @@ def run(
         sc, seed=s, replications=n, engine=used, wall=wall, overrides=overrides, workers=procs
     )
     raw = acc.samples()
+    indicators = None
     if plan is not None:
+        indicators = indicator_frame(plan.indicators, raw)  # before the sort below
         # the trace columns are dropped next: they may be sorted in place
         summary["traces"] = summarize_traces(plan, raw, replications=n, overwrite=True)
         raw = raw[:, : len(sc.outcomes)]
     samples = pd.DataFrame(raw, columns=[o.name for o in sc.outcomes], copy=False)
     samples.index.name = "replication"
-    return RunResult(scenario=sc, summary=summary, manifest=manifest, samples=samples)
+    return RunResult(
+        scenario=sc, summary=summary, manifest=manifest, samples=samples, indicators=indicators
+    )
 
 
 def _load(scenario: Scenario | str | Path, evidence: Sequence[str | Path]) -> Scenario:

@@ -22,6 +22,7 @@ from steppe.evidence.summary import (
     taught,
 )
 from steppe.model.scenario import Scenario
+from steppe.results.indicators import indicator_frame
 from steppe.results.traces import TracePlan, summarize_traces
 
 __all__ = ["run_with_evidence", "without_evidence"]
@@ -69,7 +70,9 @@ def run_with_evidence(
     summary = summary_document(sc, bodies, n=replications, seed=seed, engine=used.name)
     keep = resample_equal(cond, seed)
     resampled = cond.samples[keep]
+    indicators = None
     if trace_plan is not None:
+        indicators = indicator_frame(trace_plan.indicators, resampled)  # before the sort
         summary["traces"] = summarize_traces(
             trace_plan, resampled, replications=replications, overwrite=True
         )
@@ -99,5 +102,6 @@ def run_with_evidence(
     )
     samples.index.name = "particle"
     return RunResult(
-        scenario=sc, summary=summary, manifest=manifest, samples=samples, posterior=table
-    )
+        scenario=sc, summary=summary, manifest=manifest, samples=samples, posterior=table,
+        indicators=indicators,
+    )  # fmt: skip

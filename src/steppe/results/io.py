@@ -1,12 +1,13 @@
 """Write and read result folders atomically.
 
-A result folder holds three files and the marker of a steppe folder::
+A result folder holds these files and the marker of a steppe folder::
 
     <out_dir>/
     ├── .steppe           marks the folder as steppe's (see :mod:`steppe.results.folders`)
     ├── summary.json      per-outcome summaries (see :mod:`steppe.results.stats`)
     ├── manifest.json     what was run: scenario, seed, versions, ...
-    └── samples.parquet   per-replication samples, one column per outcome
+    ├── samples.parquet   per-replication samples, one column per outcome
+    └── indicators.parquet  per-replication event and stage times, series at year ends
 
 :func:`write_result_folder` builds the folder in a staging folder beside it
 (``.steppe-tmp/``) and swaps it into place with renames, so a reader sees either the old
@@ -37,6 +38,7 @@ from steppe.results.folders import (
     staging,
     swap_into_place,
 )
+from steppe.results.indicators import INDICATORS, write_indicators
 
 __all__ = [
     "read_result_folder",
@@ -191,6 +193,7 @@ def write_result_folder(
     summary: Mapping[str, Any],
     manifest: Mapping[str, Any],
     samples: pd.DataFrame,
+    indicators: pd.DataFrame | None = None,
     extra: Callable[[Path], object] | None = None,
 ) -> Path:
     """Write a result folder atomically, replacing any previous result there.
@@ -208,6 +211,8 @@ def write_result_folder(
         :func:`write_json_atomic`).
     samples
         Written as ``samples.parquet`` with the pyarrow engine.
+    indicators
+        Written as ``indicators.parquet`` (:mod:`steppe.results.indicators`), if given.
     extra
         Called with the temporary folder once the files are in it, to add more files (e.g.
         the report) that then appear together with them.
@@ -238,6 +243,9 @@ def write_result_folder(
         _write_text(tmp / MANIFEST, manifest_text)
         samples.to_parquet(tmp / SAMPLES, engine="pyarrow")
         _fsync_file(tmp / SAMPLES)
+        if indicators is not None:
+            write_indicators(tmp / INDICATORS, indicators)
+            _fsync_file(tmp / INDICATORS)
         if extra is not None:
             extra(tmp)
 

@@ -36,6 +36,7 @@ import numpy as np
 
 from steppe.model.scenario import Scenario
 from steppe.model.schema import STEPS, TimeToOutcome, ValueOutcome
+from steppe.results.indicators import Indicator, plan_indicators
 from steppe.results.stats import QUANTILE_LEVELS, Z95, interval_ranks, order_rank
 
 __all__ = [
@@ -77,6 +78,9 @@ class TracePlan:
     events
         Event or project name -> ``("event" | "project", column of its time to occurrence
         or completion)``.
+    indicators
+        The columns kept per replication in ``indicators.parquet``
+        (:mod:`steppe.results.indicators`), each with its column.
     """
 
     scenario: Scenario
@@ -84,6 +88,7 @@ class TracePlan:
     dates: tuple[dt.date, ...]
     series: dict[str, tuple[int, ...]]
     events: dict[str, tuple[str, int]]
+    indicators: tuple[tuple[Indicator, int], ...] = ()
 
 
 def _month_end(year: int, month: int) -> dt.date:
@@ -149,10 +154,21 @@ def plan_traces(sc: Scenario) -> TracePlan:
     for p in spec.projects:
         extra[f"{TRACE_PREFIX}.project.{p}"] = TimeToOutcome(time_to=f"completed({p})")
         events[p] = ("project", n + len(extra) - 1)
+    # the indicators reuse the columns above where they record the same thing
+    same: dict[str, int] = {f"occurred({e})": c for e, (_, c) in events.items() if e in spec.events}
+    same |= {
+        f"{s}@{d.isoformat()}": cols[j] for s, cols in series.items() for j, d in enumerate(dates)
+    }
+    indicators: list[tuple[Indicator, int]] = []
+    for j, (ind, outcome) in enumerate(plan_indicators(sc)):
+        if ind.name not in same:
+            extra[f"{TRACE_PREFIX}.indicator.{j}"] = outcome
+            same[ind.name] = n + len(extra) - 1
+        indicators.append((ind, same[ind.name]))
     # model_copy does not re-validate: the trace names, which no scenario may use, pass.
     traced_spec = spec.model_copy(update={"outcomes": {**spec.outcomes, **extra}})
     traced = Scenario.from_spec(traced_spec, file=sc.file, sha256=sc.sha256, positions=sc.positions)
-    return TracePlan(traced, n, dates, series, events)
+    return TracePlan(traced, n, dates, series, events, tuple(indicators))
 
 
 def series_targets(sc: Scenario) -> dict[str, list[dict[str, Any]]]:
