@@ -3,9 +3,10 @@
 Only PyYAML's ``SafeLoader`` is used (or ``CSafeLoader``, the same loader with libyaml's
 parser and composer, for a document libyaml has read whole), so tags such as
 ``!!python/object`` are refused. The document is first *composed* into nodes (no Python
-objects are built), checked against size limits (file size, number of nodes after alias expansion, nesting depth), then constructed
-with the safe constructor. Duplicate keys, which YAML forbids but PyYAML accepts silently,
-are refused. Every value's 1-based line and column is recorded by its YAML path.
+objects are built), checked against size limits (file size, number of nodes after alias
+expansion, nesting depth), then constructed with the safe constructor. Duplicate keys,
+which YAML forbids but PyYAML accepts silently, are refused. Every value's 1-based line
+and column is recorded by its YAML path.
 """
 
 from __future__ import annotations
