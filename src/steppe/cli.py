@@ -256,7 +256,7 @@ def run_cmd(
         if "evidence" in result.summary:
             show_evidence(console, result.summary)
         for line in cromwell_lines(lint(result.scenario, result=result), result.summary):
-            console.print(line, markup=False)  # docs/scoring.md
+            console.print(line, markup=False, soft_wrap=True)  # docs/scoring.md
         console.print(f"results written to {folder}", markup=False)
 
 

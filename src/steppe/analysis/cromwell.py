@@ -157,7 +157,7 @@ def cromwell_lines(findings: Sequence[Finding], summary: Mapping[str, Any]) -> l
         o = summary["outcomes"].get(f.outcome, {})
         if f.code.startswith("structural-zero-before"):
             lines.append(
-                f"Cromwell: {f.outcome} cannot happen early by the scenario's structure "
+                f"Cromwell: {f.outcome} is 0 at its early dates by the scenario's structure "
                 "(steppe validate --lint says why)"
             )
         elif f.code in STRUCTURAL:

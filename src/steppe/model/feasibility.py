@@ -46,6 +46,7 @@ __all__ = [
     "dist_min",
     "earliest_start",
     "first_day",
+    "latest_start",
     "least",
     "most",
     "series_range",
@@ -283,7 +284,8 @@ def first_day(tl: Timeline, t: float) -> dt.date:
 
 @dataclass(frozen=True)
 class Earliest:
-    """The earliest time a project's stage can begin, and why.
+    """The earliest time a project's stage can begin, and why (or, from
+    :func:`latest_start`, the latest time by which it has begun).
 
     Attributes
     ----------
@@ -341,6 +343,42 @@ def earliest_start(project: ProjectSpec, stage: int, spec: ScenarioSpec) -> Earl
     if not parts:
         return None
     return Earliest(total / pace[0], tuple(parts), pace[1], tuple(used))
+
+
+def latest_start(project: ProjectSpec, stage: int, spec: ScenarioSpec) -> Earliest | None:
+    """When stage ``stage`` (``len(stages)``: completion) has begun at the latest, in every
+    replication.
+
+    The sum of the largest durations (:func:`most`) of the stages from
+    ``completed_stages`` to ``stage``, divided by the smallest pace (:func:`least`), for a
+    project that cannot be cancelled (its ``cancel_hazard`` is the constant 0). ``None``
+    when the project may be cancelled, a duration has no finite largest value, the pace no
+    smallest value above 0, or the stage had begun at the start.
+    """
+    cancel = least(project.cancel_hazard, spec, exact=True)
+    if cancel is None or cancel[0] != 0.0 or stage <= project.completed_stages:
+        return None
+    exact = least(project.pace, spec, exact=True)
+    if exact is not None:
+        low, said = exact[0], "" if exact[0] == 1.0 else f", at pace {exact[0]:g} ({exact[1]})"
+    else:
+        bound = least(project.pace, spec)
+        if bound is None:
+            return None
+        low, said = bound[0], f", at pace at least {bound[0]:g} ({bound[1]})"
+    if not 0.0 < low < math.inf:
+        return None
+    total = 0.0
+    parts: list[str] = []
+    for j in range(project.completed_stages, stage):
+        st = project.stages[j]
+        found = most(st.duration, spec)
+        if found is None:
+            return None
+        total += max(found[0], 0.0)
+        parts.append(f"{st.name} takes at most {found[0]:g} years ({found[1]})")
+    said += f", and the project cannot be cancelled (cancel_hazard is {cancel[0]:g})"
+    return Earliest(total / low, tuple(parts), said, tuple(range(project.completed_stages, stage)))
 
 
 def check_stage(
@@ -470,38 +508,38 @@ def series_range(name: str, spec: ScenarioSpec, t: float) -> tuple[Traced | None
             )
     if not still:
         return low, high
-    moved = "is multiplied by at most exp" if log else "moves by at most"
+    ticks = f"{n} ticks of {spec.step}" if n != 1 else f"1 tick of {spec.step}"
+    still_said = f"series.{name} has volatility 0 and no jumps: over {ticks}"
     top, rise = most(series.initial, spec), most(series.drift, spec)
     if top is not None and rise is not None:
         step = max(rise[0], 0.0) * years
-        x = top[0] * math.exp(step) * (1 + _SLACK) if log else top[0] + step
+        x = top[0] * math.exp(step) if log else top[0] + step
+        x += _SLACK * max(1.0, abs(x))
         if not log and series.floor is not None:
             x = max(x, series.floor)
         if math.isfinite(x):
+            grows = "log growth" if log else "growth"
             high = (
                 x,
                 (
-                    f"series.{name} has volatility 0 and no jumps, starts at most at {top[0]:g} "
-                    f"({top[1]}) and {moved}({rise[0]:g} x {years:g} years)"
-                    if log
-                    else f"series.{name} has volatility 0 and no jumps, starts at most at "
-                    f"{top[0]:g} ({top[1]}) and {moved} {rise[0]:g} a year ({rise[1]}) for "
-                    f"{years:g} years"
+                    f"{still_said} it rises to at most {x:.6g} from at most {top[0]:g} "
+                    f"({top[1]}) at a {grows} of at most {rise[0]:g} a year ({rise[1]})"
                 ),
             )
     bottom, fall = least(series.initial, spec), least(series.drift, spec)
     if bottom is not None and fall is not None:
         step = min(fall[0], 0.0) * years
-        x = bottom[0] * math.exp(step) * (1 - _SLACK) if log else bottom[0] + step
+        x = bottom[0] * math.exp(step) if log else bottom[0] + step
+        x -= _SLACK * max(1.0, abs(x))
         if not log and series.floor is not None:
             x = max(x, min(bottom[0], series.floor))
         if math.isfinite(x) and (low is None or x > low[0]):
+            falls = "log growth" if log else "growth"
             low = (
                 x,
                 (
-                    f"series.{name} has volatility 0 and no jumps, starts at least at "
-                    f"{bottom[0]:g} ({bottom[1]}) and its drift is at least {fall[0]:g} a year "
-                    f"({fall[1]})"
+                    f"{still_said} it falls to at least {x:.6g} from at least {bottom[0]:g} "
+                    f"({bottom[1]}) at a {falls} of at least {fall[0]:g} a year ({fall[1]})"
                 ),
             )
     return low, high

@@ -55,9 +55,11 @@ class Finding:
     message
         What was found, why, and what to do.
     path
-        YAML path of the value it is about (an outcome's expression, or ``outcomes``).
+        YAML path of the value it is about (an outcome's expression; for late questions,
+        the earliest question's ``by``/``at`` date, or the question without one).
     file, line, column
         Where that value stands (``line``/``column`` 1-based, ``None`` when not known).
+        A late-questions finding stands at the earliest question's date (or the question).
     causes
         YAML paths of the keys the finding is traced to (empty for an empirical one).
     """
@@ -136,7 +138,7 @@ def _structural(sc: Scenario, v: Verdict, where: Locator) -> Finding:
     reason = "; ".join(v.why) or "its expression is a constant"
     cause = _causes(v.causes, where)
     asks = f"{o.form}: {o.expr.source}"
-    if v.dates:
+    if v.dates and not v.value:
         shown = ", ".join(d.isoformat() for d in v.dates)
         code = "structural-zero-before"
         message = (
@@ -146,11 +148,12 @@ def _structural(sc: Scenario, v: Verdict, where: Locator) -> Finding:
         )
     elif o.form == "time_to":
         code = f"structural-{'one' if v.value else 'zero'}"
-        what = (
-            "holds at the start in every replication (time 0)"
-            if v.value
-            else f"never happens by the horizon ({sc.spec.horizon}) in any replication"
-        )
+        if not v.value:
+            what = f"never happens by the horizon ({sc.spec.horizon}) in any replication"
+        elif v.dates == (sc.spec.start,):
+            what = "holds at the start in every replication (time 0)"
+        else:
+            what = f"happens by the horizon ({sc.spec.horizon}) in every replication"
         message = f"{o.name} {what} ({asks}): {reason}{cause}; {_ADVICE[v.value]}"
     else:
         code = f"structural-{'one' if v.value else 'zero'}"
@@ -195,14 +198,16 @@ def late_questions(sc: Scenario, *, locate: Locator | None = None) -> Finding | 
     years = (day - ref).days / 365.25
     try_dates = " and ".join(f"`by: {d}`" for d in _suggested(ref, sc.spec.horizon))
     hint = f" (e.g. {try_dates})" if try_dates else ""
-    key = {"time_to": "the horizon, as for any time_to outcome", "value": "its at: date"}
+    said = {"time_to": "the horizon, as for any time_to outcome", "value": "its at: date"}
     message = (
         f"every question resolves late: the earliest is outcomes.{first.name} on {day} "
-        f"({key.get(first.form, 'its by: date')}), {years:.1f} years after {since} (the "
+        f"({said.get(first.form, 'its by: date')}), {years:.1f} years after {since} (the "
         f"window ends {sc.spec.horizon}); a "
         "forecast that cannot be checked for years teaches its author nothing: add "
         f"outcomes dated in the first year or two{hint}"
     )
-    path: Path = ("outcomes",)
+    key = {"probability": "by", "combine": "by", "value": "at"}.get(first.form)
+    written = key is not None and key in sc.spec.outcomes[first.name].model_fields_set
+    path: Path = ("outcomes", first.name, key) if written and key else ("outcomes", first.name)
     file, line, col = where(path)
     return Finding("late-questions", None, message, path, file, line, col)

@@ -40,6 +40,7 @@ from steppe.model.feasibility import (
     cannot_occur,
     earliest_start,
     first_day,
+    latest_start,
     least,
     most,
     series_range,
@@ -76,6 +77,15 @@ class Bound:
     nan: bool = False
     why: tuple[str, ...] = ()
     causes: tuple[Path, ...] = ()
+    #: When the two ends have different reasons: the bound with the reasons of ``lo``
+    #: only, and the one with those of ``hi`` (a comparison cites the end it rests on).
+    ends: tuple[Bound, Bound] | None = None
+
+    def end(self, side: str) -> Bound:
+        """This bound with the reasons of its ``"lo"`` or ``"hi"`` end only."""
+        if self.ends is None:
+            return self
+        return self.ends[0] if side == "lo" else self.ends[1]
 
     @property
     def false(self) -> bool:
@@ -134,7 +144,9 @@ class Verdict:
         As in :class:`Bound`.
     dates
         For a ``time_to`` outcome that cannot happen before some of its ``p_by`` dates but
-        may by the horizon: those dates (its P(by date) is 0 there). Empty otherwise.
+        may by the horizon: those dates (its P(by date) is 0 there). For one that is 1: the
+        start (it holds at the start) or the horizon (it has happened by then). Empty
+        otherwise.
     """
 
     outcome: str
@@ -182,7 +194,10 @@ def _time_to(sc: Scenario, o: OutcomeModel) -> Verdict | None:
     tl = sc.timeline
     at_start = _Bounder(sc, 0.0).bound(o.expr.tree)
     if at_start.true:
-        return Verdict(o.name, 1, at_start.why, at_start.causes)
+        return Verdict(o.name, 1, at_start.why, at_start.causes, (tl.start,))
+    at_end = _Bounder(sc, tl.t_horizon).bound(o.expr.tree)
+    if at_end.true:  # it holds at the horizon, so it has happened by then
+        return Verdict(o.name, 1, at_end.why, at_end.causes, (tl.horizon,))
     never = _Bounder(sc, tl.t_horizon, upto=True).bound(o.expr.tree)
     if never.false:
         return Verdict(o.name, 0, never.why, never.causes)
@@ -214,9 +229,9 @@ def _outcome_bounds(
         if o.form == "value":
             assert o.t is not None
             return _Bounder(sc, o.t).bound(o.expr.tree)
-        start = _Bounder(sc, 0.0).bound(o.expr.tree)
-        if start.true:  # true at the start: its time is 0
-            return _truth(True, [start])
+        then = _Bounder(sc, t).bound(o.expr.tree)
+        if then.true:  # it holds at t, so it has happened by then
+            return _truth(True, [then])
         by = _Bounder(sc, t, upto=True).bound(o.expr.tree)
         return _truth(False, [by]) if by.false else MAYBE
 
@@ -251,6 +266,21 @@ _COMPARE: dict[type, Callable[[Bound, Bound], bool | None]] = {
         False if a.lo == a.hi == b.lo == b.hi else True if a.hi < b.lo or b.hi < a.lo else None
     ),
 }
+
+
+#: The ends of the two operands a comparison's known result rests on, by result.
+_SIDES: dict[type, dict[bool | None, tuple[str, str]]] = {
+    ast.Lt: {True: ("hi", "lo"), False: ("lo", "hi")},
+    ast.LtE: {True: ("hi", "lo"), False: ("lo", "hi")},
+    ast.Gt: {True: ("lo", "hi"), False: ("hi", "lo")},
+    ast.GtE: {True: ("lo", "hi"), False: ("hi", "lo")},
+}
+
+
+def _split(lo: float, hi: float, low: Bound, high: Bound, nan: bool = False) -> Bound:
+    """``[lo, hi]`` whose ends have the reasons of ``low`` and ``high``."""
+    why, causes = _merge([low, high])
+    return Bound(lo, hi, nan, why, causes, (low, high))
 
 
 class _Bounder:
@@ -325,14 +355,11 @@ class _Bounder:
             return _parameter(name, self.spec)
         if name in spec.series:
             lo, hi = series_range(name, spec, self.t)
-            parts = [x for x in (lo, hi) if x is not None]
-            return Bound(
-                -_INF if lo is None else lo[0],
-                _INF if hi is None else hi[0],
-                nan=hi is None or lo is None,  # moved by normal draws: maybe NaN or inf
-                why=tuple(x[1] for x in parts),
-                causes=(("series", name),) if parts else (),
-            )
+            where: tuple[Path, ...] = (("series", name),)
+            low = UNKNOWN if lo is None else Bound(lo[0], lo[0], False, (lo[1],), where)
+            high = UNKNOWN if hi is None else Bound(hi[0], hi[0], False, (hi[1],), where)
+            # moved by normal draws: maybe NaN or inf
+            return _split(low.lo, high.hi, low, high, nan=lo is None or hi is None)
         return UNKNOWN
 
     # -- arithmetic --------------------------------------------------------------------------
@@ -363,7 +390,9 @@ class _Bounder:
             value = None if decide is None else decide(a, b)
             if value is True and (a.nan or b.nan):
                 value = None  # NaN compares false
-            results.append(_truth(value, [a, b]))
+            sides = _SIDES.get(type(op), {}).get(value)
+            parts = [a, b] if sides is None else [a.end(sides[0]), b.end(sides[1])]
+            results.append(_truth(value, parts))
         return self.all_of(results)
 
     def all_of(self, xs: list[Bound]) -> Bound:
@@ -449,15 +478,21 @@ class _Bounder:
                 said = f"projects.{name} cannot be cancelled: its cancel_hazard is 0{how}"
                 return Bound(0.0, 0.0, False, (said,), (("projects", name, "cancel_hazard"),))
             return MAYBE
-        top, why, causes = self.last_stage(name)
+        top = self.last_stage(name)
+        # at any time in [0, t] (upto), a project may still be where it started
+        low = Bound(float(done), float(done)) if self.upto else self.first_stage(name)
         if fname == "stage":
-            return Bound(float(done), float(top), False, why, causes)
+            return _split(low.lo, top.hi, low, top)
         if done == n:
             said = f"projects.{name} is complete from the start (completed_stages is {n})"
             return Bound(1.0, 1.0, False, (said,), (("projects", name, "completed_stages"),))
-        return Bound(0.0, 0.0, False, why, causes) if top < n else MAYBE
+        if top.hi < n:
+            return Bound(0.0, 0.0, False, top.why, top.causes)
+        if low.lo >= n:
+            return Bound(1.0, 1.0, False, low.why, low.causes)
+        return MAYBE
 
-    def last_stage(self, name: str) -> tuple[int, tuple[str, ...], tuple[Path, ...]]:
+    def last_stage(self, name: str) -> Bound:
         """The most stages project ``name`` can have completed by ``t``, and why no more."""
         spec = self.spec
         pr = spec.projects[name]
@@ -467,7 +502,7 @@ class _Bounder:
         if pace is not None and pace[0] <= 0.0 and done < n:
             how = "" if pace[1] == "constant" else f" ({pace[1]})"
             why = f"projects.{name} never advances: its pace is {pace[0]:g}{how}"
-            return done, (why,), ((*where, "pace"),)
+            return Bound(done, done, False, (why,), ((*where, "pace"),))
         for k in range(done + 1, n + 1):
             found = earliest_start(pr, k, spec)
             if found is None or found.time <= self.t + _EPS:
@@ -481,7 +516,32 @@ class _Bounder:
             since = "" if done == 0 else f", with {done} stages completed at the start"
             why = f"{what} before {day}: " + "; ".join(found.parts) + found.pace + since
             causes = tuple((*where, "stages", j, "duration") for j in found.stages)
-            if found.pace:
+            if found.pace and "pace" in pr.model_fields_set:
                 causes += ((*where, "pace"),)
-            return k - 1, (why,), causes
-        return n, (), ()
+            return Bound(k - 1, k - 1, False, (why,), causes)
+        return Bound(n, n)
+
+    def first_stage(self, name: str) -> Bound:
+        """The fewest stages project ``name`` has completed at ``t``, and why no fewer."""
+        spec = self.spec
+        pr = spec.projects[name]
+        n, done = len(pr.stages), pr.completed_stages
+        where: Path = ("projects", name)
+        for k in range(n, done, -1):
+            found = latest_start(pr, k, spec)
+            if found is None or found.time > self.t - _EPS:
+                continue
+            day = self.sc.timeline.date(found.time)
+            what = (
+                f"projects.{name} is completed"
+                if k == n
+                else f"stage {pr.stages[k].name!r} of projects.{name} has begun"
+            )
+            since = "" if done == 0 else f", with {done} stages completed at the start"
+            why = f"{what} by {day} at the latest: " + "; ".join(found.parts) + found.pace + since
+            causes = tuple((*where, "stages", j, "duration") for j in found.stages)
+            causes += tuple(
+                (*where, key) for key in ("pace", "cancel_hazard") if key in pr.model_fields_set
+            )
+            return Bound(k, k, False, (why,), causes)
+        return Bound(done, done)
