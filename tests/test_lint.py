@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from scipy import stats
 
@@ -24,6 +26,7 @@ from steppe.cli import main
 from steppe.load import loads
 from steppe.model.feasibility import latest_start, series_range
 from steppe.model.lint import Finding, late_questions
+from steppe.model.structural import structural_verdicts
 
 ROOT = Path(__file__).parent.parent
 PLANTED = ROOT / "tests" / "data" / "lint.yaml"
@@ -334,3 +337,83 @@ def test_cli_run_prints_cromwell_lines(tmp_path: Path) -> None:
     assert "\nCromwell: no outcome is 0 or 1\nresults written to" in clean.stdout
     as_json = runner.invoke(main, [*args, "--json", "--out", str(tmp_path / "j")])
     assert "Cromwell: " not in as_json.stdout
+
+
+# --- property: a structural verdict is never contradicted by the engine ----------------------
+
+_DURATIONS = st.lists(
+    st.sampled_from(
+        ["0.4", "dur", "'2 * dur'", "'max(dur, 0.3)'", "{dist: uniform, low: 0.1, high: 0.5}",
+         "{dist: pert, min: 0.2, mode: 0.4, max: 0.6}"]
+    ),
+    min_size=1,
+    max_size=3,
+)  # fmt: skip
+_PACES = st.sampled_from(
+    ["1", "speed", "speed if active(shock) else 1", "min(speed, 1.2)", "speed * boost", "2 - speed"]
+)
+_DATES = ("2024-03-31", "2024-09-30", "2025-03-31", "2025-12-31", "2026-06-30", "2026-12-31")
+
+
+def random_project(durations: list[str], pace: str, done: int, cancel: str) -> str:
+    stages = "\n".join(f"      - {{name: s{j}, duration: {d}}}" for j, d in enumerate(durations))
+    outcomes = [
+        f'  s{k}_{day[:7].replace("-", "_")}: {{probability: "stage(p) >= {k}", by: {day}}}'
+        for k in range(done, len(durations) + 1)
+        for day in _DATES
+    ]
+    outcomes += [
+        f'  done_{day[:7].replace("-", "_")}: {{probability: "completed(p)", by: {day}}}'
+        for day in _DATES
+    ]
+    outcomes += ['  when: {time_to: "completed(p)"}', '  none: {probability: "not completed(p)"}']
+    nl = "\n"
+    return f"""\
+steppe: 1
+name: random_lint
+title: "A random small project"
+start: 2024-01-01
+horizon: 2027-01-01
+replications: 300
+seed: 5
+parameters:
+  speed: {{dist: uniform, low: 0.6, high: 1.4}}
+  boost: {{dist: triangular, min: 1, mode: 1.9, max: 2}}
+  dur: {{dist: uniform, low: 0.15, high: 0.2}}
+events:
+  shock: {{hazard: 2, recurring: true, duration: 0.2}}
+projects:
+  p:
+    stages:
+{stages}
+    completed_stages: {done}
+    pace: "{pace}"
+    cancel_hazard: {cancel}
+outcomes:
+{nl.join(outcomes)}
+"""
+
+
+@pytest.mark.slow
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_DURATIONS, _PACES, st.integers(0, 2), st.sampled_from(["0", "0.3"]))
+def test_structural_verdicts_hold_in_the_engine(
+    durations: list[str], pace: str, done: int, cancel: str
+) -> None:
+    done = min(done, len(durations) - 1)
+    sc = loads(random_project(durations, pace, done, cancel))
+    result = steppe.run(sc, engine="simpy", traces=False)
+    project = sc.spec.projects["p"]
+    for k in range(done + 1, len(durations) + 1):
+        latest = latest_start(project, k, sc.spec)
+        if latest is not None and latest.time < sc.timeline.t_horizon:
+            assert cancel == "0"
+            times = result.samples[f"s{k}_2026_12"]  # 1 in every replication
+            assert times.min() == 1.0, (durations, pace, k, latest)
+    for name, v in structural_verdicts(sc).items():
+        o = result.outcome(name)
+        if v.dates and not v.value:  # a time_to outcome, 0 at these year-ends
+            assert all(o["p_by"][d.isoformat()] == 0.0 for d in v.dates), (v, o["p_by"])
+            continue
+        p = o["p"] if o["kind"] == "probability" else o["p_ever"]
+        assert p == float(v.value), (v, p, durations, pace, done, cancel)
