@@ -417,3 +417,21 @@ def test_structural_verdicts_hold_in_the_engine(
             continue
         p = o["p"] if o["kind"] == "probability" else o["p_ever"]
         assert p == float(v.value), (v, p, durations, pace, done, cancel)
+
+
+def test_docs_examples_are_what_steppe_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = (ROOT / "docs" / "scoring.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```\n(.*?)```", docs, flags=re.DOTALL)
+    monkeypatch.chdir(ROOT)
+    runner = CliRunner()
+    command, *shown = blocks[0].splitlines()
+    assert command == "$ steppe validate --lint scenarios/baseline.yaml"
+    result = runner.invoke(main, command.split()[2:])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == shown
+    planted = runner.invoke(main, ["validate", "--lint", "tests/data/lint.yaml"])
+    assert blocks[1].strip() in planted.stdout.splitlines()
+    run = steppe.run(PLANTED, replications=200, seed=3, workers=1)
+    found = steppe.lint(PLANTED, result=run)
+    assert blocks[2].strip() in cromwell_lines(found, run.summary)
+    assert found[-1].message in " ".join(docs.split())  # the empirical message, as quoted
