@@ -291,6 +291,41 @@ def test_nan_is_never_taken_for_zero() -> None:
     assert [f.outcome for f in steppe.lint(sc) if f.outcome] == []
 
 
+def test_reasons_and_the_clock() -> None:
+    sc = loads(
+        textwrap.dedent(
+            """\
+            steppe: 1
+            name: clock
+            title: clock
+            start: 2024-01-01
+            horizon: 2026-12-31
+            events:
+              past: {history: [2023-05-01]}
+              e: {hazard: 0.5}
+            outcomes:
+              branch: {probability: "1 if occurred(past) else 0", by: 2024-06-30}
+              late: {time_to: "t >= 2.5"}
+              never: {time_to: "t >= 5"}
+              not_yet: {time_to: "t >= 1.5 and occurred(e)"}
+            """
+        )
+    )
+    found = {v.outcome: v for v in structural_verdicts(sc).values()}
+    # the branch taken is traced to the history that picks it
+    assert found["branch"].value == 1
+    assert found["branch"].why == (
+        "events.past has a history: it occurred on 2023-05-01, before the start",
+    )
+    # t >= 2.5 holds at the horizon, but is only checked when the state changes: it is not
+    # called certain, only impossible by the ends of 2024 and 2025
+    assert found["late"].value == 0
+    assert [d.isoformat() for d in found["late"].dates] == ["2024-12-31", "2025-12-31"]
+    assert found["late"].why == ("t is at most 1.999 years (2025-12-31)",)
+    assert found["never"].value == 0 and found["never"].dates == ()
+    assert [d.isoformat() for d in found["not_yet"].dates] == ["2024-12-31"]
+
+
 def test_cli_validate_lint(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(main, ["validate", "--lint", str(PLANTED)])

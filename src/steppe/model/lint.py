@@ -135,7 +135,7 @@ _ADVICE = {
 def _structural(sc: Scenario, v: Verdict, where: Locator) -> Finding:
     o = next(o for o in sc.outcomes if o.name == v.outcome)
     path: Path = ("outcomes", o.name, o.form)
-    reason = "; ".join(v.why) or "its expression is a constant"
+    reason = "; ".join(v.why) or "from its expression alone"
     cause = _causes(v.causes, where)
     asks = f"{o.form}: {o.expr.source}"
     if v.dates and not v.value:

@@ -97,10 +97,6 @@ class Bound:
         """Not 0 (true) in every replication."""
         return self.lo > 0.0 or self.hi < 0.0
 
-    @property
-    def informative(self) -> bool:
-        return bool(self.why)
-
 
 UNKNOWN = Bound(-_INF, _INF, nan=True)
 MAYBE = Bound(0.0, 1.0)  # a truth value, 0 or 1
@@ -196,7 +192,7 @@ def _time_to(sc: Scenario, o: OutcomeModel) -> Verdict | None:
     if at_start.true:
         return Verdict(o.name, 1, at_start.why, at_start.causes, (tl.start,))
     at_end = _Bounder(sc, tl.t_horizon).bound(o.expr.tree)
-    if at_end.true:  # it holds at the horizon, so it has happened by then
+    if at_end.true and _noticed(o):  # it holds at the horizon, so it has happened by then
         return Verdict(o.name, 1, at_end.why, at_end.causes, (tl.horizon,))
     never = _Bounder(sc, tl.t_horizon, upto=True).bound(o.expr.tree)
     if never.false:
@@ -212,6 +208,13 @@ def _time_to(sc: Scenario, o: OutcomeModel) -> Verdict | None:
     if not early:
         return None
     return Verdict(o.name, 0, last.why, last.causes, tuple(early))
+
+
+def _noticed(o: OutcomeModel) -> bool:
+    """Whether a ``time_to`` condition that holds at a time has been noticed by then: it is
+    checked at the start and at every change of the state, and so noticed at once unless
+    it reads the clock ``t``, which moves between changes."""
+    return "t" not in o.expr.names
 
 
 def _outcome_bounds(
@@ -230,7 +233,7 @@ def _outcome_bounds(
             assert o.t is not None
             return _Bounder(sc, o.t).bound(o.expr.tree)
         then = _Bounder(sc, t).bound(o.expr.tree)
-        if then.true:  # it holds at t, so it has happened by then
+        if then.true and _noticed(o):  # it holds at t, so it has happened by then
             return _truth(True, [then])
         by = _Bounder(sc, t, upto=True).bound(o.expr.tree)
         return _truth(False, [by]) if by.false else MAYBE
@@ -331,12 +334,9 @@ class _Bounder:
             return self.compare(node)
         if isinstance(node, ast.IfExp):
             c = self.bound(node.test)
-            if c.true:
-                b = self.bound(node.body)
-                return _with(b.lo, b.hi, b.nan, [c, b]) if b.informative else b
-            if c.false:
-                b = self.bound(node.orelse)
-                return _with(b.lo, b.hi, b.nan, [c, b]) if b.informative else b
+            if c.true or c.false:
+                b = self.bound(node.body if c.true else node.orelse)
+                return _with(b.lo, b.hi, b.nan, [c, b])
             a, b = self.bound(node.body), self.bound(node.orelse)
             return _with(min(a.lo, b.lo), max(a.hi, b.hi), a.nan or b.nan, [a, b])
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
@@ -350,7 +350,9 @@ class _Bounder:
         if self.names is not None:
             return self.names(name)
         if name == "t":
-            return Bound(0.0 if self.upto else self.t, self.t)
+            day = self.sc.timeline.date(self.t)
+            said = f"t is {'at most ' if self.upto else ''}{self.t:.4g} years ({day})"
+            return Bound(0.0 if self.upto else self.t, self.t, False, (said,))
         if name in spec.parameters:
             return _parameter(name, self.spec)
         if name in spec.series:
