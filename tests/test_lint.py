@@ -141,6 +141,31 @@ def test_rare_outcome_is_empirical_not_structural(planted_run: steppe.RunResult)
     assert steppe.lint(PLANTED, result=planted_run.summary) == found
 
 
+def test_settled_by_evidence() -> None:
+    # update_2025 is conditioned on Kyrgyzstan's delisting (September 2024): the baseline's
+    # Kyrgyz questions it inherits are 1 in every replication, settled, not almost certain
+    update = ROOT / "scenarios" / "update_2025.yaml"
+    summary = json.loads((ROOT / "results" / "update_2025" / "summary.json").read_text())
+    found = steppe.lint(update, result=summary)
+    assert [(f.code, f.outcome) for f in found] == [
+        ("settled-by-evidence", "kg_delists_by_2027"),
+        ("settled-by-evidence", "kg_delists_by_2030"),
+        ("settled-by-evidence", "first_neighbour_delists"),
+    ]
+    assert found[0].file == str(BASELINE)  # the outcome is the baseline's
+    assert "which observes events.kg_delists occurred between 2024-08-30 and 2024-09-06 (" in (
+        found[0].message
+    )
+    assert cromwell_lines(found, summary)[0] == (
+        "Cromwell: kg_delists_by_2027 is settled by the evidence (no longer a forecast)"
+    )
+    # without the evidence's observations (a summary of a plain run) it is empirical
+    plain = {k: v for k, v in summary.items() if k != "evidence"}
+    again = steppe.lint(update, result=plain)
+    assert [f.code for f in again] == ["empirical-one"] * 3
+    assert "exact 95% lower bound on its probability is 1 - 0.00037 (" in again[0].message
+
+
 def test_exact_bound_is_clopper_pearson() -> None:
     for n in (1, 200, 2000, 10_000):
         assert_allclose(exact_bound(n), stats.beta.ppf(0.975, 1, n), rtol=1e-12)

@@ -64,7 +64,7 @@ def lint(
     found = lint_scenario(sc, locate=where)
     if result is not None:
         summary = result.summary if isinstance(result, RunResult) else result
-        found += empirical_findings(summary, found, locate=where)
+        found += empirical_findings(summary, found, locate=where, scenario=sc)
     return found
 
 
@@ -94,7 +94,10 @@ def exact_bound(n: float, *, zero: bool = True) -> float:
 
 
 def _shown(x: float) -> str:
-    return f"{x:.2g}" if x < 0.01 or x > 0.99 else f"{x:.3f}"
+    """A bound near 0 with two significant digits, one near 1 with its distance from 1."""
+    if x < 0.01:
+        return f"{x:.2g}"
+    return f"{x:.3f}" if x <= 0.99 else f"1 - {1 - x:.2g}"
 
 
 def empirical_findings(
@@ -102,6 +105,7 @@ def empirical_findings(
     structural: Sequence[Finding] = (),
     *,
     locate: Locator | None = None,
+    scenario: Scenario | None = None,
 ) -> list[Finding]:
     """The outcomes that are 0 or 1 in every replication of a run (``summary``: the
     content of ``summary.json``) and that no finding in ``structural`` explains.
@@ -109,7 +113,9 @@ def empirical_findings(
     A ``probability`` (or ``combine``) outcome whose ``p`` is 0 or 1, and a
     ``time_to`` outcome whose ``p_ever`` is, each with the exact 95% bound
     (:func:`exact_bound`) over the replications (over the effective sample size of a run
-    conditioned on evidence).
+    conditioned on evidence): ``empirical-zero`` or ``empirical-one``. In a run conditioned
+    on evidence, one whose expression reads an event, project or series the evidence of
+    ``scenario`` observes is ``settled-by-evidence``, with those observations.
     """
     explained = {f.outcome for f in structural if f.code in STRUCTURAL}
     found = []
@@ -129,22 +135,59 @@ def empirical_findings(
         what = f"is {value} in {counted}" if o["kind"] == "probability" else (
             f"{'happens' if value else 'never happens'} by the horizon in {counted}"
         )  # fmt: skip
-        bound = exact_bound(size, zero=not value)
-        side = "upper" if not value else "lower"
-        message = (
-            f"{name} {what}; not traced to the scenario's structure, so it may be merely "
-            f"{'rare' if not value else 'almost certain'}: the exact 95% {side} bound on its "
-            f"probability is {_shown(bound)} (Clopper-Pearson; the rule of three gives "
-            f"{_shown(3 / size if not value else 1 - 3 / size)}); more replications may "
-            f"show it {'happen' if not value else 'fail'}"
-        )
+        seen = _observed(scenario, name) if "evidence" in summary else []
+        if seen:
+            code = "settled-by-evidence"
+            message = (
+                f"{name} {what} of this run conditioned on evidence, which observes "
+                + "; ".join(seen)
+                + ": settled by what was seen, it is no longer a forecast; drop it or ask "
+                "about what is still open"
+            )
+        else:
+            code = f"empirical-{'one' if value else 'zero'}"
+            bound = exact_bound(size, zero=not value)
+            side = "upper" if not value else "lower"
+            message = (
+                f"{name} {what}; not traced to the scenario's structure, so it may be merely "
+                f"{_MERELY[value]}: the exact 95% {side} bound on its probability is "
+                f"{_shown(bound)} (Clopper-Pearson; the rule of three gives "
+                f"{_shown(3 / size if not value else 1 - 3 / size)}); more replications may "
+                f"show it {'happen' if not value else 'fail'}"
+            )
         key = "probability" if o["kind"] == "probability" else "time_to"
         path = ("outcomes", name, key)
         file, line, col = locate(path) if locate is not None else (None, None, None)
-        found.append(
-            Finding(f"empirical-{'one' if value else 'zero'}", name, message, path, file, line, col)
-        )
+        found.append(Finding(code, name, message, path, file, line, col))
     return found
+
+
+_MERELY = {0: "rare", 1: "almost certain"}
+
+
+def _observed(sc: Scenario | None, name: str) -> list[str]:
+    """The evidence of ``sc`` about what outcome ``name`` reads (through the outcomes a
+    combination reads), each as ``events.x occurred on ... (FILE:LINE:COL)``."""
+    if sc is None or not sc.evidence:
+        return []
+    by_name = {o.name: o for o in sc.outcomes}
+    todo, names = [name], set[str]()
+    while todo:
+        o = by_name.get(todo.pop())
+        if o is None:
+            continue
+        if o.form == "combine":
+            todo.extend(n for n in o.expr.names if n in by_name and n != o.name)
+        names |= o.expr.names
+    out = []
+    for obs in sc.evidence:
+        subject = next(
+            (getattr(obs, k) for k in ("event", "project", "series") if hasattr(obs, k)), None
+        )
+        if subject in names:
+            place = sc.evidence_places.get(obs.item)
+            out.append(obs.describe() + (f" ({place})" if place else ""))
+    return out
 
 
 def cromwell_lines(findings: Sequence[Finding], summary: Mapping[str, Any]) -> list[str]:
@@ -166,13 +209,15 @@ def cromwell_lines(findings: Sequence[Finding], summary: Mapping[str, Any]) -> l
                 f"Cromwell: {f.outcome} is {digit} by the scenario's structure "
                 "(steppe validate --lint says why)"
             )
+        elif f.code == "settled-by-evidence":
+            lines.append(f"Cromwell: {f.outcome} is settled by the evidence (no longer a forecast)")
         elif f.code.startswith("empirical-"):
             value = 0 if f.code.endswith("zero") else 1
             size = o.get("ess") or o.get("n") or summary["replications"]
             bound = exact_bound(size, zero=not value)
             lines.append(
                 f"Cromwell: {f.outcome} is {value} in every replication; may be merely "
-                f"{'rare' if not value else 'almost certain'} (95% "
+                f"{_MERELY[value]} (95% "
                 f"{'upper' if not value else 'lower'} bound {_shown(bound)})"
             )
     return lines or ["Cromwell: no outcome is 0 or 1"]

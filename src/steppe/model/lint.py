@@ -49,7 +49,8 @@ class Finding:
     ----------
     code
         ``structural-zero``, ``structural-one``, ``structural-zero-before``,
-        ``late-questions``, ``empirical-zero`` or ``empirical-one``.
+        ``late-questions``; from a run: ``empirical-zero``, ``empirical-one`` or
+        ``settled-by-evidence``.
     outcome
         The outcome it is about (``None`` for ``late-questions``).
     message
