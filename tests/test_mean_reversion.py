@@ -138,3 +138,15 @@ def test_in_the_schema() -> None:
 
     text = str(file_schema())
     assert "reverts_to" in text and "half_life" in text
+
+
+def test_lint_does_not_call_a_reverting_series_still(tmp_path: Path) -> None:
+    """Without noise or jumps a drift-only series is bounded by its drift; a mean-reverting
+    one moves toward its level, so reaching it is not called impossible."""
+    text = SCENARIO.replace("volatility: 4", "volatility: 0").replace(
+        "  lin_end: {value: lin}", "  lin_reaches: {probability: lin > 40}"
+    )
+    found = steppe.lint(_write(tmp_path, text))
+    assert not [f for f in found if f.outcome == "lin_reaches"]
+    r = steppe.run(_write(tmp_path, text.replace("replications: 4000", "replications: 5")))
+    assert r.outcome("lin_reaches")["p"] == 1.0

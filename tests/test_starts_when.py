@@ -113,3 +113,16 @@ def test_in_the_schema() -> None:
     from steppe.load.fileschema import file_schema
 
     assert "starts_when" in str(file_schema())
+
+
+def test_lint_does_not_call_a_waiting_project_certain(tmp_path: Path) -> None:
+    """Without a cancellation hazard a project's stages have latest dates, unless it waits
+    for its start condition, which may never hold."""
+    text = SCENARIO.replace("    cancel_hazard: 0.1\n", "").replace(
+        "  was_cancelled: {probability: cancelled(line)}",
+        "  built_by_2030: {probability: completed(line), by: 2030-12-31}",
+    )
+    assert not [f for f in steppe.lint(_write(tmp_path, text)) if f.outcome == "built_by_2030"]
+    plain = text.replace("    starts_when: occurred(deal)\n", "")
+    found = [f for f in steppe.lint(_write(tmp_path, plain)) if f.outcome == "built_by_2030"]
+    assert [f.code for f in found] == ["structural-one"]

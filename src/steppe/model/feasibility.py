@@ -352,11 +352,14 @@ def latest_start(project: ProjectSpec, stage: int, spec: ScenarioSpec) -> Earlie
     The sum of the largest durations (:func:`most`) of the stages from
     ``completed_stages`` to ``stage``, divided by the smallest pace (:func:`least`), for a
     project that cannot be cancelled (its ``cancel_hazard`` is the constant 0). ``None``
-    when the project may be cancelled, a duration has no finite largest value, the pace no
-    smallest value above 0, or the stage had begun at the start.
+    when the project may be cancelled or waits for a ``starts_when`` condition, a duration
+    has no finite largest value, the pace no smallest value above 0, or the stage had begun
+    at the start.
     """
     cancel = least(project.cancel_hazard, spec, exact=True)
     if cancel is None or cancel[0] != 0.0 or stage <= project.completed_stages:
+        return None
+    if project.starts_when is not None:  # it may never start
         return None
     exact = least(project.pace, spec, exact=True)
     if exact is not None:
@@ -486,13 +489,15 @@ def series_range(name: str, spec: ScenarioSpec, t: float) -> tuple[Traced | None
     jumps) is bounded by its ``initial`` moved at its smallest or largest drift
     (:func:`least` and :func:`most` of the ``drift`` formula) for every tick up to ``t``.
     A volatility above 0 moves the series by normal draws, which can take it anywhere with
-    some probability: then nothing but the sign and the floor is bounded.
+    some probability: then nothing but the sign and the floor is bounded; nor is more
+    bounded for a mean-reverting series (``reverts_to``), which moves toward its level.
     """
     series = spec.series[name]
     n = math.floor(t / STEPS[spec.step] + 1e-9)
     years = n * STEPS[spec.step]  # the drift of n ticks
     vol = least(series.volatility, spec, exact=True)
-    still = vol is not None and vol[0] == 0.0 and not series.jumps
+    # a mean-reverting series moves toward its level: not bounded here (conservative)
+    still = vol is not None and vol[0] == 0.0 and not series.jumps and series.reverts_to is None
     low: Traced | None = None
     high: Traced | None = None
     log = series.process == "log"
