@@ -309,7 +309,8 @@ def test_parse_refuses(source: str, message: str) -> None:
         ("occurred(shok)", "occurred() expects event names, found unknown event 'shok' "
                            "(did you mean 'shock'?)"),
         ("occurred(a)", "occurred() expects event names, found unknown event 'a'"),
-        ("stage(shock)", "stage() expects project names, found unknown project 'shock'"),
+        ("stage(shock)", "stage() expects project names, and 'shock' is an event; for an event "
+         "use active(), all_occurred(), any_occurred(), count(), n_occurred(), occurred()"),
         ("UZ.borders", "unknown actor attribute 'UZ.borders' (did you mean "
                        "'UZ.borders_afghanistan'?)"),
         ("9**9**9", "'9**9**9' has a constant part that is not a finite number "

@@ -286,8 +286,11 @@ def test_unknown_distribution_with_did_you_mean() -> None:
          "Input should be a valid integer, got a number with a fractional part; "
          "found 2.5 (float)"),
         ("start: 2024-01-01", "start: yesterday", "yesterday", "start",
-         "Input should be a valid date or datetime, input is too short; "
-         "found 'yesterday' (str)"),
+         "expected a date written YYYY-MM-DD (e.g. 2030-12-31), found 'yesterday' (str): "
+         "input is too short"),
+        ("start: 2024-01-01", "start: 31/12/2023", "31/12/2023", "start",
+         "expected a date written YYYY-MM-DD (e.g. 2030-12-31), found '31/12/2023' (str): "
+         "invalid character in year"),
         ("events:\n  kz_delists: {history: [2023-12-29]}\n  uz_delists:\n"
          "    hazard: base * (1 + contagion * occurred(kz_delists))\n",
          "events:\n  - kz_delists\n", "- kz_delists", "events",
@@ -421,7 +424,8 @@ HAZARD = "    hazard: base * (1 + contagion * occurred(kz_delists))"
          "occurred() expects event names, found unknown event 'kz_delist' "
          "(did you mean 'kz_delists'?)"),
         ("completed(uz_delists)",
-         "completed() expects project names, found unknown project 'uz_delists'"),
+         "completed() expects project names, and 'uz_delists' is an event; for an event use "
+         "active(), all_occurred(), any_occurred(), count(), n_occurred(), occurred()"),
         ("UZ.borders", "unknown actor attribute 'UZ.borders' (did you mean "
                        "'UZ.borders_afghanistan'?)"),
         ("v1 + 1", "unknown name 'v1' in a hazard"),
@@ -1058,3 +1062,22 @@ def test_fast_composer_same_data_and_marks(
     assert fast.data == slow.data
     assert fast.marks == slow.marks
     assert fast.key_marks == slow.key_marks
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("active(rail)", "active() expects event names, and 'rail' is a project; for a project "
+         "use cancelled(), completed(), stage()"),
+        ("completed(kz_delists)", "completed() expects project names, and 'kz_delists' is an "
+         "event; for an event use active(), all_occurred(), any_occurred(), count(), "
+         "n_occurred(), occurred()"),
+        ("count(trade)", "count() expects event names, and 'trade' is a series; a series is "
+         "read by its name, e.g. trade > 0"),
+    ],
+)  # fmt: skip
+def test_a_state_function_of_the_wrong_kind_says_what_to_use(expression: str, message: str) -> None:
+    text = BASE.replace("probability: occurred(uz_delists)", f'probability: "{expression}"', 1)
+    with pytest.raises(ScenarioError) as info:
+        steppe.loads(text)
+    assert message in str(info.value)

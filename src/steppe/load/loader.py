@@ -206,6 +206,13 @@ def _one(err: Any, located: Located) -> ScenarioError:
             f"unknown distribution {found!r}{suggest(found, tags)}; expected one of "
             + ", ".join(tags)
         )
+    elif etype.startswith(("date_", "datetime_")):
+        value = err.get("input")
+        message = f"expected a date written YYYY-MM-DD (e.g. 2030-12-31), found {_describe(value)}"
+        if isinstance(value, str):  # pydantic says what in the text is wrong
+            message += (
+                f": {err['msg'].lower().removeprefix('input should be a valid date or datetime, ')}"
+            )
     else:
         message = err["msg"].removeprefix("Value error, ")
         value = err.get("input")

@@ -477,6 +477,19 @@ def _lower(node: ast.expr, expr: Expression, symbols: Mapping[str, Symbol], ctx:
                     known = [k for k, v in symbols.items() if v.kind == kind]
                     if not known:
                         raise _fail(f"{fname}() cannot be used in {ctx}", path)
+                    if sym is not None and sym.kind in ("event", "project", "series"):
+                        takes = sorted(f for f, v in STATE_FUNCTIONS.items() if v[0] == sym.kind)
+                        a = "an" if sym.kind == "event" else "a"
+                        hint = (
+                            f"; for {a} {sym.kind} use {', '.join(f + '()' for f in takes)}"
+                            if takes
+                            else f"; a {sym.kind} is read by its name, e.g. {arg.id} > 0"
+                        )
+                        raise _fail(
+                            f"{fname}() expects {kind} names, and {arg.id!r} is {a} "
+                            f"{sym.kind}{hint}",
+                            path,
+                        )
                     raise _fail(
                         f"{fname}() expects {kind} names, found unknown {kind} {arg.id!r}"
                         f"{_did_you_mean(arg.id, known)}",
