@@ -313,7 +313,7 @@ def summary_document(
         if o.unit:
             head["unit"] = o.unit
         outcomes[o.name] = {**head, **bodies[o.name]}
-    return {
+    doc = {
         "scenario": sc.name,
         "title": sc.spec.title,
         "replications": n,
@@ -329,6 +329,9 @@ def summary_document(
             for p in sc.params
         },
     }
+    if sc.correlation is not None:
+        doc["correlations"] = sc.correlation.describe()
+    return doc
 
 
 def manifest_document(
