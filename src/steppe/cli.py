@@ -72,6 +72,17 @@ def _interval(pair: list[Any]) -> str:
     return escape(f"[{_fmt(pair[0])}, {_fmt(pair[1])}]")  # not rich markup
 
 
+def precision_sentence(section: dict[str, Any]) -> str:
+    """The line that says where a run with a precision rule stopped (``summary.json``'s
+    ``precision`` section)."""
+    n, se, target = section["replications"], section["final_se"], section["se"]
+    if section["stopped"] == "precision met":
+        which = ", ".join(section["outcomes"]) if section["outcomes"] else "every P"
+        return f"stopped at {n:,} replications: {which}'s MC s.e. <= {target:g}"
+    worst = max(se, key=lambda k: se[k])
+    return f"cap reached at {n:,} replications: the s.e. of {worst} is {se[worst]:.4f} > {target:g}"
+
+
 def outcome_table(result: RunResult) -> Table:
     """A rich table: each outcome with its estimate, MC standard error and 95% interval."""
     s = result.summary
@@ -195,6 +206,14 @@ main.add_command(report_cmd)  # steppe report: src/steppe/analysis/cli.py
     help="Write every replication to samples.parquet (default: the first 250,000).",
 )
 @click.option(
+    "--precision",
+    type=click.FloatRange(min=0.0, max=0.5, min_open=True, max_open=True),
+    default=None,
+    metavar="SE",
+    help="Stop once every probability's MC standard error is at most SE (replications in "
+    "stages, up to -n or the scenario's; docs/engine.md, section 8).",
+)
+@click.option(
     "-q",
     "--quiet",
     is_flag=True,
@@ -211,6 +230,7 @@ def run_cmd(
     as_json: bool,
     workers: int | None,
     keep_samples: bool,
+    precision: float | None,
     quiet: bool,
 ) -> None:
     """Run SCENARIO and print each outcome with its Monte Carlo error."""
@@ -237,6 +257,7 @@ def run_cmd(
                     workers=workers,
                     keep_samples=keep_samples,
                     progress=tick,
+                    precision=precision,
                 )
             except ScenarioError as err:  # e.g. a size limit: name the scenario file
                 if err.file is not None:
@@ -254,6 +275,8 @@ def run_cmd(
         console.print(outcome_table(result))
         if "evidence" in result.summary:
             show_evidence(console, result.summary)
+        if "precision" in result.summary:
+            console.print(precision_sentence(result.summary["precision"]), markup=False)
         console.print(f"results written to {folder}", markup=False)
 
 

@@ -105,7 +105,7 @@ class PrecisionSpec(Strict):
 
     se: Annotated[float, Field(gt=0.0, lt=0.5)]
     outcomes: Annotated[list[str], Field(min_length=1, max_length=1_000)] | None = None
-    first: Annotated[int, Field(ge=1, le=1_000_000_000)] = 1_000
+    first: Annotated[int, Field(ge=1, le=1_000_000_000)] = 1_000  # model.precision
 
 
 def _precision_tag(value: Any) -> str | None:

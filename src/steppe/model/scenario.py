@@ -30,6 +30,7 @@ from steppe.model.expr import (
     parse_expression,
 )
 from steppe.model.observations import Observation
+from steppe.model.precision import PrecisionRule, build_precision
 from steppe.model.schema import (
     STEPS,
     CombineOutcome,
@@ -204,6 +205,8 @@ class Scenario:
     evidence_places: Mapping[int, str] = field(default_factory=dict, repr=False)
     #: The rank correlations of its parameters (``correlations:``), if any.
     correlation: Correlation | None = None
+    #: When to stop a run before its replications (``precision:``), if at all.
+    precision: PrecisionRule | None = None
     #: Parameters fixed by :meth:`with_overrides`: they may stay in ``correlations:``.
     overridden: frozenset[str] = frozenset()
     _compiled: dict[str, CompiledModel] = field(default_factory=dict, repr=False, compare=False)
@@ -525,6 +528,7 @@ def _build(
     outcome_order = tuple(list(spec.outcomes).index(n) for n in oorder)
     evidence = build_evidence(spec)
     correlation = build_correlation(spec.correlations, params, overridden)
+    precision = build_precision(spec.precision, outcomes)
 
     scenario = Scenario(
         spec=spec,
@@ -546,6 +550,7 @@ def _build(
         positions=positions,
         evidence=evidence,
         correlation=correlation,
+        precision=precision,
         overridden=overridden,
     )
     scenario.compiled("scalar")  # binds every name now, so errors surface at load time
