@@ -306,3 +306,27 @@ def test_a_variant_replaces_the_correlations_as_a_whole(tmp_path: Path) -> None:
     )
     sc = steppe.load(tmp_path / "v.yaml")
     assert sc.correlation is not None and sc.correlation.names == ("c", "d")
+
+
+def test_the_cli_prints_the_repair_warning_as_a_located_line(tmp_path: Path) -> None:
+    import warnings
+
+    from click.testing import CliRunner
+
+    from steppe.cli import main
+
+    path = tmp_path / "corr.yaml"
+    path.write_text(
+        HEAD + "correlations:\n  repair: nearest\n  why: test\n  pairs:\n"
+        "    - {between: [a, b], rank: 0.9}\n    - {between: [a, c], rank: 0.9}\n"
+        "    - {between: [b, c], rank: -0.9}\n"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        result = CliRunner().invoke(main, ["validate", str(path)], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert result.stdout == f"{path}: ok\n"
+    assert result.stderr.startswith(
+        f"{path}:20:3: warning: correlations: the rank correlation matrix is not positive "
+        "semi-definite (smallest eigenvalue -0.8); using the nearest correlation matrix"
+    )

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from steppe._options import engine_option
 from steppe._progress import print_errors, progress_bar, stderr_console
 from steppe.analysis.cli import compare_cmd, report_cmd
 from steppe.api import RunResult, run
-from steppe.errors import ScenarioError, SteppeError
+from steppe.errors import ScenarioError, ScenarioWarning, SteppeError
 from steppe.load import load
 from steppe.load.fileschema import evidence_file_schema, file_schema
 from steppe.load.provenance import provenance_gaps
@@ -147,6 +148,22 @@ def show_evidence(console: Console, summary: dict[str, Any]) -> None:
 @click.version_option(package_name="steppe")
 def main() -> None:
     """steppe: scenario forecasting with discrete-event Monte Carlo."""
+    if not getattr(warnings.showwarning, "steppe", False):
+        warnings.showwarning = _plain_warnings(warnings.showwarning)
+
+
+def _plain_warnings(show: Callable[..., None]) -> Callable[..., None]:
+    """``show`` (:func:`warnings.showwarning`) that prints a
+    :class:`~steppe.errors.ScenarioWarning` as its located text alone, on standard error."""
+
+    def shown(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+        if issubclass(category, ScenarioWarning):
+            click.echo(str(message), err=True)
+        else:
+            show(message, category, *args, **kw)
+
+    shown.steppe = True  # type: ignore[attr-defined]
+    return shown
 
 
 main.add_command(sweep_cmd)  # steppe sweep: src/steppe/sweeps/cli.py
