@@ -204,8 +204,9 @@ def test_complex_keys_are_refused() -> None:
 # ---------------------------------------------------------------------------------------
 
 TOP_KEYS = (
-    "actors, as_of, description, events, evidence, horizon, name, outcomes, parameters, "
-    "projects, replications, seed, series, sources, start, step, steppe, title"
+    "actors, as_of, correlations, description, events, evidence, horizon, name, outcomes, "
+    "parameters, precision, projects, replications, seed, series, sources, start, step, "
+    "steppe, title"
 )
 
 

@@ -17,7 +17,7 @@ import importlib.metadata
 import platform
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,7 +28,9 @@ from steppe.errors import LimitError, ScenarioError
 from steppe.execute import available_workers, execute
 from steppe.execute import plan as plan_chunks
 from steppe.load import load
+from steppe.model.precision import PrecisionRule
 from steppe.model.scenario import Scenario
+from steppe.precision import execute_to_precision
 from steppe.results.accumulate import QUANTILE_SAMPLE
 from steppe.results.indicators import indicator_frame
 from steppe.results.io import write_result_folder
@@ -126,6 +128,7 @@ def run(
     progress: Callable[[int], None] | None = None,
     traces: bool = True,
     evidence: Sequence[str | Path] = (),
+    precision: float | None = None,
 ) -> RunResult:
     """Run a scenario many times and summarise its outcomes.
 
@@ -171,6 +174,13 @@ def run(
         Evidence files (a YAML ``evidence:`` list each, see ``docs/scenario-format.md``)
         added to the scenario's own evidence; ``scenario`` must then be a path or a
         scenario loaded from a file.
+    precision
+        Stop once every probability outcome's Monte Carlo standard error is at most this
+        (the scenario's ``precision:`` outcomes and ``first``, if it has one, with this
+        target): replications in stages up to ``replications``, the cap (see
+        :mod:`steppe.precision`). The summary's ``replications`` are those used, and its
+        ``precision`` section records the rule and the stages. Default: the scenario's
+        ``precision:``, if any. Not for a run conditioned on evidence.
 
     Returns
     -------
@@ -213,6 +223,7 @@ def run(
     if isinstance(procs, bool) or not isinstance(procs, int) or procs < 1:
         raise ScenarioError(f"workers must be a whole number >= 1, found {workers!r}")
     procs = min(procs, len(plan_chunks(n, used.name)))  # no more workers than chunks
+    rule = _precision_rule(sc, precision)
     if sc.evidence:
         from steppe.evidence.run import run_with_evidence
 
@@ -221,18 +232,26 @@ def run(
             replications=n, workers=procs, progress=progress, overrides=overrides,
         )  # fmt: skip
     began = time.perf_counter()
-    acc = execute(
-        run_sc, engine=used.name, seed=s, replications=n, workers=procs,
-        keep_samples=keep_samples, progress=progress, summarized=len(sc.outcomes),
+    options: dict[str, Any] = dict(
+        engine=used.name, seed=s, replications=n, workers=procs, keep_samples=keep_samples,
+        progress=progress, summarized=len(sc.outcomes),
         # Extra outcomes do not change an engine's random numbers (docs/engine.md, section
         # 8): chunks whose samples are not kept run without the traces.
         light=sc if plan is not None else None,
     )  # fmt: skip
+    report = None
+    if rule is None:
+        acc = execute(run_sc, **options)
+    else:
+        acc, report = execute_to_precision(run_sc, rule=rule, **options)
+        n = report.replications
     wall = time.perf_counter() - began
     summary = summary_document(sc, acc.summaries(), n=n, seed=s, engine=used.name)
     manifest = manifest_document(
         sc, seed=s, replications=n, engine=used, wall=wall, overrides=overrides, workers=procs
     )
+    if report is not None:
+        summary["precision"] = manifest["precision"] = report.describe()
     raw = acc.samples()
     indicators = None
     if plan is not None:
@@ -245,6 +264,38 @@ def run(
     return RunResult(
         scenario=sc, summary=summary, manifest=manifest, samples=samples, indicators=indicators
     )
+
+
+def _precision_rule(sc: Scenario, se: float | None) -> PrecisionRule | None:
+    """The precision rule of a run: the scenario's, with ``se`` as its target if given.
+
+    Raises
+    ------
+    ScenarioError
+        For a target that is not a number in (0, 0.5), or a rule on a run conditioned on
+        evidence (its stages would need a sequential Monte Carlo run per stage).
+    """
+    rule = sc.precision
+    if se is not None:
+        if isinstance(se, bool) or not isinstance(se, int | float) or not 0.0 < se < 0.5:
+            raise ScenarioError(
+                f"precision must be a standard error in (0, 0.5), found {se!r}",
+                path=("precision",),
+            )
+        rule = PrecisionRule(float(se)) if rule is None else replace(rule, se=float(se))
+        if not rule.targets(sc.outcomes):
+            raise ScenarioError(
+                "precision applies to probability outcomes, and this scenario has none",
+                path=("precision",),
+            )
+    if rule is not None and sc.evidence:
+        raise ScenarioError(
+            "precision control is not available for a run conditioned on evidence (its "
+            "particles are reweighted and resampled as one population); give a number of "
+            "replications instead",
+            path=("precision",),
+        )
+    return rule
 
 
 def _load(scenario: Scenario | str | Path, evidence: Sequence[str | Path]) -> Scenario:
@@ -313,7 +364,7 @@ def summary_document(
         if o.unit:
             head["unit"] = o.unit
         outcomes[o.name] = {**head, **bodies[o.name]}
-    return {
+    doc = {
         "scenario": sc.name,
         "title": sc.spec.title,
         "replications": n,
@@ -329,6 +380,9 @@ def summary_document(
             for p in sc.params
         },
     }
+    if sc.correlation is not None:
+        doc["correlations"] = sc.correlation.describe()
+    return doc
 
 
 def manifest_document(

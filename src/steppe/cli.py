@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from steppe._progress import print_errors, progress_bar, stderr_console
 from steppe.analysis.cli import compare_cmd, report_cmd
 from steppe.analysis.cromwell import cromwell_lines, lint
 from steppe.api import RunResult, run
-from steppe.errors import ScenarioError, SteppeError
+from steppe.errors import ScenarioError, ScenarioWarning, SteppeError
 from steppe.load import load
 from steppe.load.fileschema import evidence_file_schema, file_schema
 from steppe.load.provenance import provenance_gaps
@@ -71,6 +72,17 @@ def _fmt(x: Any) -> str:
 
 def _interval(pair: list[Any]) -> str:
     return escape(f"[{_fmt(pair[0])}, {_fmt(pair[1])}]")  # not rich markup
+
+
+def precision_sentence(section: dict[str, Any]) -> str:
+    """The line that says where a run with a precision rule stopped (``summary.json``'s
+    ``precision`` section)."""
+    n, se, target = section["replications"], section["final_se"], section["se"]
+    if section["stopped"] == "precision met":
+        which = ", ".join(section["outcomes"]) if section["outcomes"] else "every P"
+        return f"stopped at {n:,} replications: {which}'s MC s.e. <= {target:g}"
+    worst = max(se, key=lambda k: se[k])
+    return f"cap reached at {n:,} replications: the s.e. of {worst} is {se[worst]:.4f} > {target:g}"
 
 
 def outcome_table(result: RunResult) -> Table:
@@ -137,6 +149,22 @@ def show_evidence(console: Console, summary: dict[str, Any]) -> None:
 @click.version_option(package_name="steppe")
 def main() -> None:
     """steppe: scenario forecasting with discrete-event Monte Carlo."""
+    if not getattr(warnings.showwarning, "steppe", False):
+        warnings.showwarning = _plain_warnings(warnings.showwarning)
+
+
+def _plain_warnings(show: Callable[..., None]) -> Callable[..., None]:
+    """``show`` (:func:`warnings.showwarning`) that prints a
+    :class:`~steppe.errors.ScenarioWarning` as its located text alone, on standard error."""
+
+    def shown(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+        if issubclass(category, ScenarioWarning):
+            click.echo(str(message), err=True)
+        else:
+            show(message, category, *args, **kw)
+
+    shown.steppe = True  # type: ignore[attr-defined]
+    return shown
 
 
 main.add_command(sweep_cmd)  # steppe sweep: src/steppe/sweeps/cli.py
@@ -196,6 +224,14 @@ main.add_command(report_cmd)  # steppe report: src/steppe/analysis/cli.py
     help="Write every replication to samples.parquet (default: the first 250,000).",
 )
 @click.option(
+    "--precision",
+    type=click.FloatRange(min=0.0, max=0.5, min_open=True, max_open=True),
+    default=None,
+    metavar="SE",
+    help="Stop once every probability's MC standard error is at most SE (replications in "
+    "stages, up to -n or the scenario's; docs/engine.md, section 8).",
+)
+@click.option(
     "-q",
     "--quiet",
     is_flag=True,
@@ -212,6 +248,7 @@ def run_cmd(
     as_json: bool,
     workers: int | None,
     keep_samples: bool,
+    precision: float | None,
     quiet: bool,
 ) -> None:
     """Run SCENARIO and print each outcome with its Monte Carlo error."""
@@ -238,6 +275,7 @@ def run_cmd(
                     workers=workers,
                     keep_samples=keep_samples,
                     progress=tick,
+                    precision=precision,
                 )
             except ScenarioError as err:  # e.g. a size limit: name the scenario file
                 if err.file is not None:
@@ -255,6 +293,8 @@ def run_cmd(
         console.print(outcome_table(result))
         if "evidence" in result.summary:
             show_evidence(console, result.summary)
+        if "precision" in result.summary:
+            console.print(precision_sentence(result.summary["precision"]), markup=False)
         for line in cromwell_lines(lint(result.scenario, result=result), result.summary):
             console.print(line, markup=False, soft_wrap=True)  # docs/scoring.md
         console.print(f"results written to {folder}", markup=False)

@@ -11,6 +11,9 @@ Every error steppe raises on purpose derives from :class:`SteppeError`::
     ├── EngineError(SteppeError, ValueError)         no such engine (unknown, or retired)
     └── ResultError(SteppeError, OSError)            a result folder cannot be read or written
 
+and the one warning, ``ScenarioWarning(UserWarning)``: a scenario loads, but with a change
+it asked for (e.g. a correlation matrix repaired to the nearest valid one).
+
 A :class:`ScenarioError` knows *where* the problem is: the YAML path (a tuple of keys and
 indices) and, once the loader has attached them, the file, line and column. ``str(err)``
 renders ``FILE:LINE:COL: error: YAML.PATH: message``.
@@ -29,6 +32,7 @@ __all__ = [
     "LimitError",
     "ResultError",
     "ScenarioError",
+    "ScenarioWarning",
     "SimulationError",
     "SteppeError",
     "format_path",
@@ -151,3 +155,8 @@ class EngineError(SteppeError, ValueError):
 
 class ResultError(SteppeError, OSError):
     """A result folder cannot be written or read back."""
+
+
+class ScenarioWarning(UserWarning):
+    """A scenario loads, but not quite as written: its text says ``FILE:LINE:COL: warning:
+    YAML.PATH: message`` (e.g. ``correlations:`` repaired with ``repair: nearest``)."""

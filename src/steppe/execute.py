@@ -99,6 +99,8 @@ def execute(
     fixed: Fixed | None = None,
     summarized: int | None = None,
     light: Scenario | None = None,
+    first: int = 0,
+    into: Accumulator | None = None,
 ) -> Accumulator:
     """Run ``replications`` replications and return their merged summaries.
 
@@ -129,15 +131,24 @@ def execute(
         runs ``scenario``'s kernel, one kernel to compile). An engine's random numbers do
         not depend on the outcomes (``docs/engine.md``, section 8), so the summary of the
         first ``summarized`` outcomes is the same as without ``light``, with less work.
+    first, into
+        Run replications ``[first, first + replications)`` (planned as a run of
+        ``replications`` whose chunks start at ``first``) and merge them into ``into``, an
+        accumulator that holds replications ``[0, first)`` (a run in stages:
+        :mod:`steppe.precision`); default: a run from 0 into a new accumulator.
     """
-    acc = Accumulator(
-        scenario.outcomes, scenario.timeline, keep_samples=keep_samples,
-        summarized=summarized, replications=replications,
-    )  # fmt: skip
+    acc = into
+    if acc is None:
+        acc = Accumulator(
+            scenario.outcomes, scenario.timeline, keep_samples=keep_samples,
+            summarized=summarized, replications=replications,
+        )  # fmt: skip
+    if acc.n != first:
+        raise ValueError(f"the accumulator holds {acc.n} replications, not first = {first}")
     if light is not None and summarized != len(light.outcomes):
         raise ValueError("light: the scenario of the summarized outcomes")
     eng = get_engine(engine)
-    todo_plan = plan(replications, engine)
+    todo_plan = [(c, first + start, n) for c, start, n in plan(replications, engine)]
     workers = max(1, min(workers, len(todo_plan)))
     eng.prepare(scenario)  # compile (or load) what it needs once, before workers fork
     started(progress, workers)  # after the compilation: the estimate times the chunks
@@ -153,7 +164,7 @@ def execute(
         return acc
     method = start_method()
     # Forked workers write kept samples straight into memory shared with this process.
-    kept = acc.share_kept(eng.sample_order) if method == "fork" else None
+    kept = acc.kept_for_workers(eng.sample_order) if method == "fork" else None
     # The scenario goes to each worker once (inherited on fork), not with every chunk:
     # unpickling rebuilds and recompiles it, which cost tens of milliseconds per chunk.
     # The workers end soon after this process, however it ends (steppe._workers).

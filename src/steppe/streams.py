@@ -21,6 +21,8 @@ root                    word  streams under it
 ``SENSITIVITY_BOOT``    4     the bootstrap of the sensitivity analysis
 ``RESAMPLING``          5     the uniform of each resampling of a run conditioned on evidence:
                               ``(5, generation)`` (:func:`resampling_uniform`)
+``CORRELATION``         6     the score permutations of Iman and Conover's method in block
+                              ``b`` of replications: ``(6, b)`` (:func:`block_generator`)
 ======================  ====  ================================================================
 
 Sources are keyed by **name**, not position, so adding, removing or changing one part of a
@@ -38,6 +40,7 @@ from typing import Final
 import numpy as np
 
 __all__ = [
+    "CORRELATION",
     "DESIGN",
     "DYNAMICS",
     "PARAMETERS",
@@ -45,6 +48,7 @@ __all__ = [
     "ROOTS",
     "SENSITIVITY_BOOT",
     "SENSITIVITY_SAMPLE",
+    "block_generator",
     "dynamics_keys",
     "parameter_uniforms",
     "resampling_uniform",
@@ -58,6 +62,7 @@ DESIGN: Final = 2
 SENSITIVITY_SAMPLE: Final = 3
 SENSITIVITY_BOOT: Final = 4
 RESAMPLING: Final = 5
+CORRELATION: Final = 6
 #: Every root by name (a test checks that they are distinct).
 ROOTS: Final = {
     "PARAMETERS": PARAMETERS,
@@ -66,6 +71,7 @@ ROOTS: Final = {
     "SENSITIVITY_SAMPLE": SENSITIVITY_SAMPLE,
     "SENSITIVITY_BOOT": SENSITIVITY_BOOT,
     "RESAMPLING": RESAMPLING,
+    "CORRELATION": CORRELATION,
 }
 
 
@@ -93,6 +99,13 @@ def resampling_uniform(seed: int, generation: int) -> float:
     """The uniform in ``[0, 1)`` of the systematic resampling that makes ``generation``."""
     ss = np.random.SeedSequence(seed, spawn_key=(RESAMPLING, generation))
     return float(np.random.Generator(np.random.PCG64(ss)).random())
+
+
+def block_generator(seed: int, block: int) -> np.random.Generator:
+    """The generator of the score permutations that correlate block ``block`` of
+    replications (:mod:`steppe.engines.correlate`)."""
+    ss = np.random.SeedSequence(seed, spawn_key=(CORRELATION, block))
+    return np.random.Generator(np.random.PCG64(ss))
 
 
 def _name_words(name: str) -> tuple[int, ...]:

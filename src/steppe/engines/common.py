@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from steppe.engines.correlate import correlated_uniforms
 from steppe.errors import SimulationError
 from steppe.model.deps import state_reads
 from steppe.model.distributions import Choice, DistributionBase
@@ -248,6 +249,11 @@ def draw_parameters(
     parameters are fixed (:meth:`~steppe.model.scenario.Scenario.with_overrides`), without
     building that scenario -- sweeps run many points this way.
 
+    Correlated parameters (``correlations:``) take their uniforms from
+    :func:`~steppe.engines.correlate.correlated_uniforms` (Iman and Conover's reordering
+    within fixed blocks of replications); a fixed one among them gets its fixed value while
+    the others keep the very draws they have when it is not fixed.
+
     Raises
     ------
     SimulationError
@@ -255,11 +261,19 @@ def draw_parameters(
     """
     # One row per parameter (contiguous while it is filled); returned transposed.
     out = np.empty((len(scenario.params), n), dtype=np.float64)
+    corr = scenario.correlation
+    rows: dict[int, np.ndarray] = {}
+    if corr is not None:
+        us = correlated_uniforms(corr, seed, start, n)
+        rows = {index: us[j] for j, index in enumerate(corr.indices)}
     for p in scenario.params:
         if fixed is not None and p.index in fixed:
             out[p.index] = fixed[p.index]
         elif p.dist is not None:
-            out[p.index] = p.dist.ppf(parameter_uniforms(seed, p.name, start, n))
+            u = rows.get(p.index)
+            if u is None:
+                u = parameter_uniforms(seed, p.name, start, n)
+            out[p.index] = p.dist.ppf(u)
         elif p.value is not None:
             out[p.index] = p.value
     compiled = scenario.compiled("vector")

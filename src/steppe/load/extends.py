@@ -156,7 +156,7 @@ def _check_variant(child: Located, parent: Located, ref: str) -> None:
 
 def _replaces(child: dict[str, Any], path: YPath) -> bool:
     """A child mapping that replaces the parent's value instead of merging into it."""
-    if "dist" in child:
+    if "dist" in child or path in (("correlations",), ("precision",)):
         return True
     is_param = len(path) == 2 and path[0] == "parameters"
     return is_param and ("value" in child or "expr" in child)

@@ -25,7 +25,10 @@ __all__ = ["evidence_file_schema", "file_schema"]
 
 _DIALECT = "https://json-schema.org/draft/2020-12/schema"
 #: Keys of a variant whose value replaces the parent's as a whole (checked as in a scenario).
-_REPLACED = ("steppe", "as_of", "sources", "start", "horizon", "step", "replications", "seed")
+_REPLACED = (
+    "steppe", "as_of", "sources", "start", "horizon", "step", "replications", "seed",
+    "correlations", "precision",
+)  # fmt: skip
 
 
 def _changes(section: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ and YAML path.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from steppe.errors import LimitError, PathPart, ScenarioError
+from steppe.errors import LimitError, PathPart, ScenarioError, ScenarioWarning, format_path
 from steppe.load.evidence_files import add_evidence_files, restore_on_keys
 from steppe.load.extends import resolve_extends
 from steppe.load.files import read_scenario_file
@@ -104,7 +105,32 @@ def _load_text(
     except ScenarioError as exc:
         where, line, col = located.where(exc.path)
         raise exc.located(file=where, line=line, column=col) from None
+    if sc.correlation is not None and sc.correlation.repaired:
+        _warn_repaired(sc, located)
     return _with_places(sc, located)
+
+
+def _warn_repaired(sc: Scenario, located: Located) -> None:
+    """Say that ``correlations:`` was replaced by the nearest correlation matrix."""
+    assert sc.correlation is not None  # the caller checked
+    path: tuple[PathPart, ...] = ("correlations",)
+    where, line, col = located.where(path)
+    at = where if line is None else f"{where}:{line}:{col}"
+    corr = sc.correlation
+    pairs = ", ".join(
+        f"{a}~{b} {corr.target[i][j]:.3f}"
+        for i, a in enumerate(corr.names)
+        for j, b in enumerate(corr.names)
+        if j > i
+    )
+    warnings.warn(
+        ScenarioWarning(
+            f"{at}: warning: {format_path(path)}: the rank correlation matrix is not positive "
+            f"semi-definite (smallest eigenvalue {corr.given_eigenvalue:.6g}); using the "
+            f"nearest correlation matrix (repair: nearest): {pairs}"
+        ),
+        stacklevel=3,
+    )
 
 
 def _with_places(sc: Scenario, located: Located) -> Scenario:

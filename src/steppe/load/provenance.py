@@ -11,6 +11,8 @@ finds the gaps in a scenario that loads, each located in the file that supplied 
   condition ...), a duration or its distribution, a floor — other than 0 and 1, with no
   ``source`` or ``why`` on the mapping that holds it or on any mapping around it up to
   its entry (an event, project, series or outcome);
+* a **correlation** (``correlations:``): each pairwise entry, or the matrix, without
+  ``source`` or ``why`` (on the entry, or on the mapping that holds the matrix and pairs);
 * in a **variant**, an entry whose values the variant changes while its ``source`` and
   ``why`` all come from the file it extends: they describe the old values.
 
@@ -145,6 +147,7 @@ class _Checker:
                     self.gap(path, "attributes without a source or why: add `source:` or `why:`")
                 else:
                     self.stale(path, actor)
+        self.correlations(data.get("correlations"))
         for section in _ENTRY_SECTIONS:
             for name, entry in (data.get(section) or {}).items():
                 path = (section, name)
@@ -152,6 +155,23 @@ class _Checker:
                 if _has_provenance(entry):
                     self.stale(path, entry)
         return self.gaps
+
+    def correlations(self, node: Any) -> None:
+        """Each correlation carries a source or why: a pair, or the matrix's mapping."""
+        root: YPath = ("correlations",)
+        what = "without a source or why: add `source:` or `why:`"
+        if isinstance(node, list):
+            for i, pair in enumerate(node):
+                if not _has_provenance(pair):
+                    self.gap((*root, i), f"a correlation {what}")
+            return
+        if not isinstance(node, dict) or _has_provenance(node):
+            return
+        if "matrix" in node:
+            self.gap((*root, "matrix"), f"a correlation matrix {what} (to its mapping)")
+        for i, pair in enumerate(node.get("pairs") or []):
+            if not _has_provenance(pair):
+                self.gap((*root, "pairs", i), f"a correlation {what}")
 
     def numbers(self, node: Any, path: YPath, *, covered: bool) -> None:
         """Report the numbers under ``node`` that no enclosing mapping gives a source for."""

@@ -18,6 +18,7 @@ import numpy as np
 
 from steppe.errors import ExpressionError, PathPart, ScenarioError, format_path
 from steppe.model.base import suggest
+from steppe.model.correlations import Correlation, build_correlation
 from steppe.model.deps import reads_clock
 from steppe.model.distributions import DistributionBase
 from steppe.model.evidence import build_evidence
@@ -30,6 +31,7 @@ from steppe.model.expr import (
     parse_expression,
 )
 from steppe.model.observations import Observation
+from steppe.model.precision import PrecisionRule, build_precision
 from steppe.model.schema import (
     STEPS,
     CombineOutcome,
@@ -210,6 +212,12 @@ class Scenario:
     #: ``FILE:LINE:COL`` of each evidence item, by item index (set by the loader): the
     #: scenario file, a file it extends, or an evidence file.
     evidence_places: Mapping[int, str] = field(default_factory=dict, repr=False)
+    #: The rank correlations of its parameters (``correlations:``), if any.
+    correlation: Correlation | None = None
+    #: When to stop a run before its replications (``precision:``), if at all.
+    precision: PrecisionRule | None = None
+    #: Parameters fixed by :meth:`with_overrides`: they may stay in ``correlations:``.
+    overridden: frozenset[str] = frozenset()
     _compiled: dict[str, CompiledModel] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -223,7 +231,15 @@ class Scenario:
         places = dict(self.evidence_places)
         return (
             _rebuild,
-            (self.spec, self.file, self.sha256, dict(self.positions), self.evidence, places),
+            (
+                self.spec,
+                self.file,
+                self.sha256,
+                dict(self.positions),
+                self.evidence,
+                places,
+                self.overridden,
+            ),
         )
 
     def param(self, name: str) -> ParamModel:
@@ -247,9 +263,13 @@ class Scenario:
         file: str | None = None,
         sha256: str | None = None,
         positions: Mapping[Path, tuple[int, int]] | None = None,
+        overridden: frozenset[str] = frozenset(),
     ) -> Scenario:
-        """Resolve names and compile ``spec``; raises :class:`ScenarioError` with a path."""
-        return _build(spec, file=file, sha256=sha256, positions=positions or {})
+        """Resolve names and compile ``spec``; raises :class:`ScenarioError` with a path.
+        ``overridden``: parameters fixed by :meth:`with_overrides`."""
+        return _build(
+            spec, file=file, sha256=sha256, positions=positions or {}, overridden=overridden
+        )
 
     def locate(self, path: Path) -> str:
         """``FILE:LINE:COL: error: YAML.PATH`` for messages about the value at ``path``.
@@ -271,6 +291,10 @@ class Scenario:
 
     def with_overrides(self, overrides: Mapping[str, float]) -> Scenario:
         """A copy in which each named parameter is fixed at the given value.
+
+        A correlated parameter (``correlations:``) that is fixed so keeps its place in the
+        correlations: the other parameters keep exactly the draws they had, as when a
+        sweep fixes it (:func:`steppe.engines.common.draw_parameters`).
 
         Raises
         ------
@@ -298,7 +322,10 @@ class Scenario:
                 )
             params[name] = FixedParam(value=float(value), why="set by override")
         spec = self.spec.model_copy(update={"parameters": params})
-        return _build(spec, file=self.file, sha256=self.sha256, positions=self.positions)
+        return _build(
+            spec, file=self.file, sha256=self.sha256, positions=self.positions,
+            overridden=self.overridden | frozenset(overrides),
+        )  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------
@@ -406,6 +433,7 @@ def _build(
     file: str | None,
     sha256: str | None,
     positions: Mapping[Path, tuple[int, int]],
+    overridden: frozenset[str] = frozenset(),
 ) -> Scenario:
     tl = Timeline(spec.start, spec.horizon)
     step = STEPS[spec.step]
@@ -578,6 +606,8 @@ def _build(
     oorder = _toposort(odeps, "outcome", "outcomes")
     outcome_order = tuple(list(spec.outcomes).index(n) for n in oorder)
     evidence = build_evidence(spec)
+    correlation = build_correlation(spec.correlations, params, overridden)
+    precision = build_precision(spec.precision, outcomes)
 
     scenario = Scenario(
         spec=spec,
@@ -598,6 +628,9 @@ def _build(
         sha256=sha256,
         positions=positions,
         evidence=evidence,
+        correlation=correlation,
+        precision=precision,
+        overridden=overridden,
     )
     scenario.compiled("scalar")  # binds every name now, so errors surface at load time
     return scenario
@@ -697,8 +730,11 @@ def _rebuild(
     positions: Mapping[Path, tuple[int, int]],
     evidence: tuple[Observation, ...] | None = None,
     evidence_places: Mapping[int, str] | None = None,
+    overridden: frozenset[str] = frozenset(),
 ) -> Scenario:
-    sc = Scenario.from_spec(spec, file=file, sha256=sha256, positions=positions)
+    sc = Scenario.from_spec(
+        spec, file=file, sha256=sha256, positions=positions, overridden=overridden
+    )
     if evidence is not None and evidence != sc.evidence:
         sc = replace(sc, evidence=evidence, _compiled={})
     if evidence_places:

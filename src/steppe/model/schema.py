@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from steppe.model.base import Strict
+from steppe.model.correlation_spec import CorrelationsSpec, PrecisionValue
 from steppe.model.distributions import Distribution
 from steppe.model.evidence_spec import MAX_EVIDENCE, EvidenceItem
 from steppe.model.expr import MATH_FUNCTIONS, STATE_FUNCTIONS
@@ -389,6 +390,10 @@ class ScenarioSpec(Strict):
     events: Table[EventSpec] = Field(default_factory=dict)
     projects: Table[ProjectSpec] = Field(default_factory=dict)
     series: Table[SeriesSpec] = Field(default_factory=dict)
+    #: Rank correlations between drawn parameters (see :mod:`steppe.model.correlation_spec`).
+    correlations: CorrelationsSpec | None = None
+    #: Stop at a Monte Carlo precision (see :mod:`steppe.model.correlation_spec`).
+    precision: PrecisionValue | None = None
     outcomes: Annotated[dict[Name, OutcomeSpec], Field(min_length=1, max_length=MAX_ITEMS)]
     evidence: Annotated[list[EvidenceItem], Field(max_length=MAX_EVIDENCE)] = Field(
         default_factory=list
@@ -414,4 +419,8 @@ class ScenarioSpec(Strict):
         out = handler(self)
         if isinstance(out, dict) and not self.evidence:
             out.pop("evidence", None)
+        if isinstance(out, dict):  # likewise without correlations or precision
+            for key in ("correlations", "precision"):
+                if out.get(key) is None:
+                    out.pop(key, None)
         return out

@@ -226,6 +226,21 @@ class Accumulator:
         self._kept, self._shared = [kept], True
         return kept
 
+    def kept_for_workers(self, order: Literal["C", "F"]) -> np.ndarray | None:
+        """The shared array that forked workers write kept samples into: made now
+        (:meth:`share_kept`) if no chunk was added yet, the one made before if any; ``None``
+        when earlier chunks were kept in this process's memory (a run in stages whose
+        first stage ran here): workers then send their samples back."""
+        if self._shared:
+            return self._kept[0]
+        if self._kept or self._n or self._pending:
+            return None
+        return self.share_kept(order)
+
+    def proportion(self, index: int) -> tuple[int, int]:
+        """``(successes, replications)`` merged so far of probability outcome ``index``."""
+        return self._successes[index], self._n
+
     def needs_samples(self, start: int) -> bool:
         """Whether the samples of a chunk starting at ``start`` are kept (so must be sent)."""
         return self.keep_samples or start < QUANTILE_SAMPLE
