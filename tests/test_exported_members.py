@@ -19,6 +19,7 @@ def test_public_api_is_pinned() -> None:
         "RunResult",
         "Scenario",
         "ScenarioError",
+        "ScoreResult",
         "SensitivityResult",
         "SimulationError",
         "SteppeError",
@@ -27,6 +28,7 @@ def test_public_api_is_pinned() -> None:
         "load",
         "loads",
         "run",
+        "score",
         "sensitivity",
         "sweep",
     }

@@ -23,6 +23,7 @@ from steppe.errors import (
 )
 from steppe.load import load, loads
 from steppe.model.scenario import Scenario
+from steppe.scoring import ScoreResult, score
 from steppe.sweeps import SensitivityResult, sensitivity, sweep
 
 __version__ = "0.1.0"
@@ -37,6 +38,7 @@ __all__ = [
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "ScoreResult",
     "SensitivityResult",
     "SimulationError",
     "SteppeError",
@@ -45,6 +47,7 @@ __all__ = [
     "load",
     "loads",
     "run",
+    "score",
     "sensitivity",
     "sweep",
 ]
