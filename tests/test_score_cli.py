@@ -176,3 +176,26 @@ def test_schema_checks_the_example_files() -> None:
         doc.pop("as_of", None)
         assert list(validator.iter_errors(doc)) == [], name
     assert list(validator.iter_errors({"resolutions": [{"id": "q", "event": "a"}]}))
+
+
+@pytest.mark.slow  # the baseline at its own 2,000 replications
+def test_docs_worked_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/scoring.md's worked example, as written: the table it shows is what steppe prints
+    (the run is seeded and both engines give the same numbers), and its Python runs."""
+    root = Path(__file__).resolve().parents[1]
+    docs = (root / "docs" / "scoring.md").read_text(encoding="utf-8")
+    base = tmp_path / "score-base"
+    steppe.run(root / "scenarios" / "baseline.yaml").write(base)
+    res = root / "examples" / "resolutions_2024.yaml"
+    args = ["score", str(base), "--resolutions", str(res), "--reference", "0.5"]
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    shown = [line.rstrip() for line in result.output.splitlines()]
+    for line in ("│ baseline │ 12        │ 0.387 ± 0.138 │", "│ baseline │ constant 0.5 │"):
+        (expected,) = [x for x in docs.splitlines() if x.startswith(line)]
+        assert expected in shown
+    block = docs.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    code = block.replace("/tmp/score-base", str(base)).replace("examples/", f"{root}/examples/")
+    exec(compile(code, "docs/scoring.md", "exec"), {})  # our own documentation, not input
+    assert (tmp_path / "results" / "score-baseline" / "score.json").is_file()
