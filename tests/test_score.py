@@ -344,3 +344,27 @@ def test_example_files_load() -> None:
     assert all(q.resolved is not None and q.source for q in r2024.questions)
     r2025 = load_resolutions(root / "resolutions_2025.yaml")
     assert all(q.resolved is None for q in r2025.questions)
+
+
+def test_a_conditioned_run_uses_its_effective_sample_size(tmp_path: Path) -> None:
+    """Rows of a conditioned run are a resample: shares are estimates from evidence.ess
+    replications, which the intervals, the clipping and the notes use."""
+    text = SCENARIO.replace("replications: 2000", "replications: 400") + textwrap.dedent(
+        """\
+        as_of: 2024-07-01
+        evidence:
+          - {series: x, at: 2024-07-01, value: 104, sigma: 0.02, source: test}
+        """
+    )
+    (tmp_path / "c.yaml").write_text(text)
+    folder = steppe.run(tmp_path / "c.yaml", engine="simpy").write(tmp_path / "c")
+    path = tmp_path / "r.yaml"
+    path.write_text(RESOLUTIONS)
+    result = steppe.score(folder, path)
+    ess = result.summary["results"][0]["ess"]
+    assert ess is not None and ess < 400
+    frame = result.frame.set_index("id")
+    assert frame.loc["a_derived", "n"] == ess
+    assert frame.loc["a_outcome", "n"] <= ess
+    assert frame.loc["a_derived", "forecast"] == frame.loc["a_time", "forecast"]
+    assert any("effective replications (evidence.ess)" in n for n in result.summary["notes"])

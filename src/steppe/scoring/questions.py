@@ -344,6 +344,8 @@ def forecast(q: QuestionSpec, r: ResultInput) -> Forecast | Skip:
         kind = block.get("kind")
         if kind == "probability":
             p, n = float(block["p"]), float(block.get("ess") or block["n"])
+            if r.ess is not None:  # resampled particles: at most the run's effective size
+                n = min(n, r.ess)
             lo, hi = wilson_score_interval(p, n)
             basis = "summary.json p" + (" (weighted)" if "ess" in block else "")
             return Forecast("probability", p, n, (lo, hi), None, basis)

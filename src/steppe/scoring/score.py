@@ -364,11 +364,12 @@ def _skill(ref: Reference, rows: list[dict[str, Any]]) -> dict[str, Any]:
             continue
         own = float(np.mean([row[score_name] for row in both]))
         other = float(np.mean([row[key] for row in both]))
+        value = rules.skill(own, other)
         out[score_name] = {
             "n": len(both),
             "score": own,
             "reference": other,
-            "skill": rules.skill(own, other),
+            "skill": value if math.isfinite(value) else None,  # a reference that scored 0
         }
     return out
 
