@@ -72,6 +72,7 @@ def test_roots_are_distinct_and_name_their_purpose() -> None:
     assert len(set(streams.ROOTS.values())) == len(streams.ROOTS)
     assert set(streams.ROOTS) == {
         "PARAMETERS", "DYNAMICS", "DESIGN", "SENSITIVITY_SAMPLE", "SENSITIVITY_BOOT", "RESAMPLING",
+        "SCORING_PIT",
     }  # fmt: skip
 
 

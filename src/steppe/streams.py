@@ -21,6 +21,9 @@ root                    word  streams under it
 ``SENSITIVITY_BOOT``    4     the bootstrap of the sensitivity analysis
 ``RESAMPLING``          5     the uniform of each resampling of a run conditioned on evidence:
                               ``(5, generation)`` (:func:`resampling_uniform`)
+``SCORING_PIT``         6     the uniform of the randomised PIT of each scored question, keyed
+                              by the question's id: ``(6, *sha256_words(id))``
+                              (:func:`pit_uniform`, ``steppe score``)
 ======================  ====  ================================================================
 
 Sources are keyed by **name**, not position, so adding, removing or changing one part of a
@@ -43,10 +46,12 @@ __all__ = [
     "PARAMETERS",
     "RESAMPLING",
     "ROOTS",
+    "SCORING_PIT",
     "SENSITIVITY_BOOT",
     "SENSITIVITY_SAMPLE",
     "dynamics_keys",
     "parameter_uniforms",
+    "pit_uniform",
     "resampling_uniform",
     "rng",
     "source_generator",
@@ -58,6 +63,7 @@ DESIGN: Final = 2
 SENSITIVITY_SAMPLE: Final = 3
 SENSITIVITY_BOOT: Final = 4
 RESAMPLING: Final = 5
+SCORING_PIT: Final = 6
 #: Every root by name (a test checks that they are distinct).
 ROOTS: Final = {
     "PARAMETERS": PARAMETERS,
@@ -66,6 +72,7 @@ ROOTS: Final = {
     "SENSITIVITY_SAMPLE": SENSITIVITY_SAMPLE,
     "SENSITIVITY_BOOT": SENSITIVITY_BOOT,
     "RESAMPLING": RESAMPLING,
+    "SCORING_PIT": SCORING_PIT,
 }
 
 
@@ -92,6 +99,13 @@ def parameter_uniforms(seed: int, name: str, start: int, n: int) -> np.ndarray:
 def resampling_uniform(seed: int, generation: int) -> float:
     """The uniform in ``[0, 1)`` of the systematic resampling that makes ``generation``."""
     ss = np.random.SeedSequence(seed, spawn_key=(RESAMPLING, generation))
+    return float(np.random.Generator(np.random.PCG64(ss)).random())
+
+
+def pit_uniform(seed: int, question: str) -> float:
+    """The uniform in ``[0, 1)`` of the randomised PIT of the question with id ``question``
+    (the same for every result scored; adding a question changes no other's)."""
+    ss = np.random.SeedSequence(seed, spawn_key=(SCORING_PIT, *_name_words(question)))
     return float(np.random.Generator(np.random.PCG64(ss)).random())
 
 

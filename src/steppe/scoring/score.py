@@ -35,6 +35,7 @@ from steppe.scoring.questions import (
     load_resolutions,
     question_kind,
 )
+from steppe.streams import pit_uniform
 
 __all__ = ["FORMAT", "Reference", "ScoreResult", "score"]
 
@@ -216,7 +217,7 @@ def _score(
     res: Resolutions, inputs: list[ResultInput], refs: list[Reference], seed: int
 ) -> ScoreResult:
     questions = res.questions
-    uniforms = [float(np.random.default_rng([seed, i]).random()) for i in range(len(questions))]
+    uniforms = [pit_uniform(seed, q.id) for q in questions]
     rows: list[dict[str, Any]] = []
     per_result: list[dict[str, Any]] = []
     for r in inputs:
