@@ -19,6 +19,7 @@ def test_public_api_is_pinned() -> None:
         "RunResult",
         "Scenario",
         "ScenarioError",
+        "ScoreResult",
         "SensitivityResult",
         "SimulationError",
         "SteppeError",
@@ -28,6 +29,7 @@ def test_public_api_is_pinned() -> None:
         "load",
         "loads",
         "run",
+        "score",
         "sensitivity",
         "sweep",
     }

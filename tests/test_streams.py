@@ -73,6 +73,7 @@ def test_roots_are_distinct_and_name_their_purpose() -> None:
     assert set(streams.ROOTS) == {
         "PARAMETERS", "DYNAMICS", "DESIGN", "SENSITIVITY_SAMPLE", "SENSITIVITY_BOOT", "RESAMPLING",
         "CORRELATION",
+        "SCORING_PIT",
     }  # fmt: skip
 
 

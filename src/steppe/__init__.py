@@ -24,6 +24,7 @@ from steppe.errors import (
 )
 from steppe.load import load, loads
 from steppe.model.scenario import Scenario
+from steppe.scoring import ScoreResult, score
 from steppe.sweeps import SensitivityResult, sensitivity, sweep
 
 __version__ = "0.1.0"
@@ -38,6 +39,7 @@ __all__ = [
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "ScoreResult",
     "SensitivityResult",
     "SimulationError",
     "SteppeError",
@@ -47,6 +49,7 @@ __all__ = [
     "load",
     "loads",
     "run",
+    "score",
     "sensitivity",
     "sweep",
 ]

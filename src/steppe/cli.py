@@ -29,6 +29,7 @@ from steppe.load import load
 from steppe.load.fileschema import evidence_file_schema, file_schema
 from steppe.load.provenance import provenance_gaps
 from steppe.results.folders import OUT_HINT, check_replaceable, resolve_out
+from steppe.scoring.cli import score_cmd
 from steppe.sweeps.cli import sweep_cmd
 
 __all__ = ["main"]
@@ -170,6 +171,7 @@ def _plain_warnings(show: Callable[..., None]) -> Callable[..., None]:
 main.add_command(sweep_cmd)  # steppe sweep: src/steppe/sweeps/cli.py
 main.add_command(compare_cmd)  # steppe compare: src/steppe/analysis/cli.py
 main.add_command(report_cmd)  # steppe report: src/steppe/analysis/cli.py
+main.add_command(score_cmd)  # steppe score: src/steppe/scoring/cli.py
 
 
 @main.command("run")
@@ -373,6 +375,17 @@ def validate_cmd(
     is_flag=True,
     help="Print the JSON Schema of evidence files (steppe run --evidence FILE) instead.",
 )
-def schema_cmd(evidence: bool) -> None:
+@click.option(
+    "--resolutions",
+    "resolutions",
+    is_flag=True,
+    help="Print the JSON Schema of resolutions files (steppe score --resolutions FILE) instead.",
+)
+def schema_cmd(evidence: bool, resolutions: bool) -> None:
     """Print the JSON Schema of scenario files (scenarios and their variants)."""
+    if resolutions:
+        from steppe.scoring.spec import resolutions_file_schema
+
+        click.echo(json.dumps(resolutions_file_schema(), indent=2))
+        return
     click.echo(json.dumps(evidence_file_schema() if evidence else file_schema(), indent=2))

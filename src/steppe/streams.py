@@ -23,6 +23,9 @@ root                    word  streams under it
                               ``(5, generation)`` (:func:`resampling_uniform`)
 ``CORRELATION``         6     the score permutations of Iman and Conover's method in block
                               ``b`` of replications: ``(6, b)`` (:func:`block_generator`)
+``SCORING_PIT``         7     the uniform of the randomised PIT of each scored question, keyed
+                              by the question's id: ``(7, *sha256_words(id))``
+                              (:func:`pit_uniform`, ``steppe score``)
 ======================  ====  ================================================================
 
 Sources are keyed by **name**, not position, so adding, removing or changing one part of a
@@ -46,11 +49,13 @@ __all__ = [
     "PARAMETERS",
     "RESAMPLING",
     "ROOTS",
+    "SCORING_PIT",
     "SENSITIVITY_BOOT",
     "SENSITIVITY_SAMPLE",
     "block_generator",
     "dynamics_keys",
     "parameter_uniforms",
+    "pit_uniform",
     "resampling_uniform",
     "rng",
     "source_generator",
@@ -63,6 +68,7 @@ SENSITIVITY_SAMPLE: Final = 3
 SENSITIVITY_BOOT: Final = 4
 RESAMPLING: Final = 5
 CORRELATION: Final = 6
+SCORING_PIT: Final = 7
 #: Every root by name (a test checks that they are distinct).
 ROOTS: Final = {
     "PARAMETERS": PARAMETERS,
@@ -72,6 +78,7 @@ ROOTS: Final = {
     "SENSITIVITY_BOOT": SENSITIVITY_BOOT,
     "RESAMPLING": RESAMPLING,
     "CORRELATION": CORRELATION,
+    "SCORING_PIT": SCORING_PIT,
 }
 
 
@@ -106,6 +113,13 @@ def block_generator(seed: int, block: int) -> np.random.Generator:
     replications (:mod:`steppe.engines.correlate`)."""
     ss = np.random.SeedSequence(seed, spawn_key=(CORRELATION, block))
     return np.random.Generator(np.random.PCG64(ss))
+
+
+def pit_uniform(seed: int, question: str) -> float:
+    """The uniform in ``[0, 1)`` of the randomised PIT of the question with id ``question``
+    (the same for every result scored; adding a question changes no other's)."""
+    ss = np.random.SeedSequence(seed, spawn_key=(SCORING_PIT, *_name_words(question)))
+    return float(np.random.Generator(np.random.PCG64(ss)).random())
 
 
 def _name_words(name: str) -> tuple[int, ...]:

@@ -1,7 +1,8 @@
 """What steppe owns on disk: the marker of its folders, and where its temporary files live.
 
 **The marker.** Every folder steppe writes as a whole — a result folder (``steppe run``), a
-comparison folder (``steppe compare``), a sweep folder (``steppe sweep``) — holds a small
+comparison folder (``steppe compare``), a sweep folder (``steppe sweep``), a score
+folder (``steppe score``) — holds a small
 file ``.steppe`` (JSON: the format and the kind of folder). steppe replaces or clears an
 existing folder only if it holds the marker of the same kind, or is empty
 (:func:`check_replaceable`); any other folder is refused, so a mistyped ``--out`` never
@@ -60,8 +61,8 @@ FORMAT = "steppe-folder/1"
 #: What a refused ``--out`` should do instead.
 OUT_HINT = "choose another path with --out"
 
-FolderKind = Literal["result", "comparison", "sweep"]
-_KINDS: tuple[FolderKind, ...] = ("result", "comparison", "sweep")
+FolderKind = Literal["result", "comparison", "sweep", "score"]
+_KINDS: tuple[FolderKind, ...] = ("result", "comparison", "sweep", "score")
 _ENTRY = re.compile(r"^(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-(?P<start>\d+)-[0-9a-f]{12}$")
 
 
