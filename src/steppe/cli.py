@@ -25,6 +25,7 @@ from steppe.api import RunResult, run
 from steppe.errors import ScenarioError, SteppeError
 from steppe.load import load
 from steppe.load.fileschema import evidence_file_schema, file_schema
+from steppe.load.loader import expanded_text
 from steppe.load.provenance import provenance_gaps
 from steppe.results.folders import OUT_HINT, check_replaceable, resolve_out
 from steppe.sweeps.cli import sweep_cmd
@@ -272,12 +273,22 @@ def run_cmd(
     metavar="FILE",
     help="An evidence file to check with each scenario (repeatable).",
 )
-def validate_cmd(files: tuple[Path, ...], provenance: bool, evidence: tuple[Path, ...]) -> None:
+@click.option(
+    "--expand",
+    is_flag=True,
+    help="Print each valid file as YAML with its templates expanded (a variant: merged onto "
+    "the scenario it extends).",
+)
+def validate_cmd(
+    files: tuple[Path, ...], provenance: bool, evidence: tuple[Path, ...], expand: bool
+) -> None:
     """Check scenario FILES without running them (exit 0 when all are valid)."""
     bad = 0
     for f in files:
         try:
             sc = load(f, evidence=evidence)
+            if expand:
+                click.echo(expanded_text(f), nl=False)
             gaps = provenance_gaps(f, evidence=evidence) if provenance else []
         except ScenarioError as err:
             print_errors(err)
