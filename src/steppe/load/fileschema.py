@@ -11,6 +11,10 @@ checks both kinds of file:
   full, and changes to existing entries checked only as far as a file can be checked
   without its parent (a change is a partial mapping, and ``null`` deletes), since the
   merged scenario is what the loader validates in full.
+
+Either kind of file may have ``templates:`` (:mod:`steppe.load.templates`), which the
+loader expands before validation; the schema checks each template's shape, and its entries
+as entries of their sections (placeholders stand in text, which those schemas accept).
 """
 
 from __future__ import annotations
