@@ -19,10 +19,13 @@ import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import steppe
 from steppe.cli import main
-from steppe.errors import ScenarioError
+from steppe.errors import LimitError, ScenarioError
+from steppe.load import templates
 from steppe.load.provenance import provenance_gaps
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,6 +145,34 @@ def test_others_repeats_its_word_for_each_other_actor() -> None:
         "* (1 + n_occurred(uz_delists, kg_delists)) * max(UZ.engagement, KG.engagement, 1)"
     )
     assert tj.title == "Tajikistan, not Uzbekistan, Kyrgyzstan"
+
+
+# (not YAML 1.1's booleans ON, NO, YES, OFF, which a plain key would be read as)
+_KEY = st.from_regex(r"[A-Z][A-Z0-9]{0,3}", fullmatch=True).filter(
+    lambda k: k not in ("ON", "NO", "YES", "OFF")
+)
+_KEYS = st.lists(_KEY, min_size=2, max_size=8, unique=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(keys=_KEYS, suffix=st.from_regex(r"_[a-z0-9_]{0,8}", fullmatch=True))
+def test_others_is_every_other_actor_in_order(keys: list[str], suffix: str) -> None:
+    """Property: in each instance, ``f({others.lower}SUFFIX, {actor}.a)`` lists the other
+    actors' words in for_each order, then the instance's own."""
+    actors = "".join(f"  {k}: {{name: {k}}}\n" for k in keys)
+    text = (
+        HEAD.split("actors:\n")[0]
+        + "actors:\n"
+        + actors
+        + "templates:\n  - for_each: {actor: ["
+        + ", ".join(keys)
+        + ']}\n    outcomes:\n      "o_{actor.lower}":\n'
+        + f'        value: "1"\n        why: "f({{others.lower}}{suffix}, {{actor}}.a)"\n'
+    )
+    sc = _load(text)
+    for k in keys:
+        others = ", ".join(f"{o.lower()}{suffix}" for o in keys if o != k)
+        assert sc.spec.outcomes[f"o_{k.lower()}"].why == f"f({others}, {k}.a)"
 
 
 def test_double_braces_are_literal_braces() -> None:
@@ -344,6 +375,37 @@ def test_a_generated_number_without_a_source_is_reported_at_the_template(
     covered = text.replace("KG]}\n", "KG]}\n    why: judgement\n", 1)
     path.write_text(covered, encoding="utf-8")
     assert provenance_gaps(path) == []
+
+
+def _many_actors(n: int) -> str:
+    actors = "".join(f"  A{i}: {{name: actor {i}}}\n" for i in range(n))
+    return HEAD.split("actors:\n")[0] + "actors:\n" + actors + "parameters:\n  base: 0.1\n"
+
+
+def test_templates_that_generate_too_many_entries_are_refused() -> None:
+    actors = ", ".join(f"A{i}" for i in range(40))
+    events = "".join(f'      "e{j}_{{actor}}": {{hazard: base}}\n' for j in range(26))
+    text = _many_actors(40) + f"templates:\n  - for_each: {{actor: [{actors}]}}\n    events:\n"
+    text += events + "outcomes:\n  x: {probability: occurred(e0_A0)}\n"
+    with pytest.raises(LimitError) as info:
+        _load(text)
+    assert str(info.value) == (
+        f"tpl.yaml:{_line(text, '    events:')}:5: error: templates[0].events: the templates "
+        "generate more than 1,000 entries of events"
+    )
+
+
+def test_a_placeholder_may_not_expand_without_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    actors = ", ".join(f"A{i}" for i in range(40))
+    word = "w" * 3000
+    text = _many_actors(40) + f"templates:\n  - for_each: {{actor: [{actors}]}}\n    events:\n"
+    text += f'      "e_{{actor}}": {{hazard: base, why: "{word}{{others}}"}}\n'
+    text += "outcomes:\n  x: {probability: occurred(e_A0)}\n"
+    with pytest.raises(LimitError, match="a placeholder expands to more than 100,000 characters"):
+        _load(text)
+    monkeypatch.setattr(templates, "MAX_TOTAL_TEXT", 50_000)
+    with pytest.raises(LimitError, match="the templates expand to more than 50,000 characters"):
+        _load(text.replace(word, "w" * 2000).replace("{others}", "{actor}"))
 
 
 # -- extends ----------------------------------------------------------------------------------

@@ -35,14 +35,20 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from steppe.errors import PathPart
-from steppe.load.yamlsafe import Located
+from steppe.errors import LimitError, PathPart
+from steppe.load.yamlsafe import MAX_NODES, Located
 from steppe.model.base import suggest
+from steppe.model.schema import MAX_ITEMS
 from steppe.model.template_spec import PLACEHOLDERS, TEMPLATE_SECTIONS, TemplatesSpec
 
 __all__ = ["expand_templates"]
 
 YPath = tuple[PathPart, ...]
+
+#: The longest text a placeholder may expand to (a ``{others}`` repeats its word).
+MAX_TEXT = 100_000
+#: How many characters of text with placeholders all the instances may expand to.
+MAX_TOTAL_TEXT = 20_000_000
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.")
@@ -105,6 +111,7 @@ class _Instance:
     actor: str
     others: tuple[str, ...]
     names: dict[str, str]  # actor key -> its name
+    budget: list[int]  # characters the expansion may still write, shared by its instances
 
     def value(self, slot: _Slot, who: str) -> str:
         if slot.form == "lower":
@@ -120,13 +127,20 @@ class _Instance:
         pieces = _tokens(text, doc, path)
         out: list[str] = []
         word: list[_Piece] = []
+        size = 0
 
         def flush() -> None:
+            nonlocal size
             if any(isinstance(p, _Slot) and p.who == "others" for p in word):
                 copies = [self._word(word, other) for other in self.others]
                 out.append(", ".join(copies))
             else:
                 out.append(self._word(word, None))
+            size += len(out[-1])
+            if size > MAX_TEXT:
+                raise _limit(
+                    doc, path, f"a placeholder expands to more than {MAX_TEXT:,} characters"
+                )
             word.clear()
 
         for piece in pieces:
@@ -135,7 +149,16 @@ class _Instance:
             else:
                 flush()
                 out.append(piece)
+                size += 1
         flush()
+        self.budget[0] -= size
+        if self.budget[0] < 0:
+            raise _limit(
+                doc,
+                path,
+                f"the templates expand to more than {MAX_TOTAL_TEXT:,} characters of text; "
+                "refusing to expand them",
+            )
         return "".join(out)
 
     def _word(self, word: list[_Piece], other: str | None) -> str:
@@ -158,6 +181,11 @@ class _Instance:
         return node
 
 
+def _limit(doc: Located, path: YPath, message: str, *, key: bool = False) -> LimitError:
+    file, line, column = doc.where(path, key=key)
+    return LimitError(message, path=path, file=file, line=line, column=column)
+
+
 def _paths(node: Any, path: YPath) -> Iterator[tuple[YPath, YPath]]:
     """Every path under ``node`` as (path relative to ``node``, full path)."""
     rel: YPath = ()
@@ -171,9 +199,13 @@ def _paths(node: Any, path: YPath) -> Iterator[tuple[YPath, YPath]]:
             stack.extend(((*rel, i), v) for i, v in enumerate(value))
 
 
-def _merge(entry: Any, change: Any) -> Any:
-    """A variant's merge (mappings key by key, ``null`` deletes, anything else replaces)."""
-    if isinstance(entry, dict) and isinstance(change, dict) and "dist" not in change:
+def _merge(entry: Any, change: Any, *, parameter: bool = False) -> Any:
+    """A variant's merge (mappings key by key, ``null`` deletes, anything else replaces; a
+    distribution, and a parameter's ``value`` or ``expr``, replace as a whole)."""
+    whole = isinstance(change, dict) and (
+        "dist" in change or (parameter and ("value" in change or "expr" in change))
+    )
+    if isinstance(entry, dict) and isinstance(change, dict) and not whole:
         out = dict(entry)
         for key, value in change.items():
             if value is None:
@@ -194,6 +226,7 @@ class _Expansion:
             k: str(v["name"]) if isinstance(v, dict) and "name" in v else k
             for k, v in actors.items()
         }
+        self.budget = [MAX_TOTAL_TEXT]
         self.entries: dict[str, dict[str, Any]] = {s: {} for s in TEMPLATE_SECTIONS}
         #: generated (section, name) -> (template path of the name, instance note)
         self.origin: dict[YPath, tuple[YPath, str]] = {}
@@ -203,6 +236,28 @@ class _Expansion:
         self.notes: dict[YPath, str] = {}
 
     def run(self, templates: list[dict[str, Any]]) -> None:
+        counts = dict.fromkeys(TEMPLATE_SECTIONS, 0)
+        nodes = 0
+        for i, template in enumerate(templates):
+            n = len(template["for_each"]["actor"])
+            for section in TEMPLATE_SECTIONS:
+                entries = template.get(section) or {}
+                counts[section] += n * len(entries)
+                nodes += n * sum(1 for _ in _paths(entries, ()))
+                if counts[section] > MAX_ITEMS:
+                    raise _limit(
+                        self.doc,
+                        ("templates", i, section),
+                        f"the templates generate more than {MAX_ITEMS:,} entries of {section}",
+                        key=True,
+                    )
+            if nodes > MAX_NODES:
+                raise _limit(
+                    self.doc,
+                    ("templates", i),
+                    f"the templates generate more than {MAX_NODES:,} values; refusing to "
+                    "expand them",
+                )
         for i, template in enumerate(templates):
             self.check_actors(template, i)
             for actor in template["for_each"]["actor"]:
@@ -228,7 +283,7 @@ class _Expansion:
 
     def instance(self, template: dict[str, Any], i: int, actor: str) -> None:
         listed = template["for_each"]["actor"]
-        inst = _Instance(actor, tuple(a for a in listed if a != actor), self.names)
+        inst = _Instance(actor, tuple(a for a in listed if a != actor), self.names, self.budget)
         note = f"in the instance for {actor} of templates[{i}]"
         changes = (template.get("overrides") or {}).get(actor) or {}
         made: dict[str, set[str]] = {}
@@ -252,7 +307,8 @@ class _Expansion:
                     if own[name] is None:
                         made[section].add(name)
                         continue
-                    value = _merge(value, inst.fill(own[name], self.doc, cpath))
+                    change = inst.fill(own[name], self.doc, cpath)
+                    value = _merge(value, change, parameter=section == "parameters")
                 self.add(section, name, value, tpath, cpath, note)
                 made[section].add(name)
         for section, own in changes.items():
