@@ -210,6 +210,14 @@ def test_a_template_gives_its_source_and_why_to_entries_without_one(tmp_path: Pa
     sc = _load(text + EXPLICIT)
     assert sc.spec.events["uz_delists"].why == "own"
     assert sc.spec.outcomes["kg_by_2030"].why == "one structure for all"
+    # a source on the template, an override's why: the entry's own come first
+    text = text.replace("    why: one structure for all\n", "    source: a quote\n")
+    text = text.replace("        why: own\n", "")
+    text += "    overrides:\n      KG: {events: {kg_delists: {why: its own}}}\n"
+    sc = _load(text + EXPLICIT)
+    kg, tj = sc.spec.events["kg_delists"], sc.spec.events["tj_delists"]
+    assert (kg.source, kg.why, tj.source, tj.why) == (None, "its own", "a quote", None)
+    assert sc.spec.outcomes["kg_by_2030"].why is None  # an outcome has no source to take
 
 
 def test_template_parameters_and_series() -> None:

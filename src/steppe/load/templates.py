@@ -14,7 +14,8 @@ The rules (documented for analysts in ``docs/scenario-format.md``, "Templates"):
 * ``overrides: {ACTOR: {SECTION: {GENERATED_NAME: change}}}`` changes one instance's
   entries as a variant changes its parent's (mappings merge key by key, ``null`` deletes a
   key; ``null`` for a whole entry leaves it out of that instance);
-* a template's ``source`` and ``why`` are given to each generated entry that has neither;
+* a template's ``source`` and ``why`` are given to each generated entry that has neither
+  (an outcome, which has no ``source``, is given the ``why``);
 * generated entries come first in their sections, template by template and actor by actor,
   before the entries the file writes out; a generated name that is also written out, or
   generated twice, is an error naming both places. In a variant they are new entries,
@@ -300,7 +301,6 @@ class _Expansion:
                         key=True,
                     )
                 value = inst.fill(entry, self.doc, tpath)
-                value = self.inherit(template, value)
                 cpath: YPath = ("templates", i, "overrides", actor, section, name)
                 own = changes.get(section) or {}
                 if name in own:
@@ -309,6 +309,7 @@ class _Expansion:
                         continue
                     change = inst.fill(own[name], self.doc, cpath)
                     value = _merge(value, change, parameter=section == "parameters")
+                value = self.inherit(template, section, value)
                 self.add(section, name, value, tpath, cpath, note)
                 made[section].add(name)
         for section, own in changes.items():
@@ -324,8 +325,9 @@ class _Expansion:
                     )
 
     @staticmethod
-    def inherit(template: dict[str, Any], value: Any) -> Any:
-        given = {k: template[k] for k in ("source", "why") if template.get(k)}
+    def inherit(template: dict[str, Any], section: str, value: Any) -> Any:
+        keys = ("why",) if section == "outcomes" else ("source", "why")  # outcomes: why only
+        given = {k: template[k] for k in keys if template.get(k)}
         if given and isinstance(value, dict) and not (value.get("source") or value.get("why")):
             return {**value, **given}
         return value
