@@ -27,6 +27,7 @@ from steppe.api import RunResult, run
 from steppe.errors import ScenarioError, ScenarioWarning, SteppeError
 from steppe.load import load
 from steppe.load.fileschema import evidence_file_schema, file_schema
+from steppe.load.loader import expanded_text
 from steppe.load.provenance import provenance_gaps
 from steppe.results.folders import OUT_HINT, check_replaceable, resolve_out
 from steppe.scoring.cli import score_cmd
@@ -325,19 +326,30 @@ def run_cmd(
     "that all resolve late (warnings: the exit status stays 0; docs/scoring.md).",
 )
 @click.option("--json", "as_json", is_flag=True, help="With --lint: print the findings as JSON.")
+@click.option(
+    "--expand",
+    is_flag=True,
+    help="Print each valid file as YAML with its templates expanded (a variant: merged onto "
+    "the scenario it extends).",
+)
 def validate_cmd(
     files: tuple[Path, ...],
     provenance: bool,
     evidence: tuple[Path, ...],
     with_lint: bool,
     as_json: bool,
+    expand: bool,
 ) -> None:
     """Check scenario FILES without running them (exit 0 when all are valid)."""
+    if expand and as_json:
+        raise click.UsageError("--expand prints YAML; it cannot be combined with --json")
     bad = 0
     report: list[dict[str, Any]] = []
     for f in files:
         try:
             sc = load(f, evidence=evidence)
+            if expand:
+                click.echo(expanded_text(f), nl=False)
             gaps = provenance_gaps(f, evidence=evidence) if provenance else []
             findings = lint(f, evidence=evidence) if with_lint else []
         except ScenarioError as err:

@@ -106,6 +106,15 @@ class ScenarioError(SteppeError, ValueError):
         err.also = self.also
         return err
 
+    def with_message(self, message: str) -> ScenarioError:
+        """Return a copy with another message (the same path, place and further errors)."""
+        err = type(self)(
+            message, path=self.path, file=self.file, line=self.line, column=self.column
+        )
+        err.__cause__ = self.__cause__
+        err.also = self.also
+        return err
+
     def prefixed(self, prefix: Sequence[PathPart]) -> ScenarioError:
         """Return a copy whose YAML path starts with ``prefix``."""
         err = type(self)(

@@ -12,7 +12,10 @@ The rules (documented for analysts in ``docs/scenario-format.md``, "Variants: ex
 * the child gives its own ``name`` (different from the parent's), ``title`` and
   ``description``;
 * the child's ``evidence:`` items are appended after the parent's (``evidence: null``
-  drops the parent's).
+  drops the parent's);
+* each file's ``templates:`` are expanded before the merge (:mod:`steppe.load.templates`):
+  the parent's generated entries are the parent's entries, which the child may change by
+  their generated names; the child's are new entries of the child.
 
 The merged document keeps, for every path, the file, line and column of whichever file
 supplied the value, so later errors point into the right file.
@@ -25,6 +28,7 @@ from typing import Any
 
 from steppe.errors import PathPart, ScenarioError
 from steppe.load.files import read_scenario_file
+from steppe.load.templates import expand_templates
 from steppe.load.yamlsafe import Located, parse_yaml
 from steppe.model.base import suggest
 
@@ -64,7 +68,7 @@ def resolve_extends(located: Located, *, chain: tuple[Path, ...] = ()) -> tuple[
     """
     data = located.data
     if "extends" not in data:
-        return located, b""
+        return expand_templates(located), b""
     ref = data["extends"]
     if not isinstance(ref, str) or not ref.strip():
         raise located.error(
@@ -97,6 +101,7 @@ def resolve_extends(located: Located, *, chain: tuple[Path, ...] = ()) -> tuple[
     parent, grand = resolve_extends(
         parse_yaml(text, file=str(parent_path)), chain=(*chain, resolved)
     )
+    located = expand_templates(located, parent=parent)
     _check_variant(located, parent, ref)
     return _merge_located(parent, located), raw + grand
 
@@ -209,19 +214,26 @@ def _merge_located(parent: Located, child: Located) -> Located:
         return out
 
     cmarks, ckeys = remap(child.marks), remap(child.key_marks)
+    cfiles = {p: f for p, f in ((_child_path(p, shift), f) for p, f in child.files.items()) if p}
+    cnotes = {p: n for p, n in ((_child_path(p, shift), n) for p, n in child.notes.items()) if p}
     marks: dict[YPath, tuple[int, int]] = {}
     key_marks: dict[YPath, tuple[int, int]] = {}
     files: dict[YPath, str] = {}
+    notes: dict[YPath, str] = {}
 
     def walk(node: Any, path: YPath) -> None:
         if path in cmarks:
-            marks[path], files[path] = cmarks[path], child.file
+            marks[path], files[path] = cmarks[path], cfiles.get(path, child.file)
             if path in ckeys:
                 key_marks[path] = ckeys[path]
+            if path in cnotes:
+                notes[path] = cnotes[path]
         elif path in parent.marks:
             marks[path], files[path] = parent.marks[path], parent.files.get(path, parent.file)
             if path in parent.key_marks:
                 key_marks[path] = parent.key_marks[path]
+            if path in parent.notes:
+                notes[path] = parent.notes[path]
         if isinstance(node, dict):
             for key, value in node.items():
                 walk(value, (*path, key))
@@ -230,4 +242,6 @@ def _merge_located(parent: Located, child: Located) -> Located:
                 walk(value, (*path, i))
 
     walk(data, ())
-    return Located(data=data, file=child.file, marks=marks, key_marks=key_marks, files=files)
+    return Located(
+        data=data, file=child.file, marks=marks, key_marks=key_marks, files=files, notes=notes
+    )

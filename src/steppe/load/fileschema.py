@@ -11,6 +11,10 @@ checks both kinds of file:
   full, and changes to existing entries checked only as far as a file can be checked
   without its parent (a change is a partial mapping, and ``null`` deletes), since the
   merged scenario is what the loader validates in full.
+
+Either kind of file may have ``templates:`` (:mod:`steppe.load.templates`), which the
+loader expands before validation; the schema checks each template's shape, and its entries
+as entries of their sections (placeholders stand in text, which those schemas accept).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 from steppe.load.extends import SECTIONS
 from steppe.model.evidence_spec import EvidenceFileSpec
 from steppe.model.schema import ScenarioSpec
+from steppe.model.template_spec import TEMPLATE_SECTIONS, TemplatesSpec
 
 __all__ = ["evidence_file_schema", "file_schema"]
 
@@ -47,11 +52,31 @@ def _changes(section: str) -> dict[str, Any]:
     return {"type": "object", "additionalProperties": change, "description": description}
 
 
+def _templates(props: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """The schema of ``templates:``; a template's entries are checked as entries of their
+    section (placeholders stand in text, so the entry schemas hold as written)."""
+    schema = TemplatesSpec.model_json_schema(by_alias=True)
+    defs.update(schema.pop("$defs"))
+    template = defs["TemplateSpec"]["properties"]
+    for section in TEMPLATE_SECTIONS:
+        template[section]["additionalProperties"] = props[section]["additionalProperties"]
+        template[section]["description"] = (
+            f"Entries of {section} to generate for each actor: names and text may hold "
+            "{actor}, {actor.lower}, {actor.name}, {others}, {others.lower}, {others.name}."
+        )
+    return {
+        **schema["properties"]["templates"],
+        "description": "Entries written once and generated for each actor of a list "
+        "(docs/scenario-format.md, 'Templates').",
+    }
+
+
 def file_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a scenario file: a scenario or a variant."""
     scenario = ScenarioSpec.model_json_schema(by_alias=True)
     defs: dict[str, Any] = scenario.pop("$defs")
     props = scenario["properties"]
+    props["templates"] = _templates(props, defs)
     variant_props: dict[str, Any] = {
         "extends": {
             "type": "string",
@@ -61,7 +86,7 @@ def file_schema() -> dict[str, Any]:
             "file's folder.",
         },
         **{key: props[key] for key in ("name", "title", "description")},
-        **{key: props[key] for key in _REPLACED},
+        **{key: props[key] for key in (*_REPLACED, "templates")},
         **{section: _changes(section) for section in (*SECTIONS, "outcomes")},
         "evidence": {
             **props["evidence"],

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 
 from steppe.errors import LimitError, PathPart, ScenarioError, ScenarioWarning, format_path
@@ -25,7 +26,7 @@ from steppe.model.base import suggest
 from steppe.model.scenario import Scenario
 from steppe.model.schema import ScenarioSpec
 
-__all__ = ["load", "loads", "validate_files"]
+__all__ = ["expanded_text", "load", "loads", "validate_files"]
 
 
 def load(path: str | Path, *, evidence: Sequence[str | Path] = ()) -> Scenario:
@@ -103,8 +104,7 @@ def _load_text(
     try:
         sc = Scenario.from_spec(spec, file=file, sha256=sha256, positions=own)
     except ScenarioError as exc:
-        where, line, col = located.where(exc.path)
-        raise exc.located(file=where, line=line, column=col) from None
+        raise located.relocate(exc) from None
     if sc.correlation is not None and sc.correlation.repaired:
         _warn_repaired(sc, located)
     return _with_places(sc, located)
@@ -131,6 +131,22 @@ def _warn_repaired(sc: Scenario, located: Located) -> None:
         ),
         stacklevel=3,
     )
+
+
+def expanded_text(path: str | Path) -> str:
+    """The scenario file ``path`` as YAML with its templates expanded (and, for a variant,
+    merged onto the scenarios it extends): what the loader validates.
+
+    Raises
+    ------
+    ScenarioError
+        If the file is not a valid scenario (it is loaded first).
+    """
+    load(path)
+    text, _ = read_file(path)
+    located, _ = resolve_extends(parse_yaml(text, file=str(path)))
+    restore_on_keys(located.data)
+    return yaml.safe_dump(located.data, sort_keys=False, allow_unicode=True, width=92)
 
 
 def _with_places(sc: Scenario, located: Located) -> Scenario:

@@ -129,6 +129,8 @@ class _Checker:
 
     def gap(self, path: YPath, message: str) -> None:
         file, line, col = self.doc.where(path)
+        note = self.doc.note(path)  # a template's instance
+        message = f"{message} ({note})" if note else message
         self.gaps.append(ProvenanceGap(path, message, file, line, col))
 
     def run(self) -> list[ProvenanceGap]:

@@ -33,7 +33,8 @@ class Located:
     """Plain data from a YAML document, with the position of every value and key.
 
     ``marks[path]`` is the (line, column) of the value at ``path``; ``key_marks[path]`` is
-    that of the mapping key naming it.
+    that of the mapping key naming it. ``notes[path]``, for a value a template generated
+    (:mod:`steppe.load.templates`), says which instance: errors located there carry it.
     """
 
     data: Any
@@ -41,6 +42,7 @@ class Located:
     marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
     key_marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
     files: dict[Path, str] = field(default_factory=dict)
+    notes: dict[Path, str] = field(default_factory=dict)
 
     def position(self, path: Path, *, key: bool = False) -> tuple[int, int] | None:
         """The line and column of ``path``, or of its closest ancestor that has one."""
@@ -68,10 +70,32 @@ class Located:
                 return self.file, None, None
             p = p[:-1]
 
+    def note(self, path: Path, *, key: bool = False) -> str:
+        """The note of the value :meth:`where` locates ``path`` at (``""``: none), e.g.
+        ``"in the instance for UZ of templates[0]"``."""
+        table = self.key_marks if key else self.marks
+        p = tuple(path)
+        while True:
+            if p in table or (key and p in self.marks):
+                return self.notes.get(p, "")
+            if not p:
+                return ""
+            p = p[:-1]
+
     def error(self, message: str, path: Path, *, key: bool = False) -> ScenarioError:
         """A :class:`ScenarioError` located at ``path`` in this document."""
         file, line, col = self.where(path, key=key)
+        note = self.note(path, key=key)
+        message = f"{message} ({note})" if note else message
         return ScenarioError(message, path=path, file=file, line=line, column=col)
+
+    def relocate(self, exc: ScenarioError) -> ScenarioError:
+        """``exc`` (raised with a YAML path only) located in this document, with its note."""
+        file, line, col = self.where(exc.path)
+        note = self.note(exc.path)
+        if note:
+            exc = exc.with_message(f"{exc.message} ({note})")
+        return exc.located(file=file, line=line, column=col)
 
 
 def _mark(node: yaml.Node) -> tuple[int, int]:
