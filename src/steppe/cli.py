@@ -21,6 +21,7 @@ from rich.table import Table
 from steppe._options import engine_option
 from steppe._progress import print_errors, progress_bar, stderr_console
 from steppe.analysis.cli import compare_cmd, report_cmd
+from steppe.analysis.signposts_cli import signposts_cmd
 from steppe.api import RunResult, run
 from steppe.errors import ScenarioError, SteppeError
 from steppe.load import load
@@ -141,6 +142,7 @@ def main() -> None:
 main.add_command(sweep_cmd)  # steppe sweep: src/steppe/sweeps/cli.py
 main.add_command(compare_cmd)  # steppe compare: src/steppe/analysis/cli.py
 main.add_command(report_cmd)  # steppe report: src/steppe/analysis/cli.py
+main.add_command(signposts_cmd)  # steppe signposts: src/steppe/analysis/signposts_cli.py
 
 
 @main.command("run")
