@@ -20,6 +20,7 @@ def test_public_api_is_pinned() -> None:
         "Scenario",
         "ScenarioError",
         "SensitivityResult",
+        "Signposts",
         "SimulationError",
         "SteppeError",
         "__version__",
@@ -28,6 +29,7 @@ def test_public_api_is_pinned() -> None:
         "loads",
         "run",
         "sensitivity",
+        "signposts",
         "sweep",
     }
 

@@ -10,6 +10,7 @@ with their Monte Carlo error.
 """
 
 from steppe.analysis.compare import Comparison, compare
+from steppe.analysis.signposts import Signposts, signposts
 from steppe.api import RunResult, run
 from steppe.errors import (
     ComparisonError,
@@ -38,6 +39,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "SensitivityResult",
+    "Signposts",
     "SimulationError",
     "SteppeError",
     "__version__",
@@ -46,5 +48,6 @@ __all__ = [
     "loads",
     "run",
     "sensitivity",
+    "signposts",
     "sweep",
 ]
