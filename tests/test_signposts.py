@@ -11,8 +11,10 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
+import yaml
 from click.testing import CliRunner
 from scipy import integrate
 
@@ -286,6 +288,14 @@ def test_signposts_are_in_the_schema_and_leave_other_dumps_alone() -> None:
     assert set(spec["required"]) == {"probability", "by"}
     assert {"title", "watch", "source", "why"} <= set(spec["properties"])
     assert "signposts" in schema["$defs"]["Variant"]["properties"]
+    validator = jsonschema.Draft202012Validator(schema)
+    doc = yaml.safe_load(ANALYTIC)
+    doc["start"], doc["horizon"] = str(doc["start"]), str(doc["horizon"])
+    doc["outcomes"]["b_by_2028"]["by"] = str(doc["outcomes"]["b_by_2028"]["by"])
+    doc["signposts"]["a_early"]["by"] = "2025-06-30"
+    assert list(validator.iter_errors(doc)) == []
+    doc["signposts"]["a_early"]["wach"] = "typo"
+    assert any("wach" in e.message for e in validator.iter_errors(doc))
     sc = steppe.loads(ANALYTIC.split("signposts:")[0])
     with warnings.catch_warnings():  # pydantic warns of its tagged unions as it dumps them
         warnings.simplefilter("ignore")

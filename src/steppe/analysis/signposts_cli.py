@@ -139,4 +139,4 @@ def signposts_cmd(
         )
     console.print("\nWhat to watch:", markup=False)
     for line in sp.watch_list(top or 10):
-        console.print(f"  {line}", markup=False)
+        console.print(f"  {line}", markup=False, soft_wrap=True)
