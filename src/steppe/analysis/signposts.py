@@ -372,13 +372,13 @@ def _empty() -> pd.DataFrame:
 
 
 def _pairs(y: _Binary, xs: list[_Binary], n: int, effective: float, min_eff: float) -> pd.DataFrame:
-    yv = y.values.astype(float)
-    ny = float(yv.sum())
+    ny = float(np.count_nonzero(y.values))
     if not xs or ny in (0.0, float(n)):  # Y decided in every replication: nothing to learn
         return _empty().iloc[0:0]
-    xm = np.column_stack([x.values for x in xs]).astype(float)
-    nx = xm.sum(axis=0)
-    nxy = yv @ xm
+    # counts column by column: no (rows x indicators) matrix, which for 250,000 kept
+    # replications and hundreds of indicators would take gigabytes
+    nx = np.array([np.count_nonzero(x.values) for x in xs], dtype=float)
+    nxy = np.array([np.count_nonzero(x.values & y.values) for x in xs], dtype=float)
     px, py, pxy = nx / n, ny / n, nxy / n
     p1, p0 = nxy / nx, (ny - nxy) / (n - nx)
     scale = effective / n
