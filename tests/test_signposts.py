@@ -355,3 +355,11 @@ def test_report_has_a_what_to_watch_section(folder: Path, tmp_path: Path) -> Non
     result = CliRunner().invoke(main, ["report", str(copy)])
     assert result.exit_code == 0, result.output
     assert "## What to watch" not in (copy / "report.md").read_text(encoding="utf-8")
+
+
+def test_indicators_known_at_as_of_are_evidence_not_signposts(tmp_path: Path) -> None:
+    res = steppe.run(tmp_path_file(tmp_path), engine="simpy", replications=300)
+    later = replace(res, summary={**res.summary, "as_of": "2025-06-30"})
+    dates = set(steppe.signposts(later).frame["date"])
+    assert dates and min(dates) > "2025-06-30"  # the signpost a_early (by 2025-06-30) is out
+    assert "2024-12-31" in set(steppe.signposts(res).frame["date"])

@@ -19,7 +19,10 @@ Indicators X (binary, each with a date D; a pair needs D before Y's date):
 * every event, project stage and cancellation "by D", D every 31 December;
 * every series above its sample quartiles (25%, median, 75%) at every 31 December ("below"
   is the same question: its complement carries the same value);
-* every declared signpost (the scenario's ``signposts:``), at its ``by`` date.
+* every declared signpost (the scenario's ``signposts:``), at its ``by`` date;
+
+each only with a date after the forecast's ``as_of`` (when the summary states one): what
+was known then is evidence, not something to watch.
 
 X that holds in all or none of the replications tells nothing and is dropped (counted in
 :attr:`Signposts.dropped`). Pairs whose conditional estimates rest on fewer than
@@ -339,8 +342,10 @@ def signposts(
     n = len(samples)
     ess = (summary.get("evidence") or {}).get("ess")
     effective = float(ess) if ess is not None else float(n)
-    xs_all = _indicators(summary, frame, described)
-    xs = [x for x in xs_all if 0 < int(x.values.sum()) < n]
+    # what was known when the forecast was made is evidence, not a signpost to watch
+    as_of = str(summary.get("as_of") or "")
+    xs_all = [x for x in _indicators(summary, frame, described) if x.date > as_of]
+    xs = [x for x in xs_all if 0 < int(np.count_nonzero(x.values)) < n]
     rows = [
         _pairs(y, [x for x in xs if x.date < y.date and not (exclude_own and x.names & y.names)],
                n, effective, min_effective)

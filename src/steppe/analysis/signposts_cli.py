@@ -55,7 +55,11 @@ def signposts_table(sp: Signposts, title: str) -> Table:
             f"{r['voi_entropy']:.3f}",
             "[bold red]*[/]" if r["flag"] else "",
         )
-    notes = [f"* {r['indicator']}: {r['flag']}" for _, r in sp.frame.iterrows() if r["flag"]]
+    notes = [
+        f"* {r['outcome']}, {r['indicator']}: {r['flag']}"
+        for _, r in sp.frame.iterrows()
+        if r["flag"]
+    ]
     basis = (
         f"{sp.replications:,} replications"
         if not sp.weighted
