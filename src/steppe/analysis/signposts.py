@@ -40,7 +40,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -56,6 +56,9 @@ from steppe.model.base import suggest
 from steppe.model.timeline import Timeline
 from steppe.results.indicators import Indicator, read_indicators
 from steppe.results.io import SAMPLES, read_summary_manifest
+
+if TYPE_CHECKING:
+    from steppe.api import RunResult
 
 __all__ = ["MIN_EFFECTIVE", "Signposts", "signposts"]
 
@@ -210,19 +213,13 @@ def _outcomes(summary: dict[str, Any], samples: pd.DataFrame) -> list[_Binary]:
     return out
 
 
-def _year_ends(summary: dict[str, Any]) -> list[dt.date]:
-    tl = Timeline(
-        dt.date.fromisoformat(summary["start"]), dt.date.fromisoformat(summary["horizon"])
-    )
-    return [d for d in tl.year_ends() if (d.month, d.day) == (12, 31)]
-
-
 def _indicators(
     summary: dict[str, Any], frame: pd.DataFrame, described: list[Indicator]
 ) -> list[_Binary]:
-    start = dt.date.fromisoformat(summary["start"])
-    tl = Timeline(start, dt.date.fromisoformat(summary["horizon"]))
-    ends = _year_ends(summary)
+    tl = Timeline(
+        dt.date.fromisoformat(summary["start"]), dt.date.fromisoformat(summary["horizon"])
+    )
+    ends = [d for d in tl.year_ends() if (d.month, d.day) == (12, 31)]  # not the horizon
     units = {
         k: v.get("unit") or "" for k, v in (summary.get("traces") or {}).get("series", {}).items()
     }
@@ -258,7 +255,9 @@ def _indicators(
     return out
 
 
-def _load(result: Any) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame, list[Indicator]]:
+def _load(
+    result: RunResult | str | Path,
+) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame, list[Indicator]]:
     from steppe.api import RunResult  # the API imports the engines: only when needed
 
     if isinstance(result, RunResult):
@@ -288,7 +287,7 @@ def _load(result: Any) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame, list
 
 
 def signposts(
-    result: Any,
+    result: RunResult | str | Path,
     outcome: str | None = None,
     *,
     top: int | None = None,
