@@ -204,7 +204,7 @@ def test_complex_keys_are_refused() -> None:
 
 TOP_KEYS = (
     "actors, as_of, description, events, evidence, horizon, name, outcomes, parameters, "
-    "projects, replications, seed, series, sources, start, step, steppe, title"
+    "projects, replications, seed, series, signposts, sources, start, step, steppe, title"
 )
 
 
