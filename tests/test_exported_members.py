@@ -25,6 +25,7 @@ def test_public_api_is_pinned() -> None:
         "SteppeError",
         "__version__",
         "compare",
+        "lint",
         "load",
         "loads",
         "run",

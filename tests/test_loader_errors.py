@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import os
 import re
 import socket
@@ -1019,3 +1020,41 @@ def test_hazard_of_an_event_that_can_no_longer_occur_is_not_checked(engine: str)
     text = edit(HAZARD, "    hazard: 50 - 100 * occurred(uz_delists)")
     res = steppe.run(steppe.loads(text, file=FILE), replications=200, seed=1, engine=engine)  # type: ignore[arg-type]
     assert len(res.samples) == 200
+
+
+# --- libyaml's composer gives what the pure-Python one gives -----------------------------
+
+_UNICODE = (
+    'title: "Ünïcødé — \u2018q\u2019"\n'
+    "x: {a: 1e7, b: [1, 2, 'é', 😀]}\nz: 😀😀 yes\nw:\n  - é: 3\n"
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *(
+            p.read_text(encoding="utf-8")
+            for p in sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
+        ),
+        *(
+            p.read_text(encoding="utf-8")
+            for p in sorted((Path(__file__).parent.parent / "examples").glob("*.yaml"))
+        ),
+        _UNICODE,
+        _UNICODE.encode("utf-8"),
+    ],
+)
+def test_fast_composer_same_data_and_marks(
+    text: str | bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A document libyaml reads whole is composed by libyaml (several times faster); the
+    data, the positions of values and of keys (multi-byte characters before them included)
+    are those of PyYAML's pure-Python composer, which errors and limits still go through."""
+    yamlsafe = importlib.import_module("steppe.load.yamlsafe")
+    fast = yamlsafe.parse_yaml(text, file="f.yaml")
+    monkeypatch.setattr(yamlsafe, "_prescan", lambda text, file: False)
+    slow = yamlsafe.parse_yaml(text, file="f.yaml")
+    assert fast.data == slow.data
+    assert fast.marks == slow.marks
+    assert fast.key_marks == slow.key_marks

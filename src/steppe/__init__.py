@@ -10,6 +10,7 @@ with their Monte Carlo error.
 """
 
 from steppe.analysis.compare import Comparison, compare
+from steppe.analysis.cromwell import lint
 from steppe.analysis.signposts import Signposts, signposts
 from steppe.api import RunResult, run
 from steppe.errors import (
@@ -44,6 +45,7 @@ __all__ = [
     "SteppeError",
     "__version__",
     "compare",
+    "lint",
     "load",
     "loads",
     "run",

@@ -21,6 +21,7 @@ from rich.table import Table
 from steppe._options import engine_option
 from steppe._progress import print_errors, progress_bar, stderr_console
 from steppe.analysis.cli import compare_cmd, report_cmd
+from steppe.analysis.cromwell import cromwell_lines, lint
 from steppe.analysis.signposts_cli import signposts_cmd
 from steppe.api import RunResult, run
 from steppe.errors import ScenarioError, SteppeError
@@ -256,6 +257,8 @@ def run_cmd(
         console.print(outcome_table(result))
         if "evidence" in result.summary:
             show_evidence(console, result.summary)
+        for line in cromwell_lines(lint(result.scenario, result=result), result.summary):
+            console.print(line, markup=False, soft_wrap=True)  # docs/scoring.md
         console.print(f"results written to {folder}", markup=False)
 
 
@@ -274,28 +277,53 @@ def run_cmd(
     metavar="FILE",
     help="An evidence file to check with each scenario (repeatable).",
 )
-def validate_cmd(files: tuple[Path, ...], provenance: bool, evidence: tuple[Path, ...]) -> None:
+@click.option(
+    "--lint",
+    "with_lint",
+    is_flag=True,
+    help="Also report outcomes that are 0 or 1 by the scenario's structure and questions "
+    "that all resolve late (warnings: the exit status stays 0; docs/scoring.md).",
+)
+@click.option("--json", "as_json", is_flag=True, help="With --lint: print the findings as JSON.")
+def validate_cmd(
+    files: tuple[Path, ...],
+    provenance: bool,
+    evidence: tuple[Path, ...],
+    with_lint: bool,
+    as_json: bool,
+) -> None:
     """Check scenario FILES without running them (exit 0 when all are valid)."""
     bad = 0
+    report: list[dict[str, Any]] = []
     for f in files:
         try:
             sc = load(f, evidence=evidence)
             gaps = provenance_gaps(f, evidence=evidence) if provenance else []
+            findings = lint(f, evidence=evidence) if with_lint else []
         except ScenarioError as err:
             print_errors(err)
             bad += 1
             continue
+        if as_json:
+            report.append({"file": str(f), "findings": [x.to_dict() for x in findings]})
+        else:
+            for finding in findings:
+                click.echo(str(finding))
         if gaps:
             console = stderr_console()
             for gap in gaps:
                 console.print(str(gap), markup=False)
             bad += 1
+        elif as_json:
+            pass
         elif sc.evidence:
             n = len(sc.evidence)
             items = f"{n} evidence item{'s' if n != 1 else ''}"
             click.echo(f"{f}: ok ({items} as of {sc.spec.as_of})")
         else:
             click.echo(f"{f}: ok")
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
     if bad:
         sys.exit(EXIT_INPUT)
 

@@ -46,7 +46,7 @@ from steppe.engines.common import (
 )
 from steppe.errors import SimulationError
 from steppe.evidence.plan import EvidencePlan, SeriesCheck, Window
-from steppe.model.scenario import CompiledModel, Scenario
+from steppe.model.scenario import CompiledModel, Scenario, SeriesModel
 from steppe.streams import dynamics_keys, source_generator
 
 __all__ = ["Lineages", "simulate_des", "simulate_des_conditioned", "window_slots"]
@@ -485,18 +485,22 @@ class _Replication:
         self.tick_index += 1
         updates = []
         for s in sc.series:
-            mu = float(cm.drift[s.index].fn(ns))
-            if not math.isfinite(mu):
-                raise self.fail(("series", s.name, "drift"), "the drift", mu)
+            if cm.level[s.index] is not None:
+                base, scale = self.reversion(s, dt)
+            else:
+                mu = float(cm.drift[s.index].fn(ns))
+                if not math.isfinite(mu):
+                    raise self.fail(("series", s.name, "drift"), "the drift", mu)
+                base, scale = mu * dt, root
             sigma = self.nonneg(
                 float(cm.volatility[s.index].fn(ns)),
                 ("series", s.name, "volatility"),
                 "the volatility",
             )
-            inc = mu * dt
+            inc = base
             if sigma > 0.0:
                 # the series' noise: the normal of this tick, drawn whatever the volatility
-                inc += sigma * (root * float(self.series_noise(s.index)[tick]))
+                inc += sigma * (scale * float(self.series_noise(s.index)[tick]))
             updates.append(inc)
         for s, inc in zip(sc.series, updates, strict=True):
             if s.process == "log":
@@ -508,6 +512,27 @@ class _Replication:
             if not math.isfinite(ns.s[s.index]):
                 raise self.fail(("series", s.name), "the series (overflow)", ns.s[s.index])
         ns.t = when
+
+    def reversion(self, s: SeriesModel, dt: float) -> tuple[float, float]:
+        """A mean-reverting series' step over ``dt`` (``docs/engine.md`` section 4): the
+        pull toward its level, in log space for a log series, and the factor of its noise."""
+        cm, ns = self.cm, self.ns
+        level, half_life = cm.level[s.index], cm.half_life[s.index]
+        assert level is not None and half_life is not None
+        theta = float(level.fn(ns))
+        if not (theta - theta == 0.0 and (theta > 0.0 or s.process == "linear")):
+            what = "the level it reverts to (must be finite, and > 0 for a log series)"
+            raise self.fail(("series", s.name, "reverts_to"), what, theta)
+        h = float(half_life.fn(ns))
+        if not (h > 0.0 and h < math.inf):
+            what = "the half-life (must be finite and > 0)"
+            raise self.fail(("series", s.name, "half_life"), what, h)
+        x = ns.s[s.index]
+        gap = math.log(theta) - math.log(x) if s.process == "log" else theta - x
+        k = math.log(2.0) / h
+        pull = -math.expm1(-k * dt)
+        spread = math.sqrt(-math.expm1(-2.0 * k * dt) / (2.0 * k))
+        return gap * pull, spread
 
     def series_noise(self, index: int) -> np.ndarray:
         """Series ``index``'s normals of every tick of this replication (drawn at once)."""

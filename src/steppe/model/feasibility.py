@@ -38,14 +38,18 @@ from steppe.model.timeline import DAYS_PER_YEAR, Timeline
 
 __all__ = [
     "Earliest",
+    "cannot_occur",
     "check_event_can_occur",
     "check_series_bounds",
     "check_stage",
     "dist_max",
     "dist_min",
     "earliest_start",
+    "first_day",
+    "latest_start",
     "least",
     "most",
+    "series_range",
 ]
 
 Path = tuple[PathPart, ...]
@@ -244,33 +248,44 @@ def _walk(
     return unknown
 
 
-def check_event_can_occur(name: str, spec: ScenarioSpec, what: str, path: Path) -> None:
-    """Refuse an occurrence of event ``name`` (described by ``what``) that its hazard
-    makes impossible."""
+def cannot_occur(name: str, spec: ScenarioSpec) -> str | None:
+    """Why event ``name`` can never occur during a run (``"it has no hazard (only a
+    history)"``, ``"its hazard is 0 (parameters.x = 0)"``), or ``None`` when it may.
+
+    Its history is not looked at: an occurrence before the start is not one during the run.
+    """
     event = spec.events[name]
     if event.hazard is None:
-        raise ScenarioError(
-            f"events.{name} cannot occur: it has no hazard (only a history), but the evidence "
-            f"says it {what}; give it a hazard",
-            path=path,
-        )
+        return "it has no hazard (only a history)"
     h = least(event.hazard, spec, exact=True)
     if h is not None and h[0] == 0.0:
         how = "" if h[1] == "constant" else f" ({h[1]})"
-        raise ScenarioError(
-            f"events.{name} cannot occur: its hazard is 0{how}, but the evidence says it {what}",
-            path=path,
-        )
+        return f"its hazard is 0{how}"
+    return None
 
 
-def _first_day(tl: Timeline, t: float) -> dt.date:
+def check_event_can_occur(name: str, spec: ScenarioSpec, what: str, path: Path) -> None:
+    """Refuse an occurrence of event ``name`` (described by ``what``) that its hazard
+    makes impossible."""
+    why = cannot_occur(name, spec)
+    if why is None:
+        return
+    advice = "; give it a hazard" if spec.events[name].hazard is None else ""
+    raise ScenarioError(
+        f"events.{name} cannot occur: {why}, but the evidence says it {what}{advice}",
+        path=path,
+    )
+
+
+def first_day(tl: Timeline, t: float) -> dt.date:
     """The first day at whose beginning model time ``t`` has been reached."""
     return tl.start + dt.timedelta(days=math.ceil(t * DAYS_PER_YEAR - 1e-9))
 
 
 @dataclass(frozen=True)
 class Earliest:
-    """The earliest time a project's stage can begin, and why.
+    """The earliest time a project's stage can begin, and why (or, from
+    :func:`latest_start`, the latest time by which it has begun).
 
     Attributes
     ----------
@@ -282,11 +297,14 @@ class Earliest:
     pace
         The largest pace, in words (``", at pace at most 1 (...)"``; ``""`` for the
         constant 1).
+    stages
+        The index of the stage each of ``parts`` is about (its ``stages[i].duration``).
     """
 
     time: float
     parts: tuple[str, ...]
     pace: str
+    stages: tuple[int, ...] = ()
 
 
 def _max_pace(project: ProjectSpec, spec: ScenarioSpec) -> tuple[float, str] | None:
@@ -313,6 +331,7 @@ def earliest_start(project: ProjectSpec, stage: int, spec: ScenarioSpec) -> Earl
         return None
     total = 0.0
     parts: list[str] = []
+    used: list[int] = []
     for j in range(project.completed_stages, stage):
         st = project.stages[j]
         found = least(st.duration, spec)
@@ -320,9 +339,49 @@ def earliest_start(project: ProjectSpec, stage: int, spec: ScenarioSpec) -> Earl
             continue
         total += found[0]
         parts.append(f"{st.name} takes at least {found[0]:g} years ({found[1]})")
+        used.append(j)
     if not parts:
         return None
-    return Earliest(total / pace[0], tuple(parts), pace[1])
+    return Earliest(total / pace[0], tuple(parts), pace[1], tuple(used))
+
+
+def latest_start(project: ProjectSpec, stage: int, spec: ScenarioSpec) -> Earliest | None:
+    """When stage ``stage`` (``len(stages)``: completion) has begun at the latest, in every
+    replication.
+
+    The sum of the largest durations (:func:`most`) of the stages from
+    ``completed_stages`` to ``stage``, divided by the smallest pace (:func:`least`), for a
+    project that cannot be cancelled (its ``cancel_hazard`` is the constant 0). ``None``
+    when the project may be cancelled or waits for a ``starts_when`` condition, a duration
+    has no finite largest value, the pace no smallest value above 0, or the stage had begun
+    at the start.
+    """
+    cancel = least(project.cancel_hazard, spec, exact=True)
+    if cancel is None or cancel[0] != 0.0 or stage <= project.completed_stages:
+        return None
+    if project.starts_when is not None:  # it may never start
+        return None
+    exact = least(project.pace, spec, exact=True)
+    if exact is not None:
+        low, said = exact[0], "" if exact[0] == 1.0 else f", at pace {exact[0]:g} ({exact[1]})"
+    else:
+        bound = least(project.pace, spec)
+        if bound is None:
+            return None
+        low, said = bound[0], f", at pace at least {bound[0]:g} ({bound[1]})"
+    if not 0.0 < low < math.inf:
+        return None
+    total = 0.0
+    parts: list[str] = []
+    for j in range(project.completed_stages, stage):
+        st = project.stages[j]
+        found = most(st.duration, spec)
+        if found is None:
+            return None
+        total += max(found[0], 0.0)
+        parts.append(f"{st.name} takes at most {found[0]:g} years ({found[1]})")
+    said += f", and the project cannot be cancelled (cancel_hazard is {cancel[0]:g})"
+    return Earliest(total / low, tuple(parts), said, tuple(range(project.completed_stages, stage)))
 
 
 def check_stage(
@@ -361,7 +420,7 @@ def check_stage(
         return
     since = "the start" if done == 0 else f"the start, with {done} stages completed"
     raise ScenarioError(
-        f"projects.{name}: {what} cannot begin before {_first_day(tl, found.time)}: "
+        f"projects.{name}: {what} cannot begin before {first_day(tl, found.time)}: "
         + "; ".join(found.parts)
         + f"{found.pace}, from {since}; the evidence says it had begun by {by}",
         path=path,
@@ -413,3 +472,79 @@ def check_series_bounds(
             f"{item.at_most:g}",
             path=path,
         )
+
+
+#: Relative slack on a series bound computed with ``exp``, which may round either way.
+_SLACK = 1e-9
+
+
+def series_range(name: str, spec: ScenarioSpec, t: float) -> tuple[Traced | None, Traced | None]:
+    """Bounds on the values series ``name`` can take at any time from the start to model
+    time ``t``: ``(lowest, highest)``, each with how it was found, ``None`` where there is
+    none.
+
+    Only what holds in every replication whatever the draws: a log series is above 0; a
+    linear series with a ``floor`` is at least the smaller of the floor and its smallest
+    ``initial``. A series that moves by its drift alone (``volatility`` the constant 0, no
+    jumps) is bounded by its ``initial`` moved at its smallest or largest drift
+    (:func:`least` and :func:`most` of the ``drift`` formula) for every tick up to ``t``.
+    A volatility above 0 moves the series by normal draws, which can take it anywhere with
+    some probability: then nothing but the sign and the floor is bounded; nor is more
+    bounded for a mean-reverting series (``reverts_to``), which moves toward its level.
+    """
+    series = spec.series[name]
+    n = math.floor(t / STEPS[spec.step] + 1e-9)
+    years = n * STEPS[spec.step]  # the drift of n ticks
+    vol = least(series.volatility, spec, exact=True)
+    # a mean-reverting series moves toward its level: not bounded here (conservative)
+    still = vol is not None and vol[0] == 0.0 and not series.jumps and series.reverts_to is None
+    low: Traced | None = None
+    high: Traced | None = None
+    log = series.process == "log"
+    if log:
+        low = 0.0, f"series.{name} is a log series, always above 0"
+    elif series.floor is not None:
+        first = least(series.initial, spec)
+        if first is not None:
+            low = (
+                min(first[0], series.floor),
+                f"series.{name} starts at least at {first[0]:g} ({first[1]}) and its floor is "
+                f"{series.floor:g}",
+            )
+    if not still:
+        return low, high
+    ticks = f"{n} ticks of {spec.step}" if n != 1 else f"1 tick of {spec.step}"
+    still_said = f"series.{name} has volatility 0 and no jumps: over {ticks}"
+    top, rise = most(series.initial, spec), most(series.drift, spec)
+    if top is not None and rise is not None:
+        step = max(rise[0], 0.0) * years
+        x = top[0] * math.exp(step) if log else top[0] + step
+        x += _SLACK * max(1.0, abs(x))
+        if not log and series.floor is not None:
+            x = max(x, series.floor)
+        if math.isfinite(x):
+            grows = "log growth" if log else "growth"
+            high = (
+                x,
+                (
+                    f"{still_said} it rises to at most {x:.6g} from at most {top[0]:g} "
+                    f"({top[1]}) at a {grows} of at most {rise[0]:g} a year ({rise[1]})"
+                ),
+            )
+    bottom, fall = least(series.initial, spec), least(series.drift, spec)
+    if bottom is not None and fall is not None:
+        step = min(fall[0], 0.0) * years
+        x = bottom[0] * math.exp(step) if log else bottom[0] + step
+        x -= _SLACK * max(1.0, abs(x))
+        if not log and series.floor is not None:
+            x = max(x, min(bottom[0], series.floor))
+        if math.isfinite(x) and (low is None or x > low[0]):
+            falls = "log growth" if log else "growth"
+            low = (
+                x,
+                (
+                    f"{still_said} it falls to at least {x:.6g} from at least {bottom[0]:g} "
+                    f"({bottom[1]}) at a {falls} of at least {fall[0]:g} a year ({fall[1]})"
+                ),
+            )
+    return low, high

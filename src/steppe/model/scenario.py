@@ -7,6 +7,7 @@ errors raised here, which carry YAML paths.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import math
 from collections.abc import Mapping
@@ -108,6 +109,8 @@ class ProjectModel:
     pace: Expression
     cancel_hazard: Expression
     title: str | None = None
+    #: The start condition (``pace`` and ``cancel_hazard`` above are already gated by it).
+    starts_when: Expression | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,9 @@ class SeriesModel:
     jumps: tuple[JumpModel, ...]
     unit: str = ""
     title: str | None = None
+    #: Mean reversion: the level the series reverts to and the half-life (years), or None.
+    reverts_to: Expression | None = None
+    half_life: Expression | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,9 @@ class CompiledModel:
     initial: list[Compiled]
     drift: list[Compiled]
     volatility: list[Compiled]
+    #: Mean-reverting series: the level and the half-life (``None`` for other series).
+    level: list[Compiled | None]
+    half_life: list[Compiled | None]
     jumps: list[list[tuple[int, bool, Compiled]]]  # by event: (series, multiply, amount)
     outcomes: list[Compiled]
     #: Whether each hazard / cancellation hazard / pace / outcome reads a series or ``t``,
@@ -299,6 +308,64 @@ def _parse(source: str | float, path: Path) -> Expression:
     return parse_expression(source, path=path)
 
 
+#: State functions that, once true, stay true within a replication.
+_LATCHING_CALLS = frozenset({"occurred", "completed", "cancelled", "any_occurred", "all_occurred"})
+#: State functions that never decrease (compared with ``>=`` or ``>`` a constant).
+_GROWING_CALLS = frozenset({"count", "stage", "n_occurred"})
+
+
+def _check_latching(tree: ast.expr, owner: Mapping[str, str], path: Path) -> None:
+    """Refuse a start condition that could become false again once true.
+
+    Allowed: ``occurred``, ``completed``, ``cancelled``, ``any_occurred``, ``all_occurred``;
+    ``count``, ``stage`` or ``n_occurred`` compared with ``>=`` or ``>`` to a number, a
+    parameter or an actor attribute; ``and`` / ``or`` of these; ``True``.
+    """
+
+    def constant(node: ast.expr) -> bool:
+        if isinstance(node, ast.Constant):
+            return True
+        if isinstance(node, ast.Attribute):  # ACTOR.attribute
+            return True
+        return isinstance(node, ast.Name) and owner.get(node.id) == "parameters"
+
+    def ok(node: ast.expr) -> bool:
+        if isinstance(node, ast.BoolOp):
+            return all(ok(v) for v in node.values)
+        if isinstance(node, ast.Constant):
+            return bool(node.value)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            return node.func.id in _LATCHING_CALLS
+        if isinstance(node, ast.Compare) and len(node.ops) == 1:
+            left, right, op = node.left, node.comparators[0], node.ops[0]
+            if isinstance(op, ast.Lt | ast.LtE):  # k <= count(e) is count(e) >= k
+                left, right, op = right, left, ast.GtE()
+            return (
+                isinstance(op, ast.Gt | ast.GtE)
+                and isinstance(left, ast.Call)
+                and isinstance(left.func, ast.Name)
+                and left.func.id in _GROWING_CALLS
+                and constant(right)
+            )
+        return False
+
+    if not ok(tree):
+        raise ScenarioError(
+            "starts_when must stay true once it holds (the project starts once): use "
+            "occurred(e), completed(p), cancelled(p), any_occurred(...), all_occurred(...), "
+            "or count(e) / stage(p) / n_occurred(...) >= a number or parameter, joined by "
+            "'and' / 'or'; a condition on a series, t, active() or 'not' can become false "
+            "again (to start a project when a series first crosses a level, let an event "
+            "with a high hazard mark the crossing)",
+            path=path,
+        )
+
+
+def _gate(expr: Expression, start: Expression) -> Expression:
+    """``expr`` while ``start`` holds, 0 before (both already parsed and checked)."""
+    return _parse(f"({expr.source}) if ({start.source}) else 0", expr.path)
+
+
 def _check_date(day: dt.date, tl: Timeline, path: Path) -> float:
     if not tl.start <= day <= tl.horizon:
         raise ScenarioError(
@@ -415,6 +482,15 @@ def _build(
         durations = tuple(
             _duration(s.duration, (*path, "stages", j, "duration")) for j, s in enumerate(pr.stages)
         )
+        pace = _parse(pr.pace, (*path, "pace"))
+        cancel = _parse(pr.cancel_hazard, (*path, "cancel_hazard"))
+        start = None
+        if pr.starts_when is not None:
+            start = _parse(pr.starts_when, (*path, "starts_when"))
+            _check_latching(start.tree, owner, (*path, "starts_when"))
+            # gated: the same expressions, 0 until the condition holds (it then stays true)
+            pace = _gate(pace, start)
+            cancel = _gate(cancel, start)
         projects.append(
             ProjectModel(
                 name,
@@ -422,9 +498,10 @@ def _build(
                 tuple(s.name for s in pr.stages),
                 durations,  # type: ignore[arg-type]
                 pr.completed_stages,
-                _parse(pr.pace, (*path, "pace")),
-                _parse(pr.cancel_hazard, (*path, "cancel_hazard")),
+                pace,
+                cancel,
                 pr.title,
+                start,
             )
         )
 
@@ -469,6 +546,8 @@ def _build(
                 tuple(jumps),
                 s.unit,
                 s.title,
+                None if s.reverts_to is None else _parse(s.reverts_to, (*path, "reverts_to")),
+                None if s.half_life is None else _parse(s.half_life, (*path, "half_life")),
             )
         )
 
@@ -585,6 +664,9 @@ def _compile_all(sc: Scenario, mode: Literal["scalar", "vector"]) -> CompiledMod
     for s in sc.series:
         for jm in s.jumps:
             jumps[jm.event_index].append((s.index, jm.multiply, comp(jm.amount, ss, "a jump")))
+    for pr in sc.projects:  # checked alone first, so that its errors point at it
+        if pr.starts_when is not None:
+            comp(pr.starts_when, ss, "a start condition")
     outcomes = [
         comp(o.expr, sc.outcome_symbols if o.form == "combine" else ss, f"outcome {o.name!r}")
         for o in sc.outcomes
@@ -607,6 +689,13 @@ def _compile_all(sc: Scenario, mode: Literal["scalar", "vector"]) -> CompiledMod
         initial=[comp(s.initial, ps, "an initial value (parameters only)") for s in sc.series],
         drift=[comp(s.drift, ss, "a drift") for s in sc.series],
         volatility=[comp(s.volatility, ss, "a volatility") for s in sc.series],
+        level=[
+            None if s.reverts_to is None else comp(s.reverts_to, ss, "a level to revert to")
+            for s in sc.series
+        ],
+        half_life=[
+            None if s.half_life is None else comp(s.half_life, ss, "a half-life") for s in sc.series
+        ],
         jumps=jumps,
         outcomes=outcomes,
         hoisted=[],

@@ -219,8 +219,19 @@ class ProjectSpec(Strict):
     completed_stages: Annotated[int, Field(ge=0)] = 0
     pace: Expr = 1.0
     cancel_hazard: Expr = 0.0
+    #: A condition that, once it holds, stays true (``occurred(x)`` ...): before it holds
+    #: the project neither progresses nor risks cancellation.
+    starts_when: Expr | None = None
     source: Text | None = None
     why: Text | None = None
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        # without starts_when, dumps (and checksums of them) stay as they were before it
+        out = handler(self)
+        if isinstance(out, dict) and self.starts_when is None:
+            out.pop("starts_when", None)
+        return out
 
     @model_validator(mode="after")
     def _check(self) -> ProjectSpec:
@@ -262,18 +273,42 @@ class SeriesSpec(Strict):
     kind: Literal["level", "rate"] = "level"
     drift: Expr = 0.0
     volatility: Expr = 0.0
+    #: Mean reversion (an Ornstein-Uhlenbeck process, in log space for a log series): the
+    #: level the series reverts to, in the series' units, and the half-life of a gap to
+    #: it, in years. Both or neither; they replace the drift.
+    reverts_to: Expr | None = None
+    half_life: Expr | None = None
     floor: float | None = None
     jumps: Annotated[list[JumpSpec], Field(max_length=MAX_ITEMS)] = Field(default_factory=list)
     source: Text | None = None
     why: Text | None = None
 
+    @model_validator(mode="after")
+    def _check(self) -> SeriesSpec:
+        if (self.reverts_to is None) != (self.half_life is None):
+            given, missing = ("reverts_to", "half_life")
+            if self.reverts_to is None:
+                given, missing = missing, given
+            raise ValueError(f"{given} needs {missing}: give both for a mean-reverting series")
+        if self.reverts_to is not None and self.drift != 0.0:
+            raise ValueError(
+                "a mean-reverting series (reverts_to) has no drift: the level it reverts to "
+                "replaces it; remove drift, or reverts_to and half_life"
+            )
+        return self
+
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
-        # A series that does not declare its kind dumps as it did before ``kind`` existed, so
-        # that dumps (and checksums of them) of scenarios without it do not change.
+        # A series that does not declare its kind (or mean reversion) dumps as it did before
+        # these existed, so that dumps (and checksums of them) of scenarios without them do
+        # not change.
         out = handler(self)
-        if isinstance(out, dict) and self.kind == "level":
-            out.pop("kind", None)
+        if isinstance(out, dict):
+            if self.kind == "level":
+                out.pop("kind", None)
+            if self.reverts_to is None:
+                out.pop("reverts_to", None)
+                out.pop("half_life", None)
         return out
 
 

@@ -439,6 +439,12 @@ def _error(
         path, what = ("series", sc.series[site].name, "drift"), "the drift"
     elif kind is Failure.VOLATILITY:
         path, what = ("series", sc.series[site].name, "volatility"), f"the volatility {_MUST}"
+    elif kind is Failure.REVERSION and extra == 0:
+        path = ("series", sc.series[site].name, "reverts_to")
+        what = "the level it reverts to (must be finite, and > 0 for a log series)"
+    elif kind is Failure.REVERSION:
+        path = ("series", sc.series[site].name, "half_life")
+        what = "the half-life (must be finite and > 0)"
     elif kind is Failure.SERIES_OVERFLOW:
         path, what = ("series", sc.series[site].name), "the series (overflow)"
     elif kind is Failure.JUMP_OVERFLOW:

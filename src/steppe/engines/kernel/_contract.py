@@ -36,6 +36,7 @@ class Failure(IntEnum):
     OUTCOME = 9  #: site: outcome
     INITIAL = 10  #: site: series
     TOO_MANY_CHANGES = 11  #: no site
+    REVERSION = 12  #: site: series; extra: 0 its level, 1 its half-life
 
 
 class KernelArgs(NamedTuple):

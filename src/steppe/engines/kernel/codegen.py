@@ -288,6 +288,7 @@ class _Gen:
 
 _NONNEG = "v >= 0.0 and v < np.inf"
 _FINITE = "v - v == 0.0"
+_POSITIVE = "v > 0.0 and v < np.inf"
 
 
 def unsupported(sc: Scenario) -> str | None:
@@ -503,7 +504,9 @@ def _tick(sc: Scenario, cm: CompiledModel, gen: _Gen, src: Sources) -> list[list
     drifts and volatilities on the state before the tick, the steps (a series with a
     positive volatility adds its normal of tick ``k``, ``Z[row, k]``, drawn at the start of
     the replication), then the ``time_to`` conditions that read the clock.
-    Error codes: ``2 i`` (drift), ``2 i + 1`` (volatility), ``2 n_series + i`` (overflow).
+    Error codes: ``2 i`` (drift), ``2 i + 1`` (volatility), ``2 n_series + i`` (overflow),
+    ``3 n_series + i`` (the level of a mean-reverting series), ``4 n_series + i`` (its
+    half-life).
     ``TICK_RACE`` says whether any hazard or pace reads the clock (then the loop
     re-evaluates them after the tick).
     """
@@ -513,8 +516,24 @@ def _tick(sc: Scenario, cm: CompiledModel, gen: _Gen, src: Sources) -> list[list
     initial = [_HEADER, "def initial(w, t):"]
     for se in sc.series:
         i = se.index
-        tick += gen.check(gen.expr(cm.drift[i].ir), _FINITE, 2 * i, "    ")
-        tick.append(f"    mu{i} = v")
+        level, half_life = cm.level[i], cm.half_life[i]
+        if level is not None and half_life is not None:
+            # mean reversion: the reference's ``reversion``, operation for operation
+            x = w("s", i)
+            ok = _FINITE if se.process == "linear" else f"{_FINITE} and v > 0.0"
+            tick += gen.check(gen.expr(level.ir), ok, 3 * n_series + i, "    ")
+            gap = f"math.log(v) - math.log({x})" if se.process == "log" else f"v - {x}"
+            tick.append(f"    gap{i} = {gap}")
+            tick += gen.check(gen.expr(half_life.ir), _POSITIVE, 4 * n_series + i, "    ")
+            tick += [
+                f"    k{i} = math.log(2.0) / v",
+                f"    mu{i} = gap{i} * -math.expm1(-k{i} * dt)",
+                f"    root{i} = math.sqrt(-math.expm1(-2.0 * k{i} * dt) / (2.0 * k{i}))",
+            ]
+        else:
+            tick += gen.check(gen.expr(cm.drift[i].ir), _FINITE, 2 * i, "    ")
+            tick.append(f"    mu{i} = v * dt")
+            tick.append(f"    root{i} = root")
         tick += gen.check(gen.expr(cm.volatility[i].ir), _NONNEG, 2 * i + 1, "    ")
         tick.append(f"    sig{i} = v")
         ok = "v > 0.0 and v < np.inf" if se.process == "log" else _FINITE
@@ -523,9 +542,9 @@ def _tick(sc: Scenario, cm: CompiledModel, gen: _Gen, src: Sources) -> list[list
     rows = noise_rows(src)
     for se in sc.series:
         i = se.index
-        tick.append(f"    inc{i} = mu{i} * dt")
+        tick.append(f"    inc{i} = mu{i}")
         if rows[i] >= 0:  # else the volatility is the constant 0
-            noise = f"inc{i} += sig{i} * (root * Z[{rows[i]}, k])"
+            noise = f"inc{i} += sig{i} * (root{i} * Z[{rows[i]}, k])"
             tick += [f"    if sig{i} > 0.0:", f"        {noise}"]
     for se in sc.series:
         i, x = se.index, w("s", se.index)
