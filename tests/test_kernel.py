@@ -145,11 +145,13 @@ def test_generated_source_holds_no_scenario_text() -> None:
         *("w", "t", "K", "i", "v", "x", "res", "now", "tick", "out", "st", "rep", "Z", "k"),
         *("hazards", "paces", "at_tick", "initial", "jump", "duration", "observe"),
         *("TICK_RACE", "t_new", "dt", "root", "refresh", "limit", "p", "std_exponential"),
-        *("fmin2", "fmax2", "fpow", "fexp", "flog", "fsqrt", "choice"),
+        *("fmin2", "fmax2", "fpow", "fexp", "flog", "fsqrt", "choice", "math", "log", "expm1"),
+        "sqrt",  # math.log, math.expm1, math.sqrt of a mean-reverting series
         *("normal", "lognormal", "uniform", "triangular", "beta", "gamma", "weibull"),
         "exponential",
     }
-    names = {n for n in _generated_names(text) if not n.startswith(("amt", "mu", "sig", "inc"))}
+    locals_ = ("amt", "mu", "sig", "inc", "root", "gap", "rev")  # numbered per series
+    names = {n for n in _generated_names(text) if not n.startswith(locals_)}
     assert names <= allowed, names - allowed
 
 

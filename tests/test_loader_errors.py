@@ -230,8 +230,8 @@ TOP_KEYS = (
          "unknown key 'recuring' (did you mean 'recurring'?); allowed keys: actor, duration, "
          "hazard, history, recurring, source, title, why"),
         ("drift: 0.05", "drfit: 0.05", "drfit", "series.trade.drfit",
-         "unknown key 'drfit' (did you mean 'drift'?); allowed keys: drift, floor, initial, "
-         "jumps, kind, process, source, title, unit, volatility, why"),
+         "unknown key 'drfit' (did you mean 'drift'?); allowed keys: drift, floor, half_life, "
+         "initial, jumps, kind, process, reverts_to, source, title, unit, volatility, why"),
         ("by: 2027-12-31}", "bye: 2027-12-31}", "bye", "outcomes.p1.bye",
          "unknown key 'bye' (did you mean 'by'?); allowed keys: by, probability, title, unit, "
          "why"),
@@ -246,8 +246,8 @@ TOP_KEYS = (
          "unknown key 'nme' (did you mean 'name'?); allowed keys: attributes, name, source, "
          "why"),
         ("{initial: 100,", "{initial: 100, zzz: 1,", "zzz", "series.trade.zzz",
-         "unknown key 'zzz'; allowed keys: drift, floor, initial, jumps, kind, process, "
-         "source, title, unit, volatility, why"),
+         "unknown key 'zzz'; allowed keys: drift, floor, half_life, initial, jumps, kind, "
+         "process, reverts_to, source, title, unit, volatility, why"),
     ],
 )  # fmt: skip
 def test_unknown_keys_point_at_the_key(

@@ -526,9 +526,9 @@ def _tick(sc: Scenario, cm: CompiledModel, gen: _Gen, src: Sources) -> list[list
             tick.append(f"    gap{i} = {gap}")
             tick += gen.check(gen.expr(half_life.ir), _POSITIVE, 4 * n_series + i, "    ")
             tick += [
-                f"    k{i} = math.log(2.0) / v",
-                f"    mu{i} = gap{i} * -math.expm1(-k{i} * dt)",
-                f"    root{i} = math.sqrt(-math.expm1(-2.0 * k{i} * dt) / (2.0 * k{i}))",
+                f"    rev{i} = math.log(2.0) / v",
+                f"    mu{i} = gap{i} * -math.expm1(-rev{i} * dt)",
+                f"    root{i} = math.sqrt(-math.expm1(-2.0 * rev{i} * dt) / (2.0 * rev{i}))",
             ]
         else:
             tick += gen.check(gen.expr(cm.drift[i].ir), _FINITE, 2 * i, "    ")
