@@ -21,6 +21,7 @@ def test_public_api_is_pinned() -> None:
         "ScenarioError",
         "ScoreResult",
         "SensitivityResult",
+        "Signposts",
         "SimulationError",
         "SteppeError",
         "__version__",
@@ -31,6 +32,7 @@ def test_public_api_is_pinned() -> None:
         "run",
         "score",
         "sensitivity",
+        "signposts",
         "sweep",
     }
 

@@ -205,8 +205,8 @@ def test_complex_keys_are_refused() -> None:
 
 TOP_KEYS = (
     "actors, as_of, correlations, description, events, evidence, horizon, name, outcomes, "
-    "parameters, precision, projects, replications, seed, series, sources, start, step, "
-    "steppe, title"
+    "parameters, precision, projects, replications, seed, series, signposts, sources, start, "
+    "step, steppe, title"
 )
 
 

@@ -228,13 +228,17 @@ def test_figures_are_titled_with_the_scenario_and_units(
     assert fig.name == "series_kz_trade" and "USD million" in fig.title
 
 
-def test_report_command_rebuilds_from_the_json_alone(
+def test_report_command_rebuilds_from_the_folder_files(
     smoke_run: tuple[steppe.RunResult, Path], tmp_path: Path
 ) -> None:
+    # the JSON files, and the Parquet files the "What to watch" section is computed from
+    # (without them the report builds without that section: tests/test_signposts.py)
     _, out = smoke_run
     copy = tmp_path / "copy"
     copy.mkdir()
-    for name in (".steppe", "summary.json", "manifest.json"):
+    for name in (
+        ".steppe", "summary.json", "manifest.json", "samples.parquet", "indicators.parquet"
+    ):  # fmt: skip
         shutil.copy(out / name, copy / name)
     result = CliRunner().invoke(main, ["report", str(copy)])
     assert result.exit_code == 0, result.output

@@ -11,6 +11,7 @@ with their Monte Carlo error.
 
 from steppe.analysis.compare import Comparison, compare
 from steppe.analysis.cromwell import lint
+from steppe.analysis.signposts import Signposts, signposts
 from steppe.api import RunResult, run
 from steppe.errors import (
     ComparisonError,
@@ -41,6 +42,7 @@ __all__ = [
     "ScenarioError",
     "ScoreResult",
     "SensitivityResult",
+    "Signposts",
     "SimulationError",
     "SteppeError",
     "__version__",
@@ -51,5 +53,6 @@ __all__ = [
     "run",
     "score",
     "sensitivity",
+    "signposts",
     "sweep",
 ]

@@ -23,6 +23,7 @@ from steppe._options import engine_option
 from steppe._progress import print_errors, progress_bar, stderr_console
 from steppe.analysis.cli import compare_cmd, report_cmd
 from steppe.analysis.cromwell import cromwell_lines, lint
+from steppe.analysis.signposts_cli import signposts_cmd
 from steppe.api import RunResult, run
 from steppe.errors import ScenarioError, ScenarioWarning, SteppeError
 from steppe.load import load
@@ -173,6 +174,7 @@ main.add_command(sweep_cmd)  # steppe sweep: src/steppe/sweeps/cli.py
 main.add_command(compare_cmd)  # steppe compare: src/steppe/analysis/cli.py
 main.add_command(report_cmd)  # steppe report: src/steppe/analysis/cli.py
 main.add_command(score_cmd)  # steppe score: src/steppe/scoring/cli.py
+main.add_command(signposts_cmd)  # steppe signposts: src/steppe/analysis/signposts_cli.py
 
 
 @main.command("run")

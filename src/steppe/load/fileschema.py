@@ -47,7 +47,7 @@ def _changes(section: str) -> dict[str, Any]:
         "entry (a distribution, or a parameter with value or expr, replaces it), or null to "
         "delete it."
     )
-    if section != "outcomes":
+    if section not in ("outcomes", "signposts"):  # these two take new entries directly
         description += " New entries go under add:."
     return {"type": "object", "additionalProperties": change, "description": description}
 
@@ -87,7 +87,7 @@ def file_schema() -> dict[str, Any]:
         },
         **{key: props[key] for key in ("name", "title", "description")},
         **{key: props[key] for key in (*_REPLACED, "templates")},
-        **{section: _changes(section) for section in (*SECTIONS, "outcomes")},
+        **{section: _changes(section) for section in (*SECTIONS, "outcomes", "signposts")},
         "evidence": {
             **props["evidence"],
             "description": "Evidence items appended after the parent's (null drops them).",

@@ -633,7 +633,21 @@ def _build(
         overridden=overridden,
     )
     scenario.compiled("scalar")  # binds every name now, so errors surface at load time
+    _check_signposts(spec, tl, symbols)
     return scenario
+
+
+def _check_signposts(spec: ScenarioSpec, tl: Timeline, symbols: Mapping[str, Symbol]) -> None:
+    """Check the declared signposts as outcomes ``probability: ... by: ...`` are checked;
+    they run as hidden outcomes (:func:`steppe.results.indicators.plan_indicators`)."""
+    for name, sp in spec.signposts.items():
+        path = ("signposts", name)
+        _check_date(sp.by, tl, (*path, "by"))
+        expr = _parse(sp.probability, (*path, "probability"))
+        try:
+            compile_expression(expr, symbols, mode="scalar", context=f"signpost {name!r}")
+        except ExpressionError as exc:
+            raise ExpressionError(exc.message, path=expr.path) from None
 
 
 #: Outcome spec class -> (form: also the key holding its expression, kind, date key).

@@ -47,6 +47,7 @@ __all__ = [
     "ProjectSpec",
     "ScenarioSpec",
     "SeriesSpec",
+    "SignpostSpec",
     "SourceSpec",
     "StageSpec",
     "TimeToOutcome",
@@ -371,6 +372,23 @@ OutcomeSpec = Annotated[
 ]
 
 
+class SignpostSpec(Strict):
+    """Something an analyst can watch in the world: a condition that holds, or not, by ``by``.
+
+    Recorded per replication as a 0/1 indicator (``indicators.parquet``) and ranked by
+    ``steppe signposts`` by how much learning it would tell about each outcome
+    (``docs/scenario-format.md`` section 20, ``docs/scoring.md``).
+    """
+
+    probability: Expr
+    by: dt.date
+    title: Text | None = None
+    #: What to watch in the world, e.g. "Russian legislation on terrorist lists".
+    watch: Text | None = None
+    source: Text | None = None
+    why: Text | None = None
+
+
 class ScenarioSpec(Strict):
     """A whole scenario file."""
 
@@ -398,6 +416,7 @@ class ScenarioSpec(Strict):
     evidence: Annotated[list[EvidenceItem], Field(max_length=MAX_EVIDENCE)] = Field(
         default_factory=list
     )
+    signposts: Table[SignpostSpec] = Field(default_factory=dict)
 
     @field_validator("horizon")
     @classmethod
@@ -414,8 +433,8 @@ class ScenarioSpec(Strict):
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
-        # A scenario without evidence dumps as it did before ``evidence`` existed, so that
-        # dumps (and checksums of them) of such scenarios do not change.
+        # A scenario without evidence (signposts) dumps as it did before ``evidence``
+        # (``signposts``) existed, so that dumps (and checksums of them) do not change.
         out = handler(self)
         if isinstance(out, dict) and not self.evidence:
             out.pop("evidence", None)
@@ -423,4 +442,6 @@ class ScenarioSpec(Strict):
             for key in ("correlations", "precision"):
                 if out.get(key) is None:
                     out.pop(key, None)
+        if isinstance(out, dict) and not self.signposts:
+            out.pop("signposts", None)
         return out

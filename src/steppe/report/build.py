@@ -16,6 +16,7 @@ from steppe.report.document import Document
 from steppe.report.html import render_html
 from steppe.report.markdown import render_markdown
 from steppe.report.run_report import run_document
+from steppe.report.watch import watch_section
 from steppe.results.folders import MARKER, folder_kind
 from steppe.results.io import read_summary_manifest, replace_folder, write_text_atomic
 
@@ -54,7 +55,9 @@ def write_report(result_dir: Path, *, html: bool = True) -> Path:
     Parameters
     ----------
     result_dir
-        A folder written by ``steppe run`` (``samples.parquet`` is not needed).
+        A folder written by ``steppe run``. With ``indicators.parquet`` (and
+        ``samples.parquet``) the report gets a "What to watch" section
+        (:mod:`steppe.report.watch`); without, it is built from the JSON files alone.
     html
         Also write ``report.html``.
 
@@ -80,5 +83,6 @@ def write_report(result_dir: Path, *, html: bool = True) -> Path:
     for key in ("scenario", "outcomes", "replications", "seed", "horizon"):
         if key not in summary:
             raise ResultError(f"{result_dir / 'summary.json'}: no {key!r}; not a steppe summary")
-    write_document(result_dir, run_document(summary, manifest), html=html)
+    watch = watch_section(result_dir)  # None without indicators.parquet
+    write_document(result_dir, run_document(summary, manifest, watch=watch), html=html)
     return result_dir / MARKDOWN

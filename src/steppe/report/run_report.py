@@ -129,9 +129,17 @@ def assumption_table(summary: dict[str, Any]) -> Table:
 
 
 def run_document(
-    summary: dict[str, Any], manifest: dict[str, Any], figures: list[Figure] | None = None
+    summary: dict[str, Any],
+    manifest: dict[str, Any],
+    figures: list[Figure] | None = None,
+    *,
+    watch: Section | None = None,
 ) -> Document:
-    """The report of one run; ``figures`` default to :func:`~.figures.run_figures`."""
+    """The report of one run; ``figures`` default to :func:`~.figures.run_figures`.
+
+    ``watch`` is the "What to watch" section (:func:`steppe.report.watch.watch_section`),
+    placed after the outcomes, when the result keeps indicators.
+    """
     figs = run_figures(summary) if figures is None else figures
     traces = summary.get("traces")
     notes = []
@@ -167,6 +175,7 @@ def run_document(
             ],
         ),
         *([taught] if (taught := evidence_section(summary)) is not None else []),
+        *([watch] if watch is not None else []),
         Section("Figures", figures=figs),
         Section("Assumptions", tables=[assumption_table(summary)]),
     ]

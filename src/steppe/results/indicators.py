@@ -17,6 +17,9 @@ column             value per replication           kind
 ``cancelled(p)``   time ``p`` is cancelled          ``cancelled`` (projects that can be)
 ``s@YYYY-MM-DD``   the value of series ``s`` at    ``series`` (every 31 December after the
                    the start of that day            start, up to the horizon)
+``NAME``           1 if the signpost ``NAME``      ``declared`` (the scenario's
+                   holds at its ``by`` date, else  ``signposts:``, recorded as the outcome
+                   0                               ``probability: ... by: ...``)
 =================  =============================  ==========================================
 
 Times are in model years from the start (``docs/engine.md``), ``inf`` when it did not happen
@@ -47,7 +50,7 @@ import pyarrow.parquet as pq
 
 from steppe.errors import ResultError
 from steppe.model.scenario import Scenario
-from steppe.model.schema import TimeToOutcome, ValueOutcome
+from steppe.model.schema import ProbabilityOutcome, TimeToOutcome, ValueOutcome
 
 __all__ = [
     "INDICATORS",
@@ -64,7 +67,7 @@ INDICATORS = "indicators.parquet"
 #: The Parquet metadata key of the column descriptions.
 _META_KEY = b"steppe.indicators"
 
-Kind = Literal["event", "stage", "cancelled", "series"]
+Kind = Literal["event", "stage", "cancelled", "series", "declared"]
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,8 @@ class Indicator:
     name
         The column name (``occurred(ru_delists)``, ``stage(tapi) >= 2``, ``kz_trade@2025-12-31``).
     kind
-        ``event``, ``stage``, ``cancelled`` (times) or ``series`` (values).
+        ``event``, ``stage``, ``cancelled`` (times), ``series`` (values) or ``declared``
+        (0/1: a signpost of the scenario's ``signposts:``).
     subject
         The event, project or series.
     label
@@ -87,7 +91,11 @@ class Indicator:
     stage_name
         For ``stage``: the name of the stage that then begins, ``None`` for completion.
     date
-        For ``series``: the ISO date of the value.
+        For ``series``: the ISO date of the value; for ``declared``: its ``by`` date.
+    title
+        The title of the event, project, series or signpost, if it has one.
+    watch
+        For ``declared``: what to watch in the world (the signpost's ``watch``).
     """
 
     name: str
@@ -97,11 +105,13 @@ class Indicator:
     stage: int | None = None
     stage_name: str | None = None
     date: str | None = None
+    title: str | None = None
+    watch: str | None = None
 
     @property
     def is_time(self) -> bool:
-        """Whether the column holds times (model years) rather than series values."""
-        return self.kind != "series"
+        """Whether the column holds times (model years) rather than values or 0/1."""
+        return self.kind not in ("series", "declared")
 
 
 def year_ends(sc: Scenario) -> list[dt.date]:
@@ -127,14 +137,17 @@ def plan_indicators(sc: Scenario) -> list[tuple[Indicator, Any]]:
     -------
     list of (Indicator, outcome spec)
         The outcome is a ``TimeToOutcome`` or a ``ValueOutcome`` (see the module docstring).
-        Events, then projects (their stages in order, completion, cancellation), then series
-        (dates in order).
+        The outcome is a ``TimeToOutcome``, a ``ValueOutcome`` or (declared signposts) a
+        ``ProbabilityOutcome`` (see the module docstring). Events, then projects (their
+        stages in order, completion, cancellation), then series (dates in order), then the
+        declared signposts.
     """
     spec = sc.spec
     out: list[tuple[Indicator, Any]] = []
-    for e in spec.events:
+    for e, ev in spec.events.items():
         expr = f"occurred({e})"
-        out.append((Indicator(expr, "event", e, f"{e} occurs"), TimeToOutcome(time_to=expr)))
+        ind = Indicator(expr, "event", e, f"{e} occurs", title=ev.title)
+        out.append((ind, TimeToOutcome(time_to=expr)))
     for p, proj in spec.projects.items():
         n = len(proj.stages)
         for k in range(proj.completed_stages + 1, n + 1):
@@ -144,17 +157,26 @@ def plan_indicators(sc: Scenario) -> list[tuple[Indicator, Any]]:
                 label = f"{p}: {stage_name} begins"
             else:
                 stage_name, label = None, f"{p} completed"
-            ind = Indicator(expr, "stage", p, label, stage=k, stage_name=stage_name)
+            ind = Indicator(
+                expr, "stage", p, label, stage=k, stage_name=stage_name, title=proj.title
+            )
             out.append((ind, TimeToOutcome(time_to=expr)))
         if _can_cancel(proj.cancel_hazard):
             expr = f"cancelled({p})"
-            ind = Indicator(expr, "cancelled", p, f"{p} cancelled")
+            ind = Indicator(expr, "cancelled", p, f"{p} cancelled", title=proj.title)
             out.append((ind, TimeToOutcome(time_to=expr)))
-    for s in spec.series:
+    for s, ser in spec.series.items():
         for day in year_ends(sc):
-            name = f"{s}@{day.isoformat()}"
-            ind = Indicator(name, "series", s, f"{s} on {day.isoformat()}", date=day.isoformat())
+            name, iso = f"{s}@{day.isoformat()}", day.isoformat()
+            ind = Indicator(name, "series", s, f"{s} on {iso}", date=iso, title=ser.title)
             out.append((ind, ValueOutcome(value=s, at=day)))
+    for name, sp in spec.signposts.items():
+        # a plain name: every other column's name has parentheses or '@', so none clash
+        ind = Indicator(
+            name, "declared", name, sp.title or name, date=sp.by.isoformat(), title=sp.title,
+            watch=sp.watch,
+        )  # fmt: skip
+        out.append((ind, ProbabilityOutcome(probability=sp.probability, by=sp.by)))
     return out
 
 
