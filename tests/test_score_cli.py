@@ -111,13 +111,15 @@ def test_two_results_side_by_side_with_references(
     assert summary == json.loads((out / "score.json").read_text())
 
 
-def test_default_out(runs: tuple[Path, Path], resolutions: Path, tmp_path: Path) -> None:
-    with CliRunner().isolated_filesystem(temp_dir=tmp_path):
-        args = ["score", str(runs[0]), str(runs[1]), "--resolutions", str(resolutions), "-q"]
-        result = CliRunner().invoke(main, args)
-        assert result.exit_code == 0, result.output
-        assert result.output == ""
-        assert Path("results/score-slow-vs-fast/score.json").is_file()
+def test_default_out(
+    runs: tuple[Path, Path], resolutions: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the default folder is relative to the working directory
+    args = ["score", str(runs[0]), str(runs[1]), "--resolutions", str(resolutions), "-q"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert result.output == ""
+    assert (tmp_path / "results/score-slow-vs-fast/score.json").is_file()
 
 
 def test_bad_resolutions_exit_2_and_write_nothing(runs: tuple[Path, Path], tmp_path: Path) -> None:
