@@ -22,7 +22,10 @@ It prints, for one scenario (default ``scenarios/baseline.yaml``):
    rate of this tree and of ``REV``'s, one worker each through ``steppe.run`` (parameter
    draws, engine, summaries; no traces), measured alternately in fresh processes
    ``--repeat`` times, and their ratio: a change's cost measured in one run, so the
-   machine's drift affects both alike.
+   machine's drift affects both alike. Rates per second of wall time and per second of
+   the process's CPU time are both printed: on a machine that other processes keep busy,
+   the CPU time leaves out the time the process waited for a core (one worker runs on one
+   thread, so the two agree on a quiet machine).
 
 The compiled engine's kernel is compiled (or loaded from its cache) before anything is
 timed: compilation happens once per scenario structure and machine.
@@ -76,9 +79,9 @@ import steppe
 sc = steppe.load(sys.argv[1])
 n = int(sys.argv[2])
 steppe.run(sc, replications=2_000, seed=1, engine="compiled", workers=1, traces=False)
-began = time.perf_counter()
+began, cpu = time.perf_counter(), time.process_time()
 steppe.run(sc, replications=n, seed=1, engine="compiled", workers=1, traces=False)
-print(n / (time.perf_counter() - began))
+print(n / (time.perf_counter() - began), n / (time.process_time() - cpu))
 """
 
 
@@ -91,8 +94,9 @@ def _export(rev: str, folder: Path) -> Path:
     return folder / "src"
 
 
-def _rate_of(src: Path, cache: Path, scenario: Path, n: int) -> float:
-    """The compiled engine's rate of the steppe in ``src``, in a fresh process."""
+def _rate_of(src: Path, cache: Path, scenario: Path, n: int) -> tuple[float, float]:
+    """The compiled engine's rate of the steppe in ``src``, in a fresh process: per second
+    of wall time and per second of the process's CPU time."""
     env = {**os.environ, "PYTHONPATH": str(src), "STEPPE_CACHE_DIR": str(cache)}
     proc = subprocess.run(
         [sys.executable, "-c", RATE, str(scenario), str(n)],
@@ -100,7 +104,8 @@ def _rate_of(src: Path, cache: Path, scenario: Path, n: int) -> float:
     )  # fmt: skip
     if proc.returncode != 0:
         raise SystemExit(f"the steppe of {src} failed on {scenario}:\n{proc.stderr}")
-    return float(proc.stdout.strip().splitlines()[-1])
+    wall, cpu = proc.stdout.strip().splitlines()[-1].split()
+    return float(wall), float(cpu)
 
 
 def against(rev: str, scenario: Path, n: int, repeat: int) -> None:
@@ -115,20 +120,23 @@ def against(rev: str, scenario: Path, n: int, repeat: int) -> None:
         scenario = flat
         trees = {"this tree": Path(steppe.__file__).resolve().parents[1], rev: _export(rev, root)}
         caches = {name: root / f"cache-{i}" for i, name in enumerate(trees)}
-        rates: dict[str, list[float]] = {name: [] for name in trees}
+        rates: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
         for name, src in trees.items():  # each version's kernels compiled first, untimed
             _rate_of(src, caches[name], scenario, 2_000)
         for _ in range(max(1, repeat)):
             for name, src in trees.items():
                 rates[name].append(_rate_of(src, caches[name], scenario, n))
-    mine, theirs = rates["this tree"], rates[rev]
-    ratios = [a / b for a, b in zip(mine, theirs, strict=True)]
     print(f"compiled engine, 1 worker, steppe.run of {n:,} replications, {repeat} alternations")
-    for name, values in rates.items():
-        shown = ", ".join(f"{r / 1e3:.0f}" for r in values)
-        print(f"  {name:<20} median {statistics.median(values):>10,.0f}/s   ({shown} thousand)")
-    shown = ", ".join(f"{r:.2f}" for r in ratios)
-    print(f"  ratio this / {rev:<11} median {statistics.median(ratios):>10.3f}    ({shown})")
+    for clock, c in (("wall time", 0), ("CPU time of the process", 1)):
+        mine = [r[c] for r in rates["this tree"]]
+        theirs = [r[c] for r in rates[rev]]
+        ratios = [a / b for a, b in zip(mine, theirs, strict=True)]
+        print(f" replications per second of {clock}")
+        for name, values in (("this tree", mine), (rev, theirs)):
+            shown = ", ".join(f"{r / 1e3:.0f}" for r in values)
+            print(f"  {name:<20} median {statistics.median(values):>10,.0f}/s   ({shown} thousand)")
+        shown = ", ".join(f"{r:.2f}" for r in ratios)
+        print(f"  ratio this / {rev:<11} median {statistics.median(ratios):>10.3f}    ({shown})")
 
 
 def rate(

@@ -115,18 +115,6 @@ class ScenarioError(SteppeError, ValueError):
         err.also = self.also
         return err
 
-    def prefixed(self, prefix: Sequence[PathPart]) -> ScenarioError:
-        """Return a copy whose YAML path starts with ``prefix``."""
-        err = type(self)(
-            self.message,
-            path=(*prefix, *self.path),
-            file=self.file,
-            line=self.line,
-            column=self.column,
-        )
-        err.__cause__ = self.__cause__
-        return err
-
     def all(self) -> tuple[ScenarioError, ...]:
         """This error followed by the others found in the same pass."""
         return (self, *self.also)

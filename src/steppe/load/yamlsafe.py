@@ -44,19 +44,6 @@ class Located:
     files: dict[Path, str] = field(default_factory=dict)
     notes: dict[Path, str] = field(default_factory=dict)
 
-    def position(self, path: Path, *, key: bool = False) -> tuple[int, int] | None:
-        """The line and column of ``path``, or of its closest ancestor that has one."""
-        table = self.key_marks if key else self.marks
-        p = tuple(path)
-        while True:
-            if p in table:
-                return table[p]
-            if key and p in self.marks:
-                return self.marks[p]
-            if not p:
-                return None
-            p = p[:-1]
-
     def where(self, path: Path, *, key: bool = False) -> tuple[str, int | None, int | None]:
         """The file, line and column of ``path``, or of its closest ancestor that has one."""
         table = self.key_marks if key else self.marks

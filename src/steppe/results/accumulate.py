@@ -181,7 +181,7 @@ class Accumulator:
 
     def __post_init__(self) -> None:
         self._dates = self.timeline.year_ends()
-        self._date_t, n_days = _grid(self.timeline)
+        _, n_days = _grid(self.timeline)
         for o in self.summarized_outcomes:
             if o.kind == "probability":
                 self._successes[o.index] = 0
