@@ -137,6 +137,8 @@ class Discovery:
         Per parameter: ``distribution``, ``source``, ``why`` (from the scenario).
     dropped
         Parameters left out because they do not vary over the cases.
+    x, y
+        The cases: inputs (one column per parameter of ``parameters``) and the 0/1 outcome.
     """
 
     scenario: str
@@ -156,6 +158,8 @@ class Discovery:
     settings: dict[str, Any] = field(default_factory=dict)
     info: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     dropped: tuple[str, ...] = ()
+    x: np.ndarray = field(default_factory=lambda: np.empty((0, 0)), repr=False, compare=False)
+    y: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False, compare=False)
 
     def sentence(self) -> str:
         """The box in one sentence."""
@@ -388,7 +392,7 @@ def discover(
         scenario=cases.scenario, outcome=outcome, origin=cases.origin, phrase=cases.phrase,
         parameters=names, n=n, k=k, trajectory=tuple(boxes), chosen=chosen, rule=rule,
         pasted=tuple(pasted), box=final, limits=tuple(limits), leaves=tuple(leaves),
-        settings=settings, info=info, dropped=cases.dropped,
+        settings=settings, info=info, dropped=cases.dropped, x=x, y=y,
     )  # fmt: skip
 
 
