@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from steppe.discovery.prim import PrimBox, paste, peel, quasi_p
-from steppe.errors import ResultError
+from steppe.errors import ResultError, ScenarioError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -217,18 +217,25 @@ class Discovery:
             "box": {
                 **box(self.box),
                 "limits": [
-                    {**limit.__dict__, "significant": limit.significant,
-                     **self.info.get(limit.name, {})}
+                    {
+                        **limit.__dict__,
+                        "significant": limit.significant,
+                        **self.info.get(limit.name, {}),
+                    }
                     for limit in self.limits
                 ],
-            },  # fmt: skip
+            },
             "trajectory": [box(b) for b in self.trajectory],
             "pasting": [box(b) for b in self.pasted],
             "cart": [
                 {
-                    "limits": self.leaf_limits(leaf), "n": leaf.n, "k": leaf.k,
-                    "density": leaf.density, "coverage": leaf.coverage, "mass": leaf.mass,
-                }  # fmt: skip
+                    "limits": self.leaf_limits(leaf),
+                    "n": leaf.n,
+                    "k": leaf.k,
+                    "density": leaf.density,
+                    "coverage": leaf.coverage,
+                    "mass": leaf.mass,
+                }
                 for leaf in self.leaves
             ],
             "assumptions": self.info,
@@ -260,9 +267,8 @@ def knee(boxes: tuple[PrimBox, ...] | list[PrimBox]) -> int:
 def _choose(boxes: list[PrimBox], threshold: float | None, index: int | None) -> tuple[int, str]:
     if index is not None:
         if not 0 <= index < len(boxes):
-            raise ResultError(
-                f"box {index} is not on the peeling trajectory: it has boxes 0 to "
-                f"{len(boxes) - 1}"
+            raise ScenarioError(
+                f"box {index} is not on the peeling trajectory: it has boxes 0 to {len(boxes) - 1}"
             )
         return index, f"box {index} of the peeling trajectory, as asked"
     if threshold is not None:
@@ -333,7 +339,9 @@ def discover(
     ------
     ResultError
         For an unknown outcome, a source that cannot be read, a scenario file changed since
-        the run, no case (or every case) of interest, or a bad setting.
+        the run, or no case (or every case) of interest.
+    ScenarioError
+        For a setting out of range (a box not on the trajectory, a threshold outside (0, 1]).
     ExpressionError
         For a ``where`` that is not a valid condition, or a missing one.
 
@@ -348,11 +356,11 @@ def discover(
     for name, v in (("peel_alpha", peel_alpha), ("paste_alpha", paste_alpha),
                     ("mass_min", mass_min)):  # fmt: skip
         if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 0.5:
-            raise ResultError(f"{name} must be a number in (0, 0.5), found {v!r}")
+            raise ScenarioError(f"{name} must be a number in (0, 0.5), found {v!r}")
     if threshold is not None and not 0 < threshold <= 1:
-        raise ResultError(f"threshold must be a density in (0, 1], found {threshold!r}")
+        raise ScenarioError(f"threshold must be a density in (0, 1], found {threshold!r}")
     if isinstance(cart_depth, bool) or not isinstance(cart_depth, int) or cart_depth < 1:
-        raise ResultError(f"cart_depth must be a whole number >= 1, found {cart_depth!r}")
+        raise ScenarioError(f"cart_depth must be a whole number >= 1, found {cart_depth!r}")
     cases: Cases = load_cases(source, outcome, where=where, scenario=scenario)
     x = cases.x.to_numpy(dtype=float)
     y = cases.y.astype(float)

@@ -104,12 +104,26 @@ def discovery_tables(d: Discovery) -> list[Table]:
     default=None,
     help="Choose this box of the peeling trajectory (0: all cases).",
 )
-@click.option("--scenario", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The run's scenario file, if its manifest's path does not reach it.")  # fmt: skip
-@click.option("--depth", type=click.IntRange(min=1, max=8), default=3, show_default=True,
-              help="Levels of the CART tree.")  # fmt: skip
-@click.option("--mass-min", type=click.FloatRange(min=0, max=0.5, min_open=True, max_open=True),
-              default=0.05, show_default=True, help="Smallest share of the cases in a box.")  # fmt: skip
+@click.option(
+    "--scenario",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The run's scenario file, if its manifest's path does not reach it.",
+)
+@click.option(
+    "--depth",
+    type=click.IntRange(min=1, max=8),
+    default=3,
+    show_default=True,
+    help="Levels of the CART tree.",
+)
+@click.option(
+    "--mass-min",
+    type=click.FloatRange(min=0, max=0.5, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Smallest share of the cases in a box.",
+)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),

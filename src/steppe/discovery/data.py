@@ -112,7 +112,8 @@ def outcome_rule(where: str) -> Any:
     def rule(values: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
             out = compiled(SimpleNamespace(p=[np.asarray(values, dtype=float)]))
-        return np.broadcast_to(np.asarray(out, dtype=float), values.shape) != 0.0
+        truth: np.ndarray = np.broadcast_to(np.asarray(out, dtype=float), values.shape) != 0.0
+        return truth
 
     return rule
 
@@ -132,7 +133,7 @@ def _binary(
         return np.isfinite(values), f"{name} happens by the horizon {horizon} ({title})"
     raise ExpressionError(
         f"outcome {name!r} is a {kind or 'value'} outcome: say which values count with "
-        "--where, e.g. --where \"value >= 3000\"",
+        '--where, e.g. --where "value >= 3000"',
         path=("--where",),
     )
 
@@ -234,7 +235,7 @@ def _from_sweep(
     if where is None:
         raise ExpressionError(
             f"a sweep's outcome {outcome!r} is one estimate per design point: say which "
-            "points count with --where, e.g. --where \"value >= 0.5\"",
+            'points count with --where, e.g. --where "value >= 0.5"',
             path=("--where",),
         )
     values = table[outcome].to_numpy(dtype=float)

@@ -127,7 +127,7 @@ class _Data:
         return PrimBox(
             lower=lower, upper=upper, inside=inside,
             coverage=k / self.total, density=k / max(len(yi), 1), mass=len(yi) / self.n,
-            n=len(yi), k=int(round(k)), restricted=self.restricted(lower, upper), step=step,
+            n=len(yi), k=round(k), restricted=self.restricted(lower, upper), step=step,
         )  # fmt: skip
 
 

@@ -186,10 +186,19 @@ def discovery_document(d: Discovery) -> Document:
             ],
             tables=[
                 Table(
-                    ("parameter", "lower", "upper", "qp lower", "qp upper", "range in the "
-                     "cases", "distribution", "source or rationale"),
-                    rows, numeric=frozenset({1, 2, 3, 4}),
-                )  # fmt: skip
+                    (
+                        "parameter",
+                        "lower",
+                        "upper",
+                        "qp lower",
+                        "qp upper",
+                        "range in the cases",
+                        "distribution",
+                        "source or rationale",
+                    ),
+                    rows,
+                    numeric=frozenset({1, 2, 3, 4}),
+                )
             ],
         ),
         Section("Figures", figures=figures),
@@ -201,8 +210,11 @@ def discovery_document(d: Discovery) -> Document:
                 "objective: gain of density per case removed (EMA's lenient1)."
             ],
             tables=[
-                Table(("box", "step", "coverage", "density", "mass", "restricted", "on"),
-                      traj, numeric=frozenset({2, 3, 4, 5}))  # fmt: skip
+                Table(
+                    ("box", "step", "coverage", "density", "mass", "restricted", "on"),
+                    traj,
+                    numeric=frozenset({2, 3, 4, 5}),
+                )
             ],
         ),
         Section(
@@ -212,8 +224,13 @@ def discovery_document(d: Discovery) -> Document:
                 f"of at least {s['mass_min']:.0%} of the cases), densest leaf first: a second "
                 "view of the same cases. A case is in a leaf when it meets every condition."
             ],
-            tables=[Table(("leaf", "cases", "density", "coverage", "mass"), leaves,
-                          numeric=frozenset({1, 2, 3, 4}))],  # fmt: skip
+            tables=[
+                Table(
+                    ("leaf", "cases", "density", "coverage", "mass"),
+                    leaves,
+                    numeric=frozenset({1, 2, 3, 4}),
+                )
+            ],
         ),
     ]
     facts = [
