@@ -137,6 +137,8 @@ class Discovery:
         Per parameter: ``distribution``, ``source``, ``why`` (from the scenario).
     dropped
         Parameters left out because they do not vary over the cases.
+    title
+        The outcome's title in the scenario ("" if none).
     x, y
         The cases: inputs (one column per parameter of ``parameters``) and the 0/1 outcome.
     """
@@ -158,6 +160,7 @@ class Discovery:
     settings: dict[str, Any] = field(default_factory=dict)
     info: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     dropped: tuple[str, ...] = ()
+    title: str = ""
     x: np.ndarray = field(default_factory=lambda: np.empty((0, 0)), repr=False, compare=False)
     y: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False, compare=False)
 
@@ -203,6 +206,7 @@ class Discovery:
         return {
             "scenario": self.scenario,
             "outcome": self.outcome,
+            "title": self.title,
             "origin": self.origin,
             "condition": self.phrase,
             "cases": self.n,
@@ -400,7 +404,7 @@ def discover(
         scenario=cases.scenario, outcome=outcome, origin=cases.origin, phrase=cases.phrase,
         parameters=names, n=n, k=k, trajectory=tuple(boxes), chosen=chosen, rule=rule,
         pasted=tuple(pasted), box=final, limits=tuple(limits), leaves=tuple(leaves),
-        settings=settings, info=info, dropped=cases.dropped, x=x, y=y,
+        settings=settings, info=info, dropped=cases.dropped, title=cases.title, x=x, y=y,
     )  # fmt: skip
 
 

@@ -34,7 +34,8 @@ LEAVES = 5
 def _qp(q: float | None) -> str:
     if q is None:
         return ""
-    return f"{q:.2g}" if q >= 1e-4 else "<0.0001"
+    text = f"{q:.2g}" if q >= 1e-4 else "<0.0001"
+    return text + (" *" if q > 0.05 else "")
 
 
 def _short(text: str, n: int = 90) -> str:
@@ -67,7 +68,8 @@ def discovery_tables(d: Discovery) -> list[Table]:
         f"{d.sentence()}.\nBox {d.chosen} of {len(d.trajectory) - 1} on the peeling trajectory"
         f"{f', pasted in {len(d.pasted)} step(s)' if d.pasted else ''}: coverage "
         f"{b.coverage:.3f}, density {b.density:.3f}, mass {b.mass:.3f}. Chosen by {d.rule}. "
-        "qp: quasi-p-value of a limit (above 0.05 it adds little). Unrestricted: "
+        "qp: quasi-p-value of a limit; * above 0.05: the limit adds little (consider the "
+        "box without it). Unrestricted: "
         + (", ".join(p for p in d.parameters if p not in {x.name for x in d.limits}) or "none")
         + "."
     )

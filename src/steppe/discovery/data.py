@@ -73,6 +73,8 @@ class Cases:
         Per input, its description and sources.
     dropped
         Parameters left out because they do not vary over the cases.
+    title
+        The outcome's title in the scenario, if it has one.
     """
 
     x: pd.DataFrame
@@ -83,6 +85,7 @@ class Cases:
     origin: str
     params: dict[str, ParamInfo] = field(default_factory=dict)
     dropped: tuple[str, ...] = ()
+    title: str = ""
 
 
 def _infos(sc: Scenario | None) -> dict[str, ParamInfo]:
@@ -122,15 +125,14 @@ def _binary(
     values: np.ndarray, body: dict[str, Any], name: str, where: str | None, horizon: str
 ) -> tuple[np.ndarray, str]:
     kind = body.get("kind", "")
-    title = body.get("title") or name
     if where is not None:
         y = outcome_rule(where)(values)
         what = {"time_to_event": " (time in years from the start; inf: not by the horizon)"}
         return y, f"{name} {where}{what.get(kind, '')}"
     if kind == "probability":
-        return values > 0.5, f"{name} holds ({title})"
+        return values > 0.5, f"{name} holds"
     if kind == "time_to_event":
-        return np.isfinite(values), f"{name} happens by the horizon {horizon} ({title})"
+        return np.isfinite(values), f"{name} happens by the horizon {horizon}"
     raise ExpressionError(
         f"outcome {name!r} is a {kind or 'value'} outcome: say which values count with "
         '--where, e.g. --where "value >= 3000"',
@@ -173,7 +175,8 @@ def _from_result(result: RunResult, outcome: str, where: str | None) -> Cases:
     body = summary["outcomes"].get(outcome, {})
     y, phrase = _binary(values, body, outcome, where, str(summary["horizon"]))
     x, dropped = _varying(x)
-    return Cases(x, y, phrase, sc.name, outcome, "run", _infos(sc), dropped)
+    title = str(body.get("title") or "")
+    return Cases(x, y, phrase, sc.name, outcome, "run", _infos(sc), dropped, title)
 
 
 def _scenario_of(manifest: dict[str, Any], folder: Path, scenario: str | Path | None) -> Scenario:
@@ -223,7 +226,8 @@ def _from_run_folder(
     body = summary["outcomes"].get(outcome, {})
     y, phrase = _binary(values, body, outcome, where, str(summary["horizon"]))
     x, dropped = _varying(x)
-    return Cases(x, y, phrase, sc.name, outcome, "run", _infos(sc), dropped)
+    title = str(body.get("title") or "")
+    return Cases(x, y, phrase, sc.name, outcome, "run", _infos(sc), dropped, title)
 
 
 def _from_sweep(

@@ -40,7 +40,8 @@ DISCOVERY = "discovery.json"
 def _qp(q: float | None) -> str:
     if q is None:
         return ""
-    return f"{q:.2g}" if q >= 1e-4 else "<0.0001"
+    text = f"{q:.2g}" if q >= 1e-4 else "<0.0001"
+    return text + (" *" if q > 0.05 else "")
 
 
 def _num(v: float | None) -> str:
@@ -181,6 +182,9 @@ def discovery_document(d: Discovery) -> Document:
                 d.sentence() + ".",
                 f"Chosen by {d.rule}"
                 + (f"; then pasted in {len(d.pasted)} step(s)." if d.pasted else "."),
+                "qp: the quasi-p-value of a limit (one-sided binomial test of the box's "
+                "density against the density without that limit; Bryant and Lempert 2010); "
+                "* marks a limit above 0.05, which adds little: consider the box without it.",
                 "Parameters have no declared unit in a scenario: a limit is in the "
                 "parameter's own terms, which its source or rationale (last column) states.",
             ],
@@ -235,7 +239,7 @@ def discovery_document(d: Discovery) -> Document:
     ]
     facts = [
         ("scenario", d.scenario),
-        ("outcome", d.outcome),
+        ("outcome", f"{d.outcome}: {d.title}" if d.title else d.outcome),
         ("condition", d.phrase),
         ("cases", f"{d.n:,} {what}, {d.k:,} of interest ({d.k / d.n:.1%})"),
         ("inputs", ", ".join(d.parameters)),
