@@ -140,7 +140,7 @@ name: disc
 title: Discovery test
 start: 2025-01-01
 horizon: 2030-01-01
-replications: 1500
+replications: 2500
 seed: 5
 parameters:
   a: {dist: uniform, low: 0, high: 1, why: test}
@@ -158,6 +158,7 @@ outcomes:
   te: {time_to: "occurred(e)"}
   va: {value: "a"}
   vb: {value: "b"}
+  vc: {value: "c"}
   vd: {value: "d"}
 """
 
@@ -173,14 +174,15 @@ def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_regenerated_draws_match_the_run(run_folder: Path) -> None:
-    """The draws discovery makes again are the run's, correlations included: the outcomes
-    va, vb, vd record a, b, d in every replication."""
+    """The draws discovery makes again are the run's, correlations included (a and b, over
+    two whole blocks of 1,024 replications and a partial one): the outcomes va .. vd record
+    the parameters in every replication."""
     from steppe.discovery.data import load_cases
 
     cases = load_cases(run_folder / "run", "pe")
     samples = pd.read_parquet(run_folder / "run" / "samples.parquet")
     assert list(cases.x.columns) == ["a", "b", "c", "d"]  # f fixed, g derived
-    for p in "abd":
+    for p in "abcd":
         np.testing.assert_array_equal(cases.x[p].to_numpy(), samples[f"v{p}"].to_numpy())
 
 
@@ -215,7 +217,7 @@ def test_discover_command(run_folder: Path, tmp_path: Path) -> None:
     assert got.exit_code == 0, got.output
     assert "where pe" in got.output and "CART" in got.output
     doc = json.loads((out / "discovery.json").read_text())
-    assert doc["outcome"] == "pe" and doc["cases"] == 1500
+    assert doc["outcome"] == "pe" and doc["cases"] == 2500
     assert doc["box"]["limits"] and "knee" in doc["rule"]
     assert (out / "report.html").is_file() and (out / "figures" / "trajectory.png").is_file()
     as_json = CliRunner().invoke(
