@@ -124,6 +124,22 @@ def test_threshold_and_index_choose_the_box() -> None:
         steppe.discover(table, "hit", where="value > 0.5", box=999)
 
 
+def test_drop_insignificant_leaves_the_planted_parameters() -> None:
+    """The densest boxes also cut noise parameters (quasi-p-values well above 0.05); dropped
+    one at a time, only the planted u1 and u3 remain, each limit significant."""
+    table = _planted(1)
+    dense = steppe.discover(table, "hit", where="value > 0.5", threshold=0.99)
+    assert {lim.name for lim in dense.limits} > {"u1", "u3"}
+    assert not all(lim.significant for lim in dense.limits)
+    kept = steppe.discover(table, "hit", where="value > 0.5", threshold=0.99,
+                           drop_insignificant=True)  # fmt: skip
+    assert {lim.name for lim in kept.limits} == {"u1", "u3"}
+    assert all(lim.significant for lim in kept.limits)
+    assert kept.released and all(r.startswith(("u0", "u2", "u4")) for r in kept.released)
+    assert "dropped" in kept.rule and kept.box.step == "drop"
+    assert kept.box.mass > dense.box.mass
+
+
 def test_where_uses_the_expression_language() -> None:
     rule = outcome_rule("value >= 3 and not value > 5")
     np.testing.assert_array_equal(rule(np.array([1.0, 3.0, 5.0, 6.0])), [0, 1, 1, 0])
@@ -219,6 +235,9 @@ def test_discover_command(run_folder: Path, tmp_path: Path) -> None:
     doc = json.loads((out / "discovery.json").read_text())
     assert doc["outcome"] == "pe" and doc["cases"] == 2500
     assert doc["box"]["limits"] and "knee" in doc["rule"]
+    assert doc["trajectory"][0]["qp"] == {}  # the box of all cases restricts nothing
+    for b in doc["trajectory"]:
+        assert set(b["qp"]) == set(b["restricted"])
     assert (out / "report.html").is_file() and (out / "figures" / "trajectory.png").is_file()
     as_json = CliRunner().invoke(
         main, ["discover", str(run_folder / "run"), "--outcome", "pe", "--out", str(out),

@@ -18,7 +18,10 @@ Rules for choosing the box on the peeling trajectory (``Discovery.rule`` says wh
   density; ask for a threshold then.
 
 The chosen box is then pasted (:func:`~steppe.discovery.prim.paste`): a limit is moved back
-out where that raises the density.
+out where that raises the density. With ``drop_insignificant``, the limit of largest
+quasi-p-value above 0.05 is then removed (put back to the data's range), the box's
+statistics and quasi-p-values computed again, and so on until every limit left is
+significant (EMA Workbench's ``drop_restriction``, one limit at a time).
 
 This module imports only NumPy at its top: :mod:`steppe.discovery.data` (pandas, the
 engines), :mod:`~steppe.discovery.cart` (scikit-learn) and the report (matplotlib) load when
@@ -35,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from steppe.discovery.prim import PrimBox, paste, peel, quasi_p
+from steppe.discovery.prim import PrimBox, box_of, paste, peel, quasi_p
 from steppe.errors import ResultError, ScenarioError
 
 if TYPE_CHECKING:
@@ -119,6 +122,9 @@ class Discovery:
         Cases, and cases of interest.
     trajectory
         PRIM's peeling trajectory (box 0 holds every case).
+    significance
+        Per box of the trajectory, the quasi-p-values of its restricted limits: parameter
+        index to ``(lower, upper)`` (``None`` for an unrestricted side).
     chosen
         Index of the chosen box on the trajectory.
     rule
@@ -126,7 +132,11 @@ class Discovery:
     pasted
         The boxes pasting went through from the chosen box (empty if none improved it).
     box
-        The box reported: the last pasted box, or the chosen one.
+        The box reported: the last pasted box, or the chosen one (with limits dropped, if
+        ``drop_insignificant`` was asked for).
+    released
+        The limits dropped as not significant, in order ("uz_trade_growth <= 0.302 (qp
+        0.17)").
     limits
         Its restricted parameters, with quasi-p-values.
     leaves
@@ -151,10 +161,12 @@ class Discovery:
     n: int
     k: int
     trajectory: tuple[PrimBox, ...] = field(repr=False)
+    significance: tuple[dict[int, tuple[float | None, ...]], ...] = field(repr=False)
     chosen: int
     rule: str
     pasted: tuple[PrimBox, ...] = field(repr=False)
     box: PrimBox = field(repr=False)
+    released: tuple[str, ...]
     limits: tuple[Limit, ...]
     leaves: tuple[Leaf, ...] = field(repr=False)
     settings: dict[str, Any] = field(default_factory=dict)
@@ -194,14 +206,19 @@ class Discovery:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the content of ``discovery.json``)."""
 
-        def box(b: PrimBox) -> dict[str, Any]:
-            return {
+        def box(
+            b: PrimBox, qp: dict[int, tuple[float | None, ...]] | None = None
+        ) -> dict[str, Any]:
+            out = {
                 "step": b.step, "coverage": b.coverage, "density": b.density, "mass": b.mass,
                 "n": b.n, "k": b.k, "res_dim": b.res_dim,
                 "restricted": [self.parameters[j] for j in b.restricted],
                 "lower": {self.parameters[j]: float(b.lower[j]) for j in b.restricted},
                 "upper": {self.parameters[j]: float(b.upper[j]) for j in b.restricted},
             }  # fmt: skip
+            if qp is not None:
+                out["qp"] = {self.parameters[j]: list(pair) for j, pair in qp.items()}
+            return out
 
         return {
             "scenario": self.scenario,
@@ -229,8 +246,11 @@ class Discovery:
                     for limit in self.limits
                 ],
             },
-            "trajectory": [box(b) for b in self.trajectory],
+            "trajectory": [
+                box(b, qp) for b, qp in zip(self.trajectory, self.significance, strict=True)
+            ],
             "pasting": [box(b) for b in self.pasted],
+            "dropped_limits": list(self.released),
             "cart": [
                 {
                     "limits": self.leaf_limits(leaf),
@@ -307,6 +327,7 @@ def discover(
     paste_alpha: float = 0.05,
     mass_min: float = 0.05,
     cart_depth: int = 3,
+    drop_insignificant: bool = False,
     scenario: str | Path | None = None,
 ) -> Discovery:
     """Find parameter ranges in which ``outcome`` is concentrated (scenario discovery).
@@ -332,6 +353,9 @@ def discover(
         PRIM's settings (EMA Workbench's defaults).
     cart_depth
         Levels of the CART tree.
+    drop_insignificant
+        Remove, one at a time, the limits whose quasi-p-value is above 0.05 (see the module
+        docstring).
     scenario
         The scenario file of a result folder whose manifest's path does not reach it.
 
@@ -382,6 +406,22 @@ def discover(
     final = pasted[-1] if pasted else boxes[chosen]
     names = tuple(str(c) for c in cases.x.columns)
     qp = quasi_p(x, y, final)
+    released: list[str] = []
+    while drop_insignificant:
+        sides = [(q, j, s) for j, pair in qp.items() for s, q in enumerate(pair) if q is not None]
+        q, j, side = max(sides, default=(0.0, 0, 0))
+        if q <= SIGNIFICANT:
+            break
+        low, high = final.lower.copy(), final.upper.copy()
+        if side == 0:
+            text, low[j] = f"{names[j]} >= {_num(low[j])}", x[:, j].min()
+        else:
+            text, high[j] = f"{names[j]} <= {_num(high[j])}", x[:, j].max()
+        released.append(f"{text} (qp {q:.2g})")
+        final = box_of(x, y, low, high, "drop")
+        qp = quasi_p(x, y, final)
+    if released:
+        rule += "; then limits with a quasi-p-value above 0.05 dropped: " + ", ".join(released)
     limits = []
     for j in final.restricted:
         lo = float(final.lower[j]) if final.lower[j] != x[:, j].min() else None
@@ -399,11 +439,14 @@ def discover(
     settings = {
         "peel_alpha": peel_alpha, "paste_alpha": paste_alpha, "mass_min": mass_min,
         "threshold": threshold, "box": box, "cart_depth": cart_depth, "where": where,
+        "drop_insignificant": drop_insignificant,
     }  # fmt: skip
     return Discovery(
         scenario=cases.scenario, outcome=outcome, origin=cases.origin, phrase=cases.phrase,
-        parameters=names, n=n, k=k, trajectory=tuple(boxes), chosen=chosen, rule=rule,
-        pasted=tuple(pasted), box=final, limits=tuple(limits), leaves=tuple(leaves),
+        parameters=names, n=n, k=k, trajectory=tuple(boxes),
+        significance=tuple(quasi_p(x, y, b) for b in boxes), chosen=chosen, rule=rule,
+        pasted=tuple(pasted), box=final, released=tuple(released), limits=tuple(limits),
+        leaves=tuple(leaves),
         settings=settings, info=info, dropped=cases.dropped, title=cases.title, x=x, y=y,
     )  # fmt: skip
 

@@ -107,6 +107,11 @@ def discovery_tables(d: Discovery) -> list[Table]:
     help="Choose this box of the peeling trajectory (0: all cases).",
 )
 @click.option(
+    "--drop-insignificant",
+    is_flag=True,
+    help="Remove, one at a time, the box's limits whose quasi-p-value is above 0.05.",
+)
+@click.option(
     "--scenario",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -139,6 +144,7 @@ def discover_cmd(
     where: str | None,
     threshold: float | None,
     box: int | None,
+    drop_insignificant: bool,
     scenario: Path | None,
     depth: int,
     mass_min: float,
@@ -160,7 +166,7 @@ def discover_cmd(
             check_replaceable(resolve_out(out), "discovery", hint=OUT_HINT)
         d = discover(
             source, outcome, where=where, threshold=threshold, box=box, mass_min=mass_min,
-            cart_depth=depth, scenario=scenario,
+            cart_depth=depth, drop_insignificant=drop_insignificant, scenario=scenario,
         )  # fmt: skip
         folder = d.write(out if out is not None else default_out(d))
     except SteppeError as err:

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PrimBox", "get_quantile", "paste", "peel", "quasi_p", "trajectory"]
+__all__ = ["PrimBox", "box_of", "get_quantile", "paste", "peel", "quasi_p", "trajectory"]
 
 
 @dataclass(frozen=True)
@@ -264,6 +264,16 @@ def trajectory(
     box appended (``Prim(x, y).find_box().peeling_trajectory``)."""
     boxes = peel(x, y, peel_alpha=peel_alpha, mass_min=mass_min)
     return boxes + paste(x, y, boxes[-1], paste_alpha=paste_alpha, mass_min=mass_min)
+
+
+def box_of(
+    x: np.ndarray, y: np.ndarray, lower: np.ndarray, upper: np.ndarray, step: str
+) -> PrimBox:
+    """The box with these limits over the cases, with its statistics (``step`` names how it
+    was made, e.g. ``"drop"`` for a box with a restriction removed)."""
+    data = _Data(x, y)
+    inside = np.flatnonzero(np.all((lower <= data.x) & (data.x <= upper), axis=1))
+    return data.box(np.asarray(lower, float), np.asarray(upper, float), inside, step)
 
 
 def quasi_p(x: np.ndarray, y: np.ndarray, box: PrimBox) -> dict[int, tuple[float | None, ...]]:

@@ -123,8 +123,8 @@ def scatter_figure(d: Discovery) -> Figure | None:
     if len(d.limits) < 2:
         return None
     a, b = (d.parameters.index(lim.name) for lim in d.limits[:2])
-    rng = np.random.default_rng(0)  # a fixed subsample: the same figure every time
-    idx = np.arange(len(y)) if len(y) <= 4000 else np.sort(rng.choice(len(y), 4000, False))
+    # at most 4,000 points, evenly spaced over the cases (the same figure every time)
+    idx = np.unique(np.linspace(0, len(y) - 1, min(len(y), 4000)).astype(int))
     fig = new_figure(5.2, 4.4)
     ax = fig.add_subplot()
     yes = y[idx].astype(bool)
@@ -136,7 +136,7 @@ def scatter_figure(d: Discovery) -> Figure | None:
     )
     style(ax, xlabel=d.parameters[a], ylabel=d.parameters[b], title="Cases and the box")
     ax.legend(fontsize=7, loc="best", markerscale=3)
-    shown = "" if len(idx) == len(y) else f" ({len(idx):,} of the {len(y):,} cases, at random)"
+    shown = "" if len(idx) == len(y) else f" ({len(idx):,} of the {len(y):,} cases, evenly spaced)"
     return Figure(
         "scatter",
         "Cases on the two first restricted parameters",
@@ -157,14 +157,20 @@ def discovery_document(d: Discovery) -> Document:
             f"{_num(lim.data_min)} to {_num(lim.data_max)}", info.get("distribution", ""),
             info.get("source") or info.get("why", ""),
         ))  # fmt: skip
+
+    def least(qp: dict[int, tuple[float | None, ...]]) -> str:
+        """The least significant limit of a box (its largest quasi-p-value)."""
+        worst = [(q, d.parameters[j]) for j, pair in qp.items() for q in pair if q is not None]
+        return f"{_qp(max(worst)[0])} ({max(worst)[1]})" if worst else ""
+
     traj = [
         (str(i), b.step, f"{b.coverage:.3f}", f"{b.density:.3f}", f"{b.mass:.3f}",
-         str(b.res_dim), ", ".join(d.parameters[j] for j in b.restricted))
-        for i, b in enumerate(d.trajectory)
+         str(b.res_dim), ", ".join(d.parameters[j] for j in b.restricted), least(qp))
+        for i, (b, qp) in enumerate(zip(d.trajectory, d.significance, strict=True))
     ]  # fmt: skip
     traj += [
         (f"pasted {i + 1}", b.step, f"{b.coverage:.3f}", f"{b.density:.3f}", f"{b.mass:.3f}",
-         str(b.res_dim), ", ".join(d.parameters[j] for j in b.restricted))
+         str(b.res_dim), ", ".join(d.parameters[j] for j in b.restricted), "")
         for i, b in enumerate(d.pasted)
     ]  # fmt: skip
     leaves = [
@@ -211,7 +217,8 @@ def discovery_document(d: Discovery) -> Document:
             paragraphs=[
                 f"PRIM (Friedman and Fisher 1999) as EMA Workbench runs it: peel_alpha "
                 f"{s['peel_alpha']}, paste_alpha {s['paste_alpha']}, mass_min {s['mass_min']}; "
-                "objective: gain of density per case removed (EMA's lenient1)."
+                "objective: gain of density per case removed (EMA's lenient1). 'largest qp': "
+                "the least significant limit of each box (choose a box with --box I).",
             ],
             tables=[
                 Table(
