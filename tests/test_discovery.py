@@ -281,3 +281,29 @@ def test_import_steppe_stays_light() -> None:
 
 def test_scenario_text_is_valid() -> None:
     steppe.loads(textwrap.dedent(SCENARIO))
+
+
+@pytest.mark.slow  # 20,000 replications of the baseline (and the kernel's compilation)
+def test_docs_worked_example(tmp_path: Path) -> None:
+    """The numbers docs/discovery.md quotes for the baseline are what steppe gives."""
+    from steppe.discovery.api import _num
+
+    root = Path(__file__).resolve().parents[1]
+    doc = (root / "docs" / "discovery.md").read_text(encoding="utf-8")
+    res = steppe.run(root / "scenarios" / "baseline.yaml", replications=20000)
+    assert res.manifest["seed"] == 20240115
+    knee = steppe.discover(res, "kz_trade_reaches_3b")
+    assert (knee.n, knee.k, knee.chosen, len(knee.trajectory)) == (20000, 2322, 20, 59)
+    assert [(lim.name, _num(lim.lower or 0)) for lim in knee.limits] == [
+        ("kz_growth_share", "0.463"), ("af_market_capacity", "4,430")
+    ]  # fmt: skip
+    assert knee.sentence() in " ".join(doc.replace("\n> ", " ").split())
+    half = steppe.discover(res, "kz_trade_reaches_3b", threshold=0.5, drop_insignificant=True)
+    assert half.chosen == 40
+    assert [r.split(" (")[0] for r in half.released] == [
+        "uz_trade_growth <= 0.302", "shock_rate <= 0.792"
+    ]  # fmt: skip
+    assert f"{half.box.density:.0%}" == "48%" and f"{half.box.coverage:.0%}" == "59%"
+    densest = half.leaf_limits(half.leaves[0])
+    assert densest == "kz_growth_share > 0.749 and af_market_capacity > 5,673"
+    assert densest in doc
