@@ -270,6 +270,23 @@ def test_sweep_folder(tmp_path: Path) -> None:
         steppe.discover(folder, "hit")
 
 
+def test_a_sweep_table(run_folder: Path) -> None:
+    """steppe.sweep's table: the varied parameters are the inputs, a point's estimate the
+    value (P(e) is 1 - exp(-2.5) = 0.92 where a > 0.5 and c > 0.5, else 0)."""
+    table = steppe.sweep(
+        run_folder / "disc.yaml", vary={"a": (0.0, 1.0), "c": (0.0, 1.0)}, design="lhs",
+        n=60, replications=40, outcomes=["pe"], engine="simpy",
+    )  # fmt: skip
+    d = steppe.discover(table, "pe", where="value > 0.5")
+    assert d.origin == "sweep" and d.parameters == ("a", "c") and d.n == 60
+    assert {lim.name for lim in d.limits} == {"a", "c"}
+    assert d.box.coverage == 1.0  # every point of interest is in the box
+    # 60 points: a peel removes 5% of them (~3), so a limit stops within a few points'
+    # spacing (~1/60 each) of 0.5 on the side of the points it could not separate
+    for lim in d.limits:
+        assert lim.lower == pytest.approx(0.5, abs=0.1) and lim.upper is None
+
+
 def test_import_steppe_stays_light() -> None:
     code = (
         "import sys, steppe, steppe.cli\n"
