@@ -12,6 +12,7 @@ def test_public_api_is_pinned() -> None:
     assert set(steppe.__all__) == {
         "Comparison",
         "ComparisonError",
+        "Discovery",
         "EngineError",
         "ExpressionError",
         "LimitError",
@@ -26,6 +27,7 @@ def test_public_api_is_pinned() -> None:
         "SteppeError",
         "__version__",
         "compare",
+        "discover",
         "lint",
         "load",
         "loads",

@@ -13,6 +13,7 @@ from steppe.analysis.compare import Comparison, compare
 from steppe.analysis.cromwell import lint
 from steppe.analysis.signposts import Signposts, signposts
 from steppe.api import RunResult, run
+from steppe.discovery import Discovery, discover
 from steppe.errors import (
     ComparisonError,
     EngineError,
@@ -33,6 +34,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Comparison",
     "ComparisonError",
+    "Discovery",
     "EngineError",
     "ExpressionError",
     "LimitError",
@@ -47,6 +49,7 @@ __all__ = [
     "SteppeError",
     "__version__",
     "compare",
+    "discover",
     "lint",
     "load",
     "loads",

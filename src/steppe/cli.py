@@ -25,6 +25,7 @@ from steppe.analysis.cli import compare_cmd, report_cmd
 from steppe.analysis.cromwell import cromwell_lines, lint
 from steppe.analysis.signposts_cli import signposts_cmd
 from steppe.api import RunResult, run
+from steppe.discovery.cli import discover_cmd
 from steppe.errors import ScenarioError, ScenarioWarning, SteppeError
 from steppe.load import load
 from steppe.load.fileschema import evidence_file_schema, file_schema
@@ -175,6 +176,7 @@ main.add_command(compare_cmd)  # steppe compare: src/steppe/analysis/cli.py
 main.add_command(report_cmd)  # steppe report: src/steppe/analysis/cli.py
 main.add_command(score_cmd)  # steppe score: src/steppe/scoring/cli.py
 main.add_command(signposts_cmd)  # steppe signposts: src/steppe/analysis/signposts_cli.py
+main.add_command(discover_cmd)  # steppe discover: src/steppe/discovery/cli.py
 
 
 @main.command("run")

@@ -61,8 +61,8 @@ FORMAT = "steppe-folder/1"
 #: What a refused ``--out`` should do instead.
 OUT_HINT = "choose another path with --out"
 
-FolderKind = Literal["result", "comparison", "sweep", "score"]
-_KINDS: tuple[FolderKind, ...] = ("result", "comparison", "sweep", "score")
+FolderKind = Literal["result", "comparison", "sweep", "score", "discovery"]
+_KINDS: tuple[FolderKind, ...] = ("result", "comparison", "sweep", "score", "discovery")
 _ENTRY = re.compile(r"^(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-(?P<start>\d+)-[0-9a-f]{12}$")
 
 
