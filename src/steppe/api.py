@@ -361,6 +361,8 @@ def summary_document(
         head: dict[str, Any] = {"kind": o.kind, "title": o.title, "expression": o.expr.source}
         if o.date is not None:
             head["date"] = o.date.isoformat()
+        if o.period is not None:  # a total: over [first, last] (date: the last)
+            head["period"] = [d.isoformat() for d in o.period]
         if o.unit:
             head["unit"] = o.unit
         outcomes[o.name] = {**head, **bodies[o.name]}
