@@ -8,6 +8,7 @@ from steppe.report._plot import Figure
 from steppe.report.document import Document, Section, Table, fmt, fmt_interval
 from steppe.report.evidence import evidence_section
 from steppe.report.figures import run_figures
+from steppe.results.stats import read_at
 
 __all__ = ["outcome_rows", "run_document", "run_facts"]
 
@@ -48,7 +49,7 @@ def outcome_rows(summary: dict[str, Any]) -> list[tuple[str, ...]]:
                     fmt(o["p"]),
                     fmt(o["se"]),
                     fmt_interval(o["ci95"]),
-                    o.get("date", horizon),
+                    read_at(o, horizon),
                     title,
                 )
             )
@@ -61,7 +62,7 @@ def outcome_rows(summary: dict[str, Any]) -> list[tuple[str, ...]]:
                     fmt(o["mean"]),
                     fmt(o["se"]),
                     fmt_interval(o["ci95"]),
-                    o["date"],
+                    read_at(o, horizon),
                     title,
                 )
             )
