@@ -307,3 +307,15 @@ def test_reports_and_comparisons_show_the_period(tmp_path: Path) -> None:
     assert row.date == "2024-02-10 to 2026-07-03"
     assert row.differences[1] is not None
     np.testing.assert_allclose(row.differences[1].value, 12.0 * 874 / 365.25, rtol=1e-12)
+
+
+def test_the_kernel_holds_no_scenario_text(tmp_path: Path) -> None:
+    """The period's times reach the kernel as constants (the array K), the series as an
+    offset: neither names nor numbers of the scenario are in its source."""
+    text = JUMPS.replace("  x:", "  secret_flow:").replace("total: x,", "total: secret_flow,")
+    sc = steppe.load(_write(tmp_path, text))
+    source = generate(sc).text
+    assert "secret_flow" not in source
+    lo = sc.outcomes[1].lo
+    assert lo is not None and repr(lo)[:8] not in source and "1.0020" not in source
+    assert "FLOWS = True" in source
