@@ -319,3 +319,18 @@ def test_the_kernel_holds_no_scenario_text(tmp_path: Path) -> None:
     lo = sc.outcomes[1].lo
     assert lo is not None and repr(lo)[:8] not in source and "1.0020" not in source
     assert "FLOWS = True" in source
+
+
+@pytest.mark.slow
+def test_the_machine_code_of_a_scenario_without_totals_has_no_booking(tmp_path: Path) -> None:
+    """FLOWS is a compile-time constant: Numba drops the branches it guards, so the loop of a
+    scenario without totals (the baseline's, say) is the loop it was before they existed."""
+    from steppe.engines.kernel import load_kernel, simulate_kernel
+
+    plain = JUMPS[: JUMPS.index("  all:")] + "  hits: {value: count(hit)}\n"
+    for text, booked in ((plain, False), (JUMPS, True)):
+        sc = steppe.load(_write(tmp_path, text))
+        simulate_kernel(sc, seed=1, start=0, n=2)
+        module, _ = load_kernel(sc)
+        ir = "".join(module.run_chunk.inspect_llvm().values())
+        assert ("flows" in ir) is booked
