@@ -322,9 +322,12 @@ def test_the_kernel_holds_no_scenario_text(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_the_machine_code_of_a_scenario_without_totals_has_no_booking(tmp_path: Path) -> None:
+def test_the_machine_code_of_a_scenario_without_totals_has_no_booking(
+    tmp_path: Path, cold_cache: Path
+) -> None:
     """FLOWS is a compile-time constant: Numba drops the branches it guards, so the loop of a
-    scenario without totals (the baseline's, say) is the loop it was before they existed."""
+    scenario without totals (the baseline's, say) is the loop it was before they existed.
+    (Compiled afresh, in an empty cache: Numba cannot inspect code loaded from its cache.)"""
     from steppe.engines.kernel import load_kernel, simulate_kernel
 
     plain = JUMPS[: JUMPS.index("  all:")] + "  hits: {value: count(hit)}\n"
