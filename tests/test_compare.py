@@ -296,3 +296,96 @@ def test_a_scenario_and_its_update_on_evidence_compare_their_shared_outcomes(
     (uz,) = [o for o in cmp.outcomes if o.outcome == "uz_by_2027"]
     # Not delisted by 2025-01-15 can only lower P(delisted by 2027).
     assert uz.estimates[1].value < uz.estimates[0].value
+
+
+CORRELATED = """\
+name: corr
+title: correlated parameters and a precision rule
+start: 2025-01-01
+horizon: 2028-01-01
+parameters:
+  a: {dist: uniform, low: 0.1, high: 1, why: test}
+  b: {dist: lognormal, ci90: [0.2, 0.8], why: test}
+  c: {dist: uniform, low: 0, high: 1, why: test}
+events:
+  e: {hazard: a, why: test}
+  f: {hazard: "b * c", why: test}
+outcomes:
+  e_by: {probability: occurred(e)}
+  f_by: {probability: occurred(f)}
+"""
+
+
+def _with(extra: str) -> steppe.Scenario:
+    return steppe.loads(CORRELATED + extra)
+
+
+def test_semantic_diff_lists_correlations_pair_by_pair() -> None:
+    pairs = _with(
+        "correlations:\n  - {between: [a, b], rank: 0.6}\n  - {between: [b, c], rank: -0.3}\n"
+    )
+    other = _with(
+        "correlations:\n  - {between: [b, a], rank: 0.4}\n  - {between: [a, c], rank: 0.2}\n"
+    )
+    changes = diff_specs(pairs.spec, other.spec)
+    assert [(c.section, c.name, c.kind, c.fields) for c in changes] == [
+        ("correlations", "a ~ b", "changed", (("rank", "0.6", "0.4"),)),
+        ("correlations", "b ~ c", "removed", (("rank", "-0.3", None),)),
+        ("correlations", "a ~ c", "added", (("rank", None, "0.2"),)),
+    ]
+    none = _with("")
+    assert {(c.name, c.kind) for c in diff_specs(none.spec, pairs.spec)} == {
+        ("a ~ b", "added"),
+        ("b ~ c", "added"),
+    }
+
+
+def test_semantic_diff_reads_a_matrix_as_its_pairs() -> None:
+    """A matrix that says what the pairs say is no change; a repair is one."""
+    pairs = _with(
+        "correlations:\n  - {between: [a, b], rank: 0.6}\n  - {between: [b, c], rank: -0.3}\n"
+    )
+    matrix = _with(
+        "correlations:\n  parameters: [a, b, c]\n"
+        "  matrix: [[1, 0.6, 0], [0.6, 1, -0.3], [0, -0.3, 1]]\n"
+    )
+    assert diff_specs(pairs.spec, matrix.spec) == []
+    repaired = _with(
+        "correlations:\n  parameters: [a, b, c]\n"
+        "  matrix: [[1, 0.6, 0], [0.6, 1, -0.3], [0, -0.3, 1]]\n  repair: nearest\n"
+    )
+    (change,) = diff_specs(matrix.spec, repaired.spec)
+    assert change.section == "correlations" and change.name == "repair"
+    assert change.fields == (("repair", "none", "nearest"),)
+
+
+def test_semantic_diff_lists_the_precision_rule() -> None:
+    number, mapping = _with("precision: 0.01\n"), _with("precision: {se: 0.01}\n")
+    assert diff_specs(number.spec, mapping.spec) == []  # the same rule, written two ways
+    named = _with("precision: {se: 0.02, outcomes: [e_by], first: 500}\n")
+    (changed,) = diff_specs(number.spec, named.spec)
+    assert (changed.section, changed.kind) == ("precision", "changed")
+    assert changed.fields == (
+        ("se", "0.01", "0.02"),
+        ("outcomes", "every probability outcome", "e_by"),
+        ("first", "1000", "500"),
+    )
+    (added,) = diff_specs(_with("").spec, number.spec)
+    assert added.kind == "added" and ("se", None, "0.01") in added.fields
+    (removed,) = diff_specs(named.spec, _with("").spec)
+    assert removed.kind == "removed" and ("outcomes", "e_by", None) in removed.fields
+
+
+def test_cli_compare_says_what_differs_in_correlations_and_precision(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text(CORRELATED + "correlations:\n  - {between: [a, b], rank: 0.6, why: t}\n")
+    b.write_text(CORRELATED.replace("name: corr", "name: corr_b") + "precision: 0.02\n")
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(
+        main, ["compare", str(a), str(b), "-n", "200", "--engine", "simpy", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "removed correlations.a ~ b: rank: 0.6 -> -" in result.output
+    assert "added precision: se: - -> 0.02" in result.output
+    md = (out / "report.md").read_text()
+    assert "| corr_b | correlations | a ~ b | removed: rank | 0.6 | - |" in md

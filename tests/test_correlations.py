@@ -155,6 +155,13 @@ def test_a_run_is_the_same_on_one_or_two_workers_and_records_the_correlations() 
     one = steppe.run(sc, replications=2500, engine="simpy", workers=1, traces=False)
     two = steppe.run(sc, replications=2500, engine="simpy", workers=2, traces=False)
     assert one.summary["outcomes"] == two.summary["outcomes"]
+    assert one.summary["correlations"] == two.summary["correlations"]
+    achieved = one.summary["correlations"].pop("achieved")
+    assert one.summary["correlations"].pop("achieved_over") == 2500
+    # the draws' rank correlations: near the targets (Iman-Conover within blocks of 1,024;
+    # a sample Spearman's error is about (1 - rho^2) / sqrt(n) <= 0.02 here), 1 on the diagonal
+    np.testing.assert_allclose(np.diag(achieved), 1.0)
+    assert abs(achieved[0][1] - 0.6) < 0.05 and abs(achieved[0][2] + 0.4) < 0.05
     assert one.summary["correlations"] == {
         "method": "Iman-Conover",
         "parameters": ["a", "b", "c"],

@@ -32,8 +32,8 @@ The family fails when any comparison has ``p < ALPHA_FAMILY / k`` with ``ALPHA_F
 dependence between its comparisons (the year-end probabilities of one ``time_to`` are
 strongly dependent, which Bonferroni allows for -- it is merely conservative there, as are
 the KS and chi-square tests on discrete or tied data). The false-failure probability of one
-run of this module is therefore at most ``(number of families) x 1e-3`` = 1.7e-2 with the 17
-equivalence families below (11 synthetic scenarios, 6 shipped). Seeds are fixed, so the
+run of this module is therefore at most ``(number of families) x 1e-3`` = 1.9e-2 with the 19
+equivalence families below (12 synthetic scenarios, 7 shipped). Seeds are fixed, so the
 tests are deterministic; that figure is the chance that a correct engine change that
 reshuffles the random streams needs a new seed. Samples are rounded to 9 decimals and means
 equal to 1e-9 (relative) count as equal, so that a quantity that is deterministic in both
@@ -697,6 +697,45 @@ outcomes:
   counted: {combine: "b_count >= 2 and not a_between"}
 """
 
+#: Totals of rate series (``total:`` over a period): noisy log and mean-reverting series,
+#: jumps between ticks (factor and add, one read by a hazard), periods on and off the ticks,
+#: one ending at the horizon, and a combination reading a total as its value.
+FLOWS = """
+name: eq_flows
+title: totals of rate series over periods
+start: 2024-01-01
+horizon: 2027-01-01
+step: month
+parameters:
+  g: {dist: normal, mean: 0.05, sd: 0.1}
+events:
+  B: {hazard: "0.8 if X < 120 else 0.3", recurring: true}
+  C: {hazard: 0.5}
+series:
+  X:
+    kind: rate
+    initial: 100
+    drift: g
+    volatility: 0.25
+    jumps: [{event: B, factor: 1.15}, {event: C, factor: 0.7}]
+  Y:
+    kind: rate
+    process: linear
+    initial: 20
+    reverts_to: "40 if occurred(C) else 25"
+    half_life: 0.5
+    volatility: 5
+    floor: 0
+    jumps: [{event: B, add: 3}]
+outcomes:
+  x_2024: {total: X, over: [2024-01-01, 2025-01-01]}
+  x_odd: {total: X, over: [2024-05-17, 2026-02-03]}
+  x_last: {total: X, over: [2026-07-01, 2027-01-01]}
+  y_all: {total: Y, over: [2024-01-01, 2027-01-01]}
+  y_short: {total: Y, over: [2025-03-03, 2025-03-20]}
+  x_big: {combine: "x_2024 > 130 and y_all > 80", by: 2025-01-01}
+"""
+
 #: ``t`` in hazards (linear ramp, a switch, a decay), in a pace, in a cancellation hazard and
 #: in a drift, on several tick sizes: ``t`` holds the latest tick's time, so the law depends
 #: on the step.
@@ -777,6 +816,7 @@ SYNTHETIC: dict[str, tuple[str, int, int, int]] = {
     "clock_quarter": (CLOCK.format(step="quarter"), 909, 4_000, 40_000),
     "clock_year": (CLOCK.format(step="year"), 919, 4_000, 40_000),
     "ties": (TIES, 1010, 3_000, 30_000),
+    "flows": (FLOWS, 1111, 2_000, 20_000),
 }
 
 

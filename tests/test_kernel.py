@@ -149,6 +149,7 @@ def test_generated_source_holds_no_scenario_text() -> None:
         "sqrt",  # math.log, math.expm1, math.sqrt of a mean-reverting series
         *("normal", "lognormal", "uniform", "triangular", "beta", "gamma", "weibull"),
         "exponential",
+        *("flows_start", "flows", "FLOWS", "since", "a", "b"),  # the totals (none here)
     }
     locals_ = ("amt", "mu", "sig", "inc", "root", "gap", "rev")  # numbered per series
     names = {n for n in _generated_names(text) if not n.startswith(locals_)}

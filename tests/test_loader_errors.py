@@ -312,8 +312,8 @@ def test_unknown_distribution_with_did_you_mean() -> None:
          "projects.rail.stages", "Input should be a valid list; found a mapping with keys name"),
         ("{value: trade, at: 2027-12-31}", "{value: trade, time_to: trade > 1}",
          "{value: trade, time_to", "outcomes.v1",
-         "an outcome needs exactly one of the keys probability, value, time_to or combine; "
-         "found a mapping with keys value, time_to"),
+         "an outcome needs exactly one of the keys probability, value, time_to, combine or "
+         "total; found a mapping with keys value, time_to"),
         ("name: t\n", "name: 't t'\n", "'t t'", "name",
          "String should match pattern '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'; found 't t' (str)"),
     ],

@@ -8,6 +8,7 @@ import io
 import math
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from PIL import Image
 
 import steppe
 from steppe.cli import main
+from steppe.report.run_report import run_document
 from steppe.results.traces import TRACE_PREFIX, plan_traces, series_grid, series_targets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -287,3 +289,79 @@ def test_summarize_traces_overwrites_only_when_allowed_and_gives_the_same() -> N
     series_cols = [c for cols in plan.series.values() for c in cols]
     assert series_cols and not np.array_equal(x[:, series_cols], before[:, series_cols])
     np.testing.assert_array_equal(np.sort(x[:, series_cols], axis=0), x[:, series_cols])
+
+
+CORRELATED = """
+name: corr
+title: correlated parameters, stopped at a precision
+start: 2025-01-01
+horizon: 2028-01-01
+replications: 4000
+seed: 2
+parameters:
+  a: {dist: uniform, low: 0.1, high: 1, why: test}
+  b: {dist: lognormal, ci90: [0.2, 0.8], why: test}
+  c: {dist: uniform, low: 0, high: 1, why: test}
+events:
+  e: {hazard: a, why: test}
+  f: {hazard: b, why: test}
+correlations:
+  - {between: [a, b], rank: 0.6, why: test}
+  - {between: [b, c], rank: -0.3, why: test}
+precision: {se: 0.01, outcomes: [e_by]}
+outcomes:
+  e_by: {probability: occurred(e)}
+  f_by: {probability: occurred(f)}
+"""
+
+
+def test_report_lists_correlations_and_the_precision_rule(
+    scenario_from_yaml: Callable[[str], steppe.Scenario], tmp_path: Path
+) -> None:
+    res = steppe.run(scenario_from_yaml(CORRELATED), engine="simpy")
+    n = res.summary["replications"]
+    assert n == res.summary["precision"]["replications"] < 4000  # stopped before the cap
+    corr = res.summary["correlations"]
+    assert corr["achieved_over"] == n
+    # Iman-Conover imposes the ranks within blocks of 1,024 draws: the achieved rank
+    # correlation of n >= 1,000 draws is within a few hundredths of the target (its
+    # sampling error is about (1 - rho^2) / sqrt(n) <= 0.03; the draws are fixed by the seed)
+    assert abs(corr["achieved"][0][1] - 0.6) < 0.05
+    assert abs(corr["achieved"][1][2] + 0.3) < 0.05
+    assert abs(corr["achieved"][0][2]) < 0.1  # not imposed
+    out = res.write(tmp_path / "corr")
+    md = (out / "report.md").read_text()
+    assert f"| a | b | +0.6 | {corr['achieved'][0][1]:+.3f} |" in md
+    assert f"| b | c | -0.3 | {corr['achieved'][1][2]:+.3f} |" in md
+    assert "| a | c |" not in md  # pairs not given are 0, not listed
+    assert f"over the first {n:,} replications' draws" in md
+    assert "| target MC standard error | 0.010 |" in md
+    assert "| outcomes watched | e_by |" in md
+    assert f"| replications used | {n:,} |" in md
+    assert "| stopped | precision met |" in md
+    html = (out / "report.html").read_text()
+    assert "target rank correlation" in html and "precision rule" in html
+    # rebuilt from the folder alone (summary.json), the report says the same
+    result = CliRunner().invoke(main, ["report", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "report.md").read_text() == md
+
+
+def test_a_fixed_correlated_parameter_has_no_achieved_correlation(
+    scenario_from_yaml: Callable[[str], steppe.Scenario],
+) -> None:
+    """A parameter fixed by an override keeps its place in the correlations (the others
+    keep their draws) but has no achieved correlation: its draws are one constant."""
+    sc = scenario_from_yaml(CORRELATED.replace("precision: {se: 0.01, outcomes: [e_by]}", ""))
+    res = steppe.run(sc, replications=300, engine="simpy", overrides={"a": 0.5})
+    doc = run_document(res.summary, res.manifest, figures=[])
+    (table,) = [t for s in doc.sections for t in s.tables if "achieved" in t.header]
+    assert ("a", "b", "+0.6", "n/a (fixed)") in table.rows
+    assert not [t for s in doc.sections for t in s.tables if "precision rule" in t.header]
+
+
+def test_report_without_correlations_or_precision_has_neither(
+    smoke_run: tuple[steppe.RunResult, Path],
+) -> None:
+    md = (smoke_run[1] / "report.md").read_text()
+    assert "target rank correlation" not in md and "precision rule" not in md

@@ -24,6 +24,8 @@ from typing import Any, cast
 import pandas as pd
 
 from steppe.engines import Engine, EngineChoice, check_choice, resolve_engine
+from steppe.engines.common import draw_parameters
+from steppe.engines.correlate import ACHIEVED_SAMPLE, achieved_ranks
 from steppe.errors import LimitError, ScenarioError
 from steppe.execute import available_workers, execute
 from steppe.execute import plan as plan_chunks
@@ -247,6 +249,8 @@ def run(
         n = report.replications
     wall = time.perf_counter() - began
     summary = summary_document(sc, acc.summaries(), n=n, seed=s, engine=used.name)
+    if sc.correlation is not None:
+        summary["correlations"] |= _achieved(sc, seed=s, n=n)
     manifest = manifest_document(
         sc, seed=s, replications=n, engine=used, wall=wall, overrides=overrides, workers=procs
     )
@@ -264,6 +268,16 @@ def run(
     return RunResult(
         scenario=sc, summary=summary, manifest=manifest, samples=samples, indicators=indicators
     )
+
+
+def _achieved(sc: Scenario, *, seed: int, n: int) -> dict[str, Any]:
+    """The rank correlations achieved between the correlated parameters by the draws of the
+    run's first replications (at most ``ACHIEVED_SAMPLE``), for ``summary.json``."""
+    assert sc.correlation is not None
+    k = min(n, ACHIEVED_SAMPLE)
+    draws = draw_parameters(sc, seed, 0, k)[:, list(sc.correlation.indices)]
+    matrix = achieved_ranks(draws)
+    return {"achieved": [[float(x) for x in row] for row in matrix], "achieved_over": k}
 
 
 def _precision_rule(sc: Scenario, se: float | None) -> PrecisionRule | None:
@@ -361,6 +375,8 @@ def summary_document(
         head: dict[str, Any] = {"kind": o.kind, "title": o.title, "expression": o.expr.source}
         if o.date is not None:
             head["date"] = o.date.isoformat()
+        if o.period is not None:  # a total: over [first, last] (date: the last)
+            head["period"] = [d.isoformat() for d in o.period]
         if o.unit:
             head["unit"] = o.unit
         outcomes[o.name] = {**head, **bodies[o.name]}

@@ -32,6 +32,7 @@ from steppe.load.fileschema import evidence_file_schema, file_schema
 from steppe.load.loader import expanded_text
 from steppe.load.provenance import provenance_gaps
 from steppe.results.folders import OUT_HINT, check_replaceable, resolve_out
+from steppe.results.stats import read_at
 from steppe.scoring.cli import score_cmd
 from steppe.sweeps.cli import sweep_cmd
 
@@ -120,7 +121,7 @@ def outcome_table(result: RunResult) -> Table:
             unit = f" ({o['unit']})" if o.get("unit") else ""
             table.add_row(
                 name, "mean" + unit, _fmt(o["mean"]), _fmt(o["se"]), _interval(o["ci95"]),
-                o["date"],
+                read_at(o, horizon),
             )  # fmt: skip
             table.add_row(
                 "", "median" + unit, _fmt(o["quantiles"]["0.5"]), "",

@@ -73,8 +73,9 @@ from steppe.api import engine_for_runs, run
 from steppe.engines import EngineChoice, check_choice
 from steppe.errors import ComparisonError, ResultError
 from steppe.load import load
-from steppe.model.scenario import Scenario
+from steppe.model.scenario import OutcomeModel, Scenario
 from steppe.results.io import read_result_folder, read_summary_manifest
+from steppe.results.stats import read_at
 
 __all__ = ["Comparison", "Difference", "Estimate", "OutcomeComparison", "compare"]
 
@@ -217,15 +218,20 @@ class _Run:
 
 
 def _signature(summary: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    """Outcome name -> (kind, date it is read at; the horizon for time to event)."""
+    """Outcome name -> (kind, date it is read at; the horizon for time to event; a total's
+    period)."""
     return {
-        name: (o["kind"], o.get("date") or summary["horizon"])
-        for name, o in summary["outcomes"].items()
+        name: (o["kind"], read_at(o, summary["horizon"])) for name, o in summary["outcomes"].items()
     }
 
 
 def _scenario_signature(sc: Scenario) -> dict[str, tuple[str, str]]:
-    return {o.name: (o.kind, (o.date or sc.spec.horizon).isoformat()) for o in sc.outcomes}
+    def when(o: OutcomeModel) -> str:
+        if o.period is not None:
+            return f"{o.period[0]} to {o.period[1]}"
+        return (o.date or sc.spec.horizon).isoformat()
+
+    return {o.name: (o.kind, when(o)) for o in sc.outcomes}
 
 
 def _shared_outcomes(
@@ -321,7 +327,7 @@ def _compare_runs(
                 name,
                 kind,
                 STATISTIC[kind],
-                o.get("date") or horizon,
+                read_at(o, horizon),
                 o.get("unit"),
                 o.get("title"),
                 ests,

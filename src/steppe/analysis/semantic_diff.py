@@ -10,6 +10,13 @@ line (``lognormal(ci90=[0.4, 1.5])``); free-text fields (``title``, ``source``, 
 are reported when they differ, shortened. The window (``start``, ``horizon``, ``step``,
 ``as_of``) is compared too; ``name``, ``title``, ``description``, ``sources``, ``seed`` and
 ``replications`` are not (a comparison sets its own seed and replications).
+
+The rank correlations (``correlations:``) are compared pair by pair, whichever form gives
+them (a list of pairs, a matrix, or both): a pair ``a ~ b`` whose rank correlation is not 0
+in one scenario only is added or removed, one whose correlation differs is changed; so is
+``repair``. The precision rule (``precision:``, a number or a mapping) is added, removed or
+changed as one entry, with its target ``se``, its ``outcomes`` (every probability outcome
+when not named) and its first stage ``first``.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from steppe.model.precision import DEFAULT_FIRST
 from steppe.model.schema import ScenarioSpec
 
 __all__ = ["Change", "describe_parameter", "diff_specs", "plain"]
@@ -39,9 +47,10 @@ class Change:
     ----------
     section
         ``"window"``, ``"actors"``, ``"parameters"``, ``"events"``, ``"projects"``,
-        ``"series"`` or ``"outcomes"``.
+        ``"series"``, ``"outcomes"``, ``"correlations"`` or ``"precision"``.
     name
-        The entry (``""`` for the window).
+        The entry (``""`` for the window and the precision rule; ``"a ~ b"`` for a pair of
+        correlated parameters, ``"repair"`` for the repair of the correlation matrix).
     kind
         ``"added"`` (only in B), ``"removed"`` (only in A) or ``"changed"``.
     fields
@@ -163,4 +172,72 @@ def diff_specs(a: ScenarioSpec | dict[str, Any], b: ScenarioSpec | dict[str, Any
                             *tuple(f for f in fields if f[0] in ("source", "why")),
                         )
                 changes.append(Change(section, name, "changed", fields))
+    changes += _correlation_changes(pa.get("correlations"), pb.get("correlations"))
+    changes += _precision_changes(pa.get("precision"), pb.get("precision"))
     return changes
+
+
+def _pairs(corr: Any) -> tuple[dict[str, float], str]:
+    """A ``correlations:`` in plain form as ``{"a ~ b": rank}`` (non-zero ranks, each pair
+    once, its names in order) and its ``repair``."""
+    if not corr:
+        return {}, "none"
+    items: list[tuple[str, str, float]] = []
+    entries = corr if isinstance(corr, list) else corr.get("pairs", [])
+    for e in entries:
+        items.append((e["between"][0], e["between"][1], float(e["rank"])))
+    if isinstance(corr, dict) and corr.get("parameters") and corr.get("matrix"):
+        names, matrix = corr["parameters"], corr["matrix"]
+        for i, a in enumerate(names):
+            for j in range(i + 1, min(len(names), len(matrix[i]))):
+                items.append((a, names[j], float(matrix[i][j])))
+    out = {" ~ ".join(sorted((a, b))): rank for a, b, rank in items if rank != 0.0}
+    repair = corr.get("repair", "none") if isinstance(corr, dict) else "none"
+    return out, str(repair)
+
+
+def _correlation_changes(a: Any, b: Any) -> list[Change]:
+    (pa, ra), (pb, rb) = _pairs(a), _pairs(b)
+    out = []
+    for pair in [*pa, *(k for k in pb if k not in pa)]:
+        va, vb = pa.get(pair), pb.get(pair)
+        if va == vb:
+            continue
+        kind: Literal["added", "removed", "changed"] = (
+            "added" if va is None else "removed" if vb is None else "changed"
+        )
+        shown = (None if va is None else _show(va), None if vb is None else _show(vb))
+        out.append(Change("correlations", pair, kind, (("rank", *shown),)))
+    if ra != rb:
+        out.append(Change("correlations", "repair", "changed", (("repair", ra, rb),)))
+    return out
+
+
+def _precision_rule(p: Any) -> dict[str, Any] | None:
+    """A ``precision:`` in plain form with its defaults (``docs/scenario-format.md`` §16)."""
+    if p is None:
+        return None
+    if isinstance(p, int | float):
+        p = {"se": p}
+    watched = p.get("outcomes")
+    return {
+        "se": float(p["se"]),
+        "outcomes": ", ".join(watched) if watched else "every probability outcome",
+        "first": int(p.get("first", DEFAULT_FIRST)),
+    }
+
+
+def _precision_changes(a: Any, b: Any) -> list[Change]:
+    ra, rb = _precision_rule(a), _precision_rule(b)
+    if ra == rb:
+        return []
+    kind: Literal["added", "removed", "changed"] = (
+        "added" if ra is None else "removed" if rb is None else "changed"
+    )
+    keys = ("se", "outcomes", "first")
+    fields = tuple(
+        (k, None if ra is None else _show(ra[k]), None if rb is None else _show(rb[k]))
+        for k in keys
+        if ra is None or rb is None or ra[k] != rb[k]
+    )
+    return [Change("precision", "", kind, fields)]

@@ -207,7 +207,8 @@ def _outcomes(summary: dict[str, Any], samples: pd.DataFrame) -> list[_Binary]:
         else:
             date = str(o.get("date", horizon))
             med = float(np.median(x))
-            y, phrase = x > med, f"P({name} above its median {med:.4g} on {date})"
+            on = f"over {o['period'][0]} to {date}" if o.get("period") else f"on {date}"
+            y, phrase = x > med, f"P({name} above its median {med:.4g} {on})"
         reads = frozenset(_reads(name, summary["outcomes"]))
         out.append(_Binary(name, phrase, date, y, kind=o["kind"], names=reads))
     return out

@@ -41,6 +41,7 @@ __all__ = [
     "race_slots",
     "sources",
     "too_many_changes",
+    "total_outcomes",
     "where",
 ]
 
@@ -291,6 +292,17 @@ def draw_parameters(
             f"{out[col, row]} in replication {start + row}; parameters must be finite numbers"
         )
     return out.T
+
+
+def total_outcomes(scenario: Scenario) -> list[tuple[int, int, float, float]]:
+    """The ``total`` outcomes of ``scenario``: ``(outcome, series, lo, hi)`` each, the
+    period ``[lo, hi]`` in model years (``docs/engine.md`` section 7)."""
+    out = []
+    for o in scenario.outcomes:
+        if o.form == "total":
+            assert o.series is not None and o.lo is not None and o.t is not None
+            out.append((o.index, o.series, o.lo, o.t))
+    return out
 
 
 def combine_outcomes(scenario: Scenario, samples: np.ndarray) -> None:

@@ -37,15 +37,18 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy import special
+from scipy import special, stats
 
 from steppe.model.correlations import Correlation, score_matrix
 from steppe.streams import block_generator, parameter_uniforms
 
-__all__ = ["BLOCK", "correlated_uniforms", "iman_conover"]
+__all__ = ["ACHIEVED_SAMPLE", "BLOCK", "achieved_ranks", "correlated_uniforms", "iman_conover"]
 
 #: Replications per block of Iman and Conover's method (fixed: the numbers depend on it).
 BLOCK = 1024
+#: The achieved rank correlations a summary records are those of at most this many
+#: replications' draws (the first ones of the run).
+ACHIEVED_SAMPLE = 100_000
 
 
 def correlated_uniforms(corr: Correlation, seed: int, start: int, n: int) -> np.ndarray:
@@ -104,3 +107,17 @@ def iman_conover(u: np.ndarray, factor: np.ndarray, gen: np.random.Generator) ->
     for j in range(k):
         out[j, np.argsort(s[:, j], kind="stable")] = np.sort(u[j])
     return out
+
+
+def achieved_ranks(draws: np.ndarray) -> np.ndarray:
+    """The Spearman correlation matrix of the columns of ``draws`` (``n x k``, one column
+    per correlated parameter): the Pearson correlation of their ranks, ties (a ``choice``
+    parameter) at their average rank. A column that is constant (a parameter fixed by an
+    override) has NaN correlations."""
+    k = draws.shape[1]
+    if draws.shape[0] < 2:
+        return np.full((k, k), np.nan)
+    ranks = stats.rankdata(draws, axis=0)
+    with np.errstate(all="ignore"):
+        out = np.corrcoef(ranks, rowvar=False).reshape(k, k)
+    return np.asarray(out, dtype=np.float64)

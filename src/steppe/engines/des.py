@@ -42,6 +42,7 @@ from steppe.engines.common import (
     race_slots,
     sources,
     too_many_changes,
+    total_outcomes,
     where,
 )
 from steppe.errors import SimulationError
@@ -254,6 +255,12 @@ class _Replication:
         )
         self.ns.h = [float(f(self.ns)) for f in cm.hoisted]
         self.result = [math.nan] * len(sc.outcomes)
+        # the totals asked for (``total`` outcomes): outcome, series, period; their sums
+        # are booked up to the time `flows_since` (see book_flows)
+        self.flows = total_outcomes(sc)
+        self.flows_since = 0.0
+        for i, *_ in self.flows:
+            self.result[i] = 0.0
         self.pending_time_to = [o.index for o in sc.outcomes if o.form == "time_to"]
         # the race: one slot per event with a hazard and per project (cancellation), with
         # its current intensity, the rest of its unit-exponential threshold (NaN: not drawn
@@ -446,6 +453,8 @@ class _Replication:
         self.state_changed()
         clock = self.env.process(self.clock())
         self.env.run(until=clock)
+        if self.flows:  # the rest of each period, up to the horizon
+            self.book_flows()
         if self.plan is not None:
             while len(self.recorded) < len(self.plan.checkpoints):  # at the horizon itself
                 self.checkpoint()
@@ -479,6 +488,8 @@ class _Replication:
         sc, ns, cm = self.sc, self.ns, self.cm
         if self.totals:
             self.integrate()
+        if self.flows:
+            self.book_flows()
         dt = sc.step
         root = math.sqrt(dt)
         tick = self.tick_index
@@ -534,6 +545,20 @@ class _Replication:
         spread = math.sqrt(-math.expm1(-2.0 * k * dt) / (2.0 * k))
         return gap * pull, spread
 
+    def book_flows(self) -> None:
+        """Add to each ``total`` outcome the area of its series over the part of its period
+        since the last booking: the series has held its value since then (a booking comes
+        before every tick and before every occurrence with jumps, the changes of a series),
+        so the sum is the exact integral of the path, booked as evidence's totals are
+        (``integrate``; ``docs/engine.md`` section 7)."""
+        now, since, s = self.env.now, self.flows_since, self.ns.s
+        for i, series, lo, hi in self.flows:
+            a = since if since > lo else lo
+            b = now if now < hi else hi
+            if b > a:
+                self.result[i] += s[series] * (b - a)
+        self.flows_since = now
+
     def series_noise(self, index: int) -> np.ndarray:
         """Series ``index``'s normals of every tick of this replication (drawn at once)."""
         z = self.noise.get(index)
@@ -550,6 +575,8 @@ class _Replication:
         amounts = [(si, mult, float(fn.fn(ns))) for si, mult, fn in cm.jumps[index]]
         if amounts and self.plan is not None and self.totals:
             self.integrate()
+        if amounts and self.flows:
+            self.book_flows()
         for si, mult, amount in amounts:
             s = sc.series[si]
             if not math.isfinite(amount) or (mult and amount <= 0):

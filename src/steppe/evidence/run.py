@@ -35,7 +35,10 @@ def without_evidence(sc: Scenario) -> Scenario:
     spec = sc.spec
     if "evidence" in type(spec).model_fields:
         spec = spec.model_copy(update={"evidence": []})
-        return Scenario.from_spec(spec, file=sc.file, sha256=sc.sha256, positions=sc.positions)
+        return Scenario.from_spec(
+            spec, file=sc.file, sha256=sc.sha256, positions=sc.positions,
+            overridden=sc.overridden,
+        )  # fmt: skip
     return dataclasses.replace(sc, evidence=(), _compiled={})
 
 

@@ -199,7 +199,11 @@ def late_questions(sc: Scenario, *, locate: Locator | None = None) -> Finding | 
     years = (day - ref).days / 365.25
     try_dates = " and ".join(f"`by: {d}`" for d in _suggested(ref, sc.spec.horizon))
     hint = f" (e.g. {try_dates})" if try_dates else ""
-    said = {"time_to": "the horizon, as for any time_to outcome", "value": "its at: date"}
+    said = {
+        "time_to": "the horizon, as for any time_to outcome",
+        "value": "its at: date",
+        "total": "the end of its over: period",
+    }
     message = (
         f"every question resolves late: the earliest is outcomes.{first.name} on {day} "
         f"({said.get(first.form, 'its by: date')}), {years:.1f} years after {since} (the "
@@ -207,7 +211,7 @@ def late_questions(sc: Scenario, *, locate: Locator | None = None) -> Finding | 
         "forecast that cannot be checked for years teaches its author nothing: add "
         f"outcomes dated in the first year or two{hint}"
     )
-    key = {"probability": "by", "combine": "by", "value": "at"}.get(first.form)
+    key = {"probability": "by", "combine": "by", "value": "at", "total": "over"}.get(first.form)
     written = key is not None and key in sc.spec.outcomes[first.name].model_fields_set
     path: Path = ("outcomes", first.name, key) if written and key else ("outcomes", first.name)
     file, line, col = where(path)

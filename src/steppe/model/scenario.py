@@ -40,6 +40,7 @@ from steppe.model.schema import (
     ProbabilityOutcome,
     ScenarioSpec,
     TimeToOutcome,
+    TotalOutcome,
     ValueOutcome,
 )
 from steppe.model.timeline import Timeline
@@ -141,17 +142,26 @@ class SeriesModel:
 
 @dataclass(frozen=True)
 class OutcomeModel:
-    """A question. ``t`` is the model time of its ``by``/``at`` date (None for time_to)."""
+    """A question. ``t`` is the model time of its ``by``/``at`` date, or of the end of a
+    total's period (None for time_to).
+
+    A ``total`` outcome's ``expr`` is the name of its series; ``series`` is that series'
+    index, ``period`` its ``over:`` dates and ``lo`` the model time of the first (``t`` is
+    that of the last, ``date`` the last). They are None for the other forms.
+    """
 
     name: str
     index: int
     kind: OutcomeKind
-    form: Literal["probability", "value", "time_to", "combine"]
+    form: Literal["probability", "value", "time_to", "combine", "total"]
     expr: Expression
     t: float | None
     date: dt.date | None
     title: str | None = None
     unit: str | None = None
+    series: int | None = None
+    period: tuple[dt.date, dt.date] | None = None
+    lo: float | None = None
 
 
 @dataclass
@@ -591,6 +601,9 @@ def _build(
     for i, (name, o) in enumerate(spec.outcomes.items()):
         form, kind, date_key = _OUTCOME_FORMS[type(o)]
         path = ("outcomes", name)
+        if isinstance(o, TotalOutcome):
+            outcomes.append(_total(name, i, o, spec, tl, series))
+            continue
         when: dt.date | None = None
         t: float | None = None
         if date_key is not None:
@@ -656,7 +669,50 @@ _OUTCOME_FORMS: dict[type, tuple[Any, OutcomeKind, str | None]] = {
     ValueOutcome: ("value", "distribution", "at"),
     TimeToOutcome: ("time_to", "time_to_event", None),
     CombineOutcome: ("combine", "probability", "by"),
+    TotalOutcome: ("total", "distribution", "over"),
 }
+
+
+def _total(
+    name: str,
+    index: int,
+    o: TotalOutcome,
+    spec: ScenarioSpec,
+    tl: Timeline,
+    series: list[SeriesModel],
+) -> OutcomeModel:
+    """A ``total`` outcome: its series must be a rate, its period within the window and at
+    least a day long (the checks of evidence's ``total:``, ``steppe.model.evidence``)."""
+    path: Path = ("outcomes", name)
+    known = {s.name: s.index for s in series}
+    if o.total not in known:
+        raise ScenarioError(
+            f"unknown series {o.total!r}{suggest(o.total, list(known))}", path=(*path, "total")
+        )
+    if spec.series[o.total].kind != "rate":
+        raise ScenarioError(
+            f"a total is asked only of a series that is an annual rate: declare kind: rate "
+            f"on series.{o.total} (or ask for its level with value:)",
+            path=(*path, "total"),
+        )
+    first, last = o.over
+    lo = _check_date(first, tl, (*path, "over", 0))
+    hi = _check_date(last, tl, (*path, "over", 1))
+    if first > last:
+        raise ScenarioError(
+            f"the range [{first}, {last}] is reversed: give [first day, last day]",
+            path=(*path, "over"),
+        )
+    if first == last:
+        raise ScenarioError(
+            f"a total needs a period of at least one day, found [{first}, {last}]",
+            path=(*path, "over"),
+        )
+    expr = _parse(o.total, (*path, "total"))
+    return OutcomeModel(
+        name, index, "distribution", "total", expr, hi, last, o.title, o.unit,
+        series=known[o.total], period=(first, last), lo=lo,
+    )  # fmt: skip
 
 
 def _duration(value: Any, path: Path) -> DurationModel | None:

@@ -51,6 +51,7 @@ __all__ = [
     "SourceSpec",
     "StageSpec",
     "TimeToOutcome",
+    "TotalOutcome",
     "ValueOutcome",
 ]
 
@@ -346,7 +347,15 @@ class CombineOutcome(_OutcomeBase):
     by: dt.date | None = None
 
 
-_OUTCOME_KEYS = ("probability", "value", "time_to", "combine")
+class TotalOutcome(_OutcomeBase):
+    """The total over ``over`` = ``[FIRST, LAST]`` of a series of ``kind: rate`` (the
+    integral of the annual rate, as evidence's ``total:`` observes it)."""
+
+    total: str
+    over: tuple[dt.date, dt.date]
+
+
+_OUTCOME_KEYS = ("probability", "value", "time_to", "combine", "total")
 
 
 def _outcome_tag(value: Any) -> str | None:
@@ -361,12 +370,13 @@ OutcomeSpec = Annotated[
     Annotated[ProbabilityOutcome, Tag("probability outcome")]
     | Annotated[ValueOutcome, Tag("value outcome")]
     | Annotated[TimeToOutcome, Tag("time_to outcome")]
-    | Annotated[CombineOutcome, Tag("combine outcome")],
+    | Annotated[CombineOutcome, Tag("combine outcome")]
+    | Annotated[TotalOutcome, Tag("total outcome")],
     Discriminator(
         _outcome_tag,
         custom_error_type="outcome",
         custom_error_message=(
-            "an outcome needs exactly one of the keys probability, value, time_to or combine"
+            "an outcome needs exactly one of the keys probability, value, time_to, combine or total"
         ),
     ),
 ]

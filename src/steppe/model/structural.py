@@ -160,7 +160,7 @@ def structural_verdicts(sc: Scenario) -> dict[str, Verdict]:
     by_name = {o.name: o for o in sc.outcomes}
     for i in sc.outcome_order:
         o = sc.outcomes[i]
-        if o.form == "value":
+        if o.form in ("value", "total"):
             continue
         if o.form == "time_to":
             verdict = _time_to(sc, o)
@@ -224,7 +224,7 @@ def _outcome_bounds(
 
     def bound(name: str) -> Bound:
         o = by_name.get(name)
-        if o is None:
+        if o is None or o.form == "total":  # a total's bounds are not traced
             return UNKNOWN
         if o.form in ("probability", "combine"):
             b = done.get(name, MAYBE)  # stands for its 0/1 indicator

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from steppe.report._plot import Figure
+from steppe.report.assumptions import assumptions_section
 from steppe.report.document import Document, Section, Table, fmt, fmt_interval
 from steppe.report.evidence import evidence_section
 from steppe.report.figures import run_figures
+from steppe.results.stats import read_at
 
 __all__ = ["outcome_rows", "run_document", "run_facts"]
 
@@ -48,7 +50,7 @@ def outcome_rows(summary: dict[str, Any]) -> list[tuple[str, ...]]:
                     fmt(o["p"]),
                     fmt(o["se"]),
                     fmt_interval(o["ci95"]),
-                    o.get("date", horizon),
+                    read_at(o, horizon),
                     title,
                 )
             )
@@ -61,7 +63,7 @@ def outcome_rows(summary: dict[str, Any]) -> list[tuple[str, ...]]:
                     fmt(o["mean"]),
                     fmt(o["se"]),
                     fmt_interval(o["ci95"]),
-                    o["date"],
+                    read_at(o, horizon),
                     title,
                 )
             )
@@ -114,20 +116,6 @@ OUTCOME_CAPTION = (
 )
 
 
-def assumption_table(summary: dict[str, Any]) -> Table:
-    """Every parameter with its distribution (or value or formula), source and rationale."""
-    rows = [
-        (name, a.get("distribution") or "", a.get("source") or "", a.get("why") or "")
-        for name, a in summary.get("assumptions", {}).items()
-    ]
-    return Table(
-        ("parameter", "distribution / value", "source", "why"),
-        rows,
-        caption="Parameters drawn once per replication (distributions) or fixed (values); "
-        "formulas start with '='.",
-    )
-
-
 def run_document(
     summary: dict[str, Any],
     manifest: dict[str, Any],
@@ -177,7 +165,7 @@ def run_document(
         *([taught] if (taught := evidence_section(summary)) is not None else []),
         *([watch] if watch is not None else []),
         Section("Figures", figures=figs),
-        Section("Assumptions", tables=[assumption_table(summary)]),
+        assumptions_section(summary),
     ]
     return Document(
         title=f"{summary['scenario']}: {summary['title']}",

@@ -34,6 +34,7 @@ __all__ = [
     "order_rank",
     "quantile",
     "quantile_interval",
+    "read_at",
     "summarize_distribution",
     "summarize_probability",
     "summarize_time_to_event",
@@ -437,3 +438,12 @@ def time_to_event_body(
         "quantiles_ci95": quantiles_ci,
         "p_ever": p_ever,
     }
+
+
+def read_at(block: dict[str, Any], horizon: str) -> str:
+    """When an outcome of ``summary.json`` is read, as reports show it: its ``date`` (the
+    horizon for a time to event), or a total's period ``FIRST to LAST``."""
+    period = block.get("period")
+    if period:
+        return f"{period[0]} to {period[1]}"
+    return str(block.get("date") or horizon)

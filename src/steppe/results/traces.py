@@ -167,7 +167,10 @@ def plan_traces(sc: Scenario) -> TracePlan:
         indicators.append((ind, same[ind.name]))
     # model_copy does not re-validate: the trace names, which no scenario may use, pass.
     traced_spec = spec.model_copy(update={"outcomes": {**spec.outcomes, **extra}})
-    traced = Scenario.from_spec(traced_spec, file=sc.file, sha256=sc.sha256, positions=sc.positions)
+    traced = Scenario.from_spec(
+        traced_spec, file=sc.file, sha256=sc.sha256, positions=sc.positions,
+        overridden=sc.overridden,  # a correlated parameter fixed by an override stays allowed
+    )  # fmt: skip
     return TracePlan(traced, n, dates, series, events, tuple(indicators))
 
 

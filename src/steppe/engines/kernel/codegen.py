@@ -39,6 +39,7 @@ from steppe.engines.common import (
     pace_reads,
     race_reads,
     sources,
+    total_outcomes,
     truncated_mass,
 )
 from steppe.model.deps import state_reads
@@ -637,6 +638,41 @@ def _observe(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[str]:
     return _dispatch("observe", "w, t, limit", cases, "return -1")
 
 
+def _flows(sc: Scenario, cm: CompiledModel, gen: _Gen) -> list[list[str]]:
+    """``flows_start``, ``flows`` and ``FLOWS``: the ``total`` outcomes' sums.
+
+    ``flows_start(w)`` sets each sum to 0; ``flows(i, w, since, now)`` adds to each the
+    area of its series over the part of its period within ``[since, now]`` and returns
+    ``now``, the time booked up to: at a tick (``i = -1``, before the series step), before
+    the jumps of event ``i`` if it has any, and at the horizon (for other events it returns
+    ``since``). The series hold their values between these, so the sums are the exact
+    integrals, with the reference's arithmetic (``engines/des.py``, ``book_flows``).
+    ``FLOWS`` says whether there are any: the loops call these only then, so a scenario
+    without totals runs the loop it ran before they existed.
+    """
+    w = gen.w
+    totals = total_outcomes(sc)
+    start = [_HEADER, "def flows_start(w):"]
+    start += [f"    {w('res', i)} = 0.0" for i, *_ in totals]
+    start.append("    return 0")
+    book = [_HEADER, "def flows(i, w, since, now):"]
+    jumping = [ev.index for ev in sc.events if cm.jumps[ev.index]]
+    skip = "i >= 0"
+    if jumping:
+        skip += f" and not ({' or '.join(f'i == {e}' for e in jumping)})"
+    book += [f"    if {skip}:", "        return since"]
+    for i, series, lo, hi in totals:
+        a, b = gen.const(lo), gen.const(hi)
+        book += [
+            f"    a = since if since > {a} else {a}",
+            f"    b = now if now < {b} else {b}",
+            "    if b > a:",
+            f"        {w('res', i)} += {w('s', series)} * (b - a)",
+        ]
+    book.append("    return now")
+    return [start, book, [f"FLOWS = {bool(totals)}"]]
+
+
 def generate(sc: Scenario, *, selective: bool = True, evidence: bool = False) -> KernelSource:
     """The kernel module source for ``sc`` (see the module docstring for what it contains;
     ``selective``: see :func:`_refresh`); with ``evidence``, the kernel that conditions on
@@ -654,6 +690,7 @@ def generate(sc: Scenario, *, selective: bool = True, evidence: bool = False) ->
         _jumps(sc, cm, gen),
         _durations(sc, cm, gen, src),
         _observe(sc, cm, gen),
+        *_flows(sc, cm, gen),
     ]
     # where each block of w starts (read by run_chunk): integers only
     size = offsets["size"] + len(gen.K)
