@@ -22,11 +22,13 @@ import numpy as np
 from steppe.report._plot import (
     PALETTE,
     Figure,
+    Margins,
     date_axis,
     dates,
     grid,
     new_figure,
     style,
+    text_width,
     to_png,
 )
 
@@ -40,6 +42,12 @@ __all__ = [
 ]
 
 _PANEL_W, _PANEL_H = 3.3, 2.4
+# Fixed layouts (no layout engine, see steppe.report._plot.Margins), in inches: a single
+# chart; small multiples under a figure title (each panel has its own title and tick
+# labels; histograms have x labels too).
+_CHART = Margins(left=0.85, right=0.2, top=0.35, bottom=0.55)
+_PANELS = Margins(left=0.75, right=0.15, top=0.65, bottom=0.4, across=0.85, down=0.65)
+_PANELS_XLABEL = Margins(left=0.75, right=0.15, top=0.65, bottom=0.6, across=0.85, down=0.8)
 
 
 def _label(name: str, o: dict[str, Any], horizon: str) -> str:
@@ -63,14 +71,16 @@ def probability_chart(summary: dict[str, Any]) -> Figure | None:
     rows = probability_rows(summary)
     if not rows:
         return None
-    fig = new_figure(8.0, 0.8 + 0.27 * len(rows))
+    labels = [r[0] for r in rows]
+    margins = Margins(left=text_width(labels, 7) + 0.2, right=0.25, top=0.35, bottom=0.5)
+    fig = new_figure(8.0, 0.8 + 0.27 * len(rows), margins=margins)
     ax = fig.add_subplot()
     y = np.arange(len(rows))[::-1]
     p = np.array([r[1] for r in rows])
     lo = np.array([r[2][0] for r in rows])
     hi = np.array([r[2][1] for r in rows])
     ax.errorbar(p, y, xerr=[p - lo, hi - p], fmt="o", color=PALETTE[0], ms=4, capsize=2)
-    ax.set_yticks(y, [r[0] for r in rows], fontsize=7)
+    ax.set_yticks(y, labels, fontsize=7)
     style(
         ax,
         xlim=(0, 1),
@@ -96,7 +106,7 @@ def fan_charts(summary: dict[str, Any]) -> list[Figure]:
         x = dates(tr["dates"])
         q = {k: np.array(v, dtype=float) for k, v in tr["quantiles"].items()}
         colour = PALETTE[i % len(PALETTE)]
-        fig = new_figure(6.4, 3.4)
+        fig = new_figure(6.4, 3.4, margins=_CHART)
         ax = fig.add_subplot()
         ax.fill_between(x, q["0.05"], q["0.95"], color=colour, alpha=0.18, label="90% of runs")
         ax.fill_between(x, q["0.25"], q["0.75"], color=colour, alpha=0.38, label="50% of runs")
@@ -155,8 +165,13 @@ def event_curves(summary: dict[str, Any]) -> list[Figure]:
         before = sorted(set(items) - set(shown))
         if not shown:
             continue
-        fig = new_figure(_PANEL_W * min(3, len(shown)), 0.5 + _PANEL_H * math.ceil(len(shown) / 3))
-        for ax, (name, ev) in zip(grid(fig, len(shown)), shown.items(), strict=True):
+        fig = new_figure(
+            _PANEL_W * min(3, len(shown)),
+            0.5 + _PANEL_H * math.ceil(len(shown) / 3),
+            margins=_PANELS,
+        )
+        panels = grid(fig, len(shown), margins=_PANELS)
+        for ax, (name, ev) in zip(panels, shown.items(), strict=True):
             x = dates(ev["dates"])
             lo, hi = ev["ci95"]["low"], ev["ci95"]["high"]
             ax.fill_between(x, lo, hi, color=PALETTE[0], alpha=0.3, lw=0)
@@ -188,8 +203,10 @@ def time_to_curves(summary: dict[str, Any]) -> Figure | None:
     items = {k: o for k, o in summary["outcomes"].items() if o["kind"] == "time_to_event"}
     if not items:
         return None
-    fig = new_figure(_PANEL_W * min(3, len(items)), 0.5 + _PANEL_H * math.ceil(len(items) / 3))
-    for ax, (name, o) in zip(grid(fig, len(items)), items.items(), strict=True):
+    fig = new_figure(
+        _PANEL_W * min(3, len(items)), 0.5 + _PANEL_H * math.ceil(len(items) / 3), margins=_PANELS
+    )
+    for ax, (name, o) in zip(grid(fig, len(items), margins=_PANELS), items.items(), strict=True):
         x = dates(list(o["p_by"]))
         p = np.array(list(o["p_by"].values()), dtype=float)
         ci = np.array(list(o["p_by_ci95"].values()), dtype=float)
@@ -222,8 +239,14 @@ def histograms(summary: dict[str, Any]) -> Figure | None:
     items = {k: h for k, h in hists.items() if k in summary["outcomes"]}
     if not items:
         return None
-    fig = new_figure(_PANEL_W * min(3, len(items)), 0.5 + _PANEL_H * math.ceil(len(items) / 3))
-    for ax, (name, h) in zip(grid(fig, len(items)), items.items(), strict=True):
+    fig = new_figure(
+        _PANEL_W * min(3, len(items)),
+        0.5 + _PANEL_H * math.ceil(len(items) / 3),
+        margins=_PANELS_XLABEL,
+    )
+    for ax, (name, h) in zip(
+        grid(fig, len(items), margins=_PANELS_XLABEL), items.items(), strict=True
+    ):
         o = summary["outcomes"][name]
         edges = np.array(h["edges"], dtype=float)
         share = np.array(h["counts"], dtype=float) / max(1, h["n"])
