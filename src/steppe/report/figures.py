@@ -45,9 +45,9 @@ _PANEL_W, _PANEL_H = 3.3, 2.4
 # Fixed layouts (no layout engine, see steppe.report._plot.Margins), in inches: a single
 # chart; small multiples under a figure title (each panel has its own title and tick
 # labels; histograms have x labels too).
-_CHART = Margins(left=0.85, right=0.2, top=0.35, bottom=0.55)
-_PANELS = Margins(left=0.75, right=0.15, top=0.65, bottom=0.4, across=0.85, down=0.65)
-_PANELS_XLABEL = Margins(left=0.75, right=0.15, top=0.65, bottom=0.6, across=0.85, down=0.8)
+_CHART = Margins(left=0.85, right=0.3, top=0.35, bottom=0.55)
+_PANELS = Margins(left=0.75, right=0.3, top=0.65, bottom=0.4, across=0.85, down=0.65)
+_PANELS_XLABEL = Margins(left=0.75, right=0.3, top=0.65, bottom=0.6, across=0.85, down=0.8)
 
 
 def _label(name: str, o: dict[str, Any], horizon: str) -> str:
@@ -98,11 +98,14 @@ def probability_chart(summary: dict[str, Any]) -> Figure | None:
     )
 
 
-def fan_charts(summary: dict[str, Any]) -> list[Figure]:
-    """One fan chart per traced series: median, 50% and 90% bands, targets dashed."""
+def fan_charts(summary: dict[str, Any], *, only: str | None = None) -> list[Figure]:
+    """One fan chart per traced series (or of the series ``only``): median, 50% and 90%
+    bands, targets dashed."""
     traces = summary.get("traces") or {}
     out = []
     for i, (name, tr) in enumerate(traces.get("series", {}).items()):
+        if only is not None and name != only:
+            continue
         x = dates(tr["dates"])
         q = {k: np.array(v, dtype=float) for k, v in tr["quantiles"].items()}
         colour = PALETTE[i % len(PALETTE)]
@@ -151,8 +154,9 @@ def upper(values: Any) -> float:
     return 1.0 if top > 0.6 else max(0.05, math.ceil(top * 1.15 / 0.05) * 0.05)
 
 
-def event_curves(summary: dict[str, Any]) -> list[Figure]:
-    """P(by date) of every event and P(completed by date) of every project, with bands."""
+def event_curves(summary: dict[str, Any], *, only: str | None = None) -> list[Figure]:
+    """P(by date) of every event and P(completed by date) of every project, with bands
+    (``only="event"`` or ``"project"``: that figure alone)."""
     traces = summary.get("traces") or {}
     out = []
     groups = (
@@ -160,6 +164,8 @@ def event_curves(summary: dict[str, Any]) -> list[Figure]:
         ("project", "projects", "Projects: P(completed by date)", "completed"),
     )
     for kind, stem, heading, what in groups:
+        if only is not None and kind != only:
+            continue
         items = {k: v for k, v in traces.get("events", {}).items() if v["kind"] == kind}
         shown = {k: v for k, v in items.items() if v["p_by"][0] < 1.0}
         before = sorted(set(items) - set(shown))
@@ -278,14 +284,38 @@ def histograms(summary: dict[str, Any]) -> Figure | None:
 
 
 def run_figures(summary: dict[str, Any]) -> list[Figure]:
-    """Every figure of a run's report, in report order."""
-    out: list[Figure] = []
-    prob = probability_chart(summary)
-    if prob is not None:
-        out.append(prob)
-    out += fan_charts(summary)
-    out += event_curves(summary)
-    for fig in (time_to_curves(summary), histograms(summary)):
-        if fig is not None:
-            out.append(fig)
-    return out
+    """Every figure of a run's report, in report order, drawn in this process (see
+    :func:`drawing` for drawing them in worker processes)."""
+    return [fig for job in figure_jobs(summary) for fig in draw_job(summary, job)]
+
+
+#: A part of a report's figures that one process draws: ``(kind, key)``.
+Job = tuple[str, str | None]
+
+
+def figure_jobs(summary: dict[str, Any]) -> list[Job]:
+    """The figures of a run's report as jobs, in report order (:func:`draw_job` draws one)."""
+    traces = summary.get("traces") or {}
+    return [
+        ("probabilities", None),
+        *(("series", name) for name in traces.get("series", {})),
+        ("events", "event"),
+        ("events", "project"),
+        ("time_to", None),
+        ("histograms", None),
+    ]
+
+
+def draw_job(summary: dict[str, Any], job: Job) -> list[Figure]:
+    """The figures of ``job`` (none if the summary has nothing for it)."""
+    kind, key = job
+    if kind == "series":
+        return fan_charts(summary, only=key)
+    if kind == "events":
+        return event_curves(summary, only=key)
+    single = {
+        "probabilities": probability_chart,
+        "time_to": time_to_curves,
+        "histograms": histograms,
+    }[kind](summary)
+    return [single] if single is not None else []
