@@ -90,7 +90,7 @@ def test_run_refuses_before_simulating(tmp_path: Path, monkeypatch: pytest.Monke
     def no_run(*args: object, **kwargs: object) -> None:
         raise AssertionError("the simulation should not start")
 
-    monkeypatch.setattr("steppe.cli.run", no_run)
+    monkeypatch.setattr("steppe.api.run", no_run)  # run_cmd imports it when it runs
     assert invoke("run", SMOKE, "--out", out).exit_code == 2  # type: ignore[attr-defined]
 
 

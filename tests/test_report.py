@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
+import json
 import math
 import re
 import shutil
@@ -228,6 +229,37 @@ def test_figures_are_titled_with_the_scenario_and_units(
     res, _ = smoke_run
     (fig,) = fan_charts(res.summary)
     assert fig.name == "series_kz_trade" and "USD million" in fig.title
+
+
+def test_figures_drawn_in_workers_are_those_drawn_in_process(
+    smoke_run: tuple[steppe.RunResult, Path],
+) -> None:
+    # steppe.report.parallel: the same code on the same summary gives the same PNG bytes,
+    # in report order, with two worker processes or none.
+    from steppe.report.figures import run_figures
+    from steppe.report.parallel import drawing
+
+    _, out = smoke_run
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    here = run_figures(summary)
+    for workers in (2, 1):
+        with drawing(summary, workers=workers) as figures:
+            drawn = figures()
+        assert [(f.name, f.png) for f in drawn] == [(f.name, f.png) for f in here]
+    written = {p.stem: p.read_bytes() for p in (out / "figures").iterdir()}
+    assert written == {f.name: f.png for f in here}
+
+
+def test_figures_keep_their_labels_inside(smoke_run: tuple[steppe.RunResult, Path]) -> None:
+    # The fixed layout's margins (steppe.report._plot.Margins) hold the labels: no figure
+    # has ink in its outermost pixel columns and rows, where a cut label would show.
+    _, out = smoke_run
+    for png in (out / "figures").iterdir():
+        with Image.open(png) as img:
+            pixels = np.asarray(img.convert("L"))
+        edges = np.concatenate([pixels[:, :2].ravel(), pixels[:, -2:].ravel(), pixels[:2].ravel(),
+                                pixels[-2:].ravel()])  # fmt: skip
+        assert edges.min() > 200, png.name
 
 
 def test_report_command_rebuilds_from_the_folder_files(

@@ -7,8 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
-from steppe._progress import print_errors
-from steppe.engines import AUTO_COMPILED_FROM, CHOICES, RETIRED, check_choice
+from steppe.engines.choices import AUTO_COMPILED_FROM, CHOICES, RETIRED, check_choice
 from steppe.errors import EngineError
 
 __all__ = ["engine_option"]
@@ -35,6 +34,8 @@ def _refuse_retired(ctx: click.Context, param: click.Parameter, value: str) -> s
     try:
         check_choice(value)
     except EngineError as err:
+        from steppe._progress import print_errors  # rich: only to print an error
+
         print_errors(err)
         ctx.exit(EXIT_INPUT)
     return value

@@ -12,33 +12,31 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from steppe._options import engine_option
-from steppe._progress import print_errors, progress_bar, stderr_console
 from steppe.analysis.cli import compare_cmd, report_cmd
-from steppe.analysis.cromwell import cromwell_lines, lint
 from steppe.analysis.signposts_cli import signposts_cmd
-from steppe.api import RunResult, run
 from steppe.discovery.cli import discover_cmd
 from steppe.errors import ScenarioError, ScenarioWarning, SteppeError
-from steppe.load import load
-from steppe.load.fileschema import evidence_file_schema, file_schema
-from steppe.load.loader import expanded_text
-from steppe.load.provenance import provenance_gaps
-from steppe.results.folders import OUT_HINT, check_replaceable, resolve_out
-from steppe.results.stats import read_at
 from steppe.scoring.cli import score_cmd
 from steppe.sweeps.cli import sweep_cmd
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from steppe.api import RunResult
 
 __all__ = ["main"]
 
 EXIT_INPUT = 2
+
+# The commands import what they run inside their functions, not here: ``steppe --help``,
+# shell completion and ``steppe validate`` start without pandas, SciPy, matplotlib or Numba
+# (issue 18; tests/test_imports.py).
 
 
 def _parse_set(items: Sequence[str]) -> dict[str, float]:
@@ -76,6 +74,8 @@ def _fmt(x: Any) -> str:
 
 
 def _interval(pair: list[Any]) -> str:
+    from rich.markup import escape
+
     return escape(f"[{_fmt(pair[0])}, {_fmt(pair[1])}]")  # not rich markup
 
 
@@ -92,6 +92,10 @@ def precision_sentence(section: dict[str, Any]) -> str:
 
 def outcome_table(result: RunResult) -> Table:
     """A rich table: each outcome with its estimate, MC standard error and 95% interval."""
+    from rich.table import Table
+
+    from steppe.results.stats import read_at
+
     s = result.summary
     table = Table(
         title=f"{s['scenario']}: {s['replications']:,} replications, seed {s['seed']}, "
@@ -260,6 +264,14 @@ def run_cmd(
     quiet: bool,
 ) -> None:
     """Run SCENARIO and print each outcome with its Monte Carlo error."""
+    from rich.console import Console
+
+    from steppe._progress import print_errors, progress_bar
+    from steppe.analysis.cromwell import cromwell_lines, lint
+    from steppe.api import run
+    from steppe.load import load
+    from steppe.results.folders import OUT_HINT, check_replaceable, resolve_out
+
     try:
         overrides = _parse_set(sets)
         sc = load(scenario, evidence=evidence)
@@ -348,6 +360,11 @@ def validate_cmd(
     """Check scenario FILES without running them (exit 0 when all are valid)."""
     if expand and as_json:
         raise click.UsageError("--expand prints YAML; it cannot be combined with --json")
+    from steppe.analysis.cromwell import lint
+    from steppe.load import load
+    from steppe.load.loader import expanded_text
+    from steppe.load.provenance import provenance_gaps
+
     bad = 0
     report: list[dict[str, Any]] = []
     for f in files:
@@ -358,6 +375,8 @@ def validate_cmd(
             gaps = provenance_gaps(f, evidence=evidence) if provenance else []
             findings = lint(f, evidence=evidence) if with_lint else []
         except ScenarioError as err:
+            from steppe._progress import print_errors  # rich: only when there is an error
+
             print_errors(err)
             bad += 1
             continue
@@ -367,6 +386,8 @@ def validate_cmd(
             for finding in findings:
                 click.echo(str(finding))
         if gaps:
+            from steppe._progress import stderr_console
+
             console = stderr_console()
             for gap in gaps:
                 console.print(str(gap), markup=False)
@@ -405,4 +426,6 @@ def schema_cmd(evidence: bool, resolutions: bool) -> None:
 
         click.echo(json.dumps(resolutions_file_schema(), indent=2))
         return
+    from steppe.load.fileschema import evidence_file_schema, file_schema
+
     click.echo(json.dumps(evidence_file_schema() if evidence else file_schema(), indent=2))

@@ -1,26 +1,26 @@
 """``steppe compare`` and ``steppe report``: registered on the ``steppe`` command group.
 
 Errors print as ``WHERE: error: ...`` on stderr with exit status 2, as for ``steppe run``.
-matplotlib is imported only when a report is written.
+matplotlib is imported only when a report is written; the comparison, rich and the engines
+only when a command runs (``steppe --help`` imports none of them, issue 18).
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.measure import Measurement
-from rich.table import Table
 
 from steppe._options import engine_option
-from steppe._progress import notices, print_errors
-from steppe.engines import EngineChoice
 from steppe.errors import ScenarioError, SteppeError
-from steppe.results.folders import OUT_HINT, check_replaceable, resolve_out
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from steppe.engines import EngineChoice
 
 __all__ = ["compare_cmd", "comparison_table", "fitted_comparison_table", "report_cmd"]
 
@@ -28,6 +28,8 @@ EXIT_INPUT = 2
 
 
 def _fail(err: SteppeError) -> None:
+    from steppe._progress import print_errors
+
     print_errors(err)
     sys.exit(EXIT_INPUT)
 
@@ -40,6 +42,9 @@ def comparison_table(cmp: object, *, long: bool = False) -> Table:
     row per outcome statistic, then a row per scenario, for terminals too narrow for the
     wide table.
     """
+    from rich.markup import escape
+    from rich.table import Table
+
     from steppe.analysis.compare import Comparison
     from steppe.report.comparison import comparison_rows  # no matplotlib at import
 
@@ -84,6 +89,8 @@ def comparison_table(cmp: object, *, long: bool = False) -> Table:
 
 def fitted_comparison_table(cmp: object, console: Console) -> Table:
     """The wide comparison table if it fits the console's width uncut, else the long one."""
+    from rich.measure import Measurement
+
     wide = comparison_table(cmp)
     needs = Measurement.get(console, console.options.update_width(10**6), wide).maximum
     return wide if needs <= console.width else comparison_table(cmp, long=True)
@@ -139,7 +146,11 @@ def compare_cmd(
     interval, and whether that is beyond Monte Carlo noise; then what differs in the
     scenarios' assumptions. Writes comparison.json, report.html and report.md.
     """
+    from rich.console import Console
+
+    from steppe._progress import notices
     from steppe.analysis.compare import compare
+    from steppe.results.folders import OUT_HINT, check_replaceable, resolve_out
 
     try:
         for p in inputs:
@@ -152,7 +163,7 @@ def compare_cmd(
                 *inputs,
                 replications=replications,
                 seed=seed,
-                engine=cast(EngineChoice, engine),
+                engine=cast("EngineChoice", engine),
                 workers=workers,
                 crn=not no_crn,
             )

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from steppe.api import RunResult
 from steppe.load import load
 from steppe.load.extends import resolve_extends
 from steppe.load.loader import read_file
 from steppe.load.yamlsafe import parse_yaml
 from steppe.model.lint import Finding, Locator, lint_scenario, scenario_locator
 from steppe.model.scenario import Scenario
+
+if TYPE_CHECKING:
+    from steppe.api import RunResult  # not imported at run time: pandas (issue 18)
 
 __all__ = ["cromwell_lines", "empirical_findings", "exact_bound", "lint"]
 
@@ -63,7 +65,7 @@ def lint(
         where = _file_locator(source)
     found = lint_scenario(sc, locate=where)
     if result is not None:
-        summary = result.summary if isinstance(result, RunResult) else result
+        summary = result if isinstance(result, Mapping) else result.summary
         found += empirical_findings(summary, found, locate=where, scenario=sc)
     return found
 

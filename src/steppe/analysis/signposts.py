@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from steppe.analysis._defaults import MIN_EFFECTIVE
 from steppe.analysis._information import (
     brier_value,
     mutual_information,
@@ -62,8 +63,6 @@ if TYPE_CHECKING:
 
 __all__ = ["MIN_EFFECTIVE", "Signposts", "signposts"]
 
-#: Fewer effective replications than this on either side of X flag a pair.
-MIN_EFFECTIVE = 50
 _LEVELS = ((0.25, "its 25% quantile"), (0.5, "its median"), (0.75, "its 75% quantile"))
 
 

@@ -1,7 +1,8 @@
 """``steppe signposts RESULT``: what to watch, registered on the ``steppe`` command group.
 
 Errors (a folder without ``indicators.parquet``, an unknown outcome) print as
-``error: ...`` on stderr with exit status 2, as for the other commands.
+``error: ...`` on stderr with exit status 2, as for the other commands. The analysis
+(pandas) and rich are imported when the command runs (issue 18).
 """
 
 from __future__ import annotations
@@ -9,15 +10,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from steppe._progress import print_errors
-from steppe.analysis.signposts import MIN_EFFECTIVE, Signposts, signposts
+from steppe.analysis._defaults import MIN_EFFECTIVE
 from steppe.errors import SteppeError
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from steppe.analysis.signposts import Signposts
 
 __all__ = ["signposts_cmd", "signposts_table"]
 
@@ -33,6 +36,9 @@ def _pct(p: float) -> str:
 
 def signposts_table(sp: Signposts, title: str) -> Table:
     """A rich table of ``sp``'s rows; flagged rows are marked ``*`` (the caption says why)."""
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(title=escape(title), title_justify="left", caption_justify="left")
     for name, right in (
         ("outcome", False), ("if X", False), ("P(X)", True), ("P(Y)", True),
@@ -112,6 +118,11 @@ def signposts_cmd(
     value of learning X, from the result's kept replications (no rerun). Without --top, a
     table per outcome with its best signposts; then the watch list.
     """
+    from rich.console import Console
+
+    from steppe._progress import print_errors
+    from steppe.analysis.signposts import Signposts, signposts
+
     try:
         sp = signposts(
             result_dir, outcome, top=top, min_effective=min_effective, exclude_own=exclude_own

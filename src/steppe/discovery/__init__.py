@@ -8,9 +8,19 @@
 * :mod:`~steppe.discovery.report` -- ``discovery.json``, the report and its figures;
 * :mod:`~steppe.discovery.cli` -- the ``steppe discover`` command.
 
-Importing this package loads NumPy only.
+Importing this package loads nothing else: ``steppe discover``'s module imports it when
+the CLI starts (``steppe --help`` stays light, ``tests/test_imports.py``).
 """
 
-from steppe.discovery.api import Discovery, discover
+from typing import TYPE_CHECKING
+
+from steppe._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from steppe.discovery.api import Discovery, discover
 
 __all__ = ["Discovery", "discover"]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__, {"Discovery": "steppe.discovery.api", "discover": "steppe.discovery.api"}, globals()
+)

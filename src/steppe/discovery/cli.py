@@ -13,15 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from steppe._progress import print_errors
 from steppe.errors import SteppeError
-from steppe.results.folders import OUT_HINT, check_replaceable, resolve_out
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from steppe.discovery.api import Discovery
 
 __all__ = ["discover_cmd", "discovery_tables"]
@@ -44,6 +41,9 @@ def _short(text: str, n: int = 90) -> str:
 
 def discovery_tables(d: Discovery) -> list[Table]:
     """The chosen box's limits (with sources), then CART's densest leaves."""
+    from rich.markup import escape
+    from rich.table import Table
+
     from steppe.discovery.api import _num
 
     box = Table(title=escape(f"{d.scenario}: where {d.outcome}"), title_justify="left",
@@ -158,8 +158,12 @@ def discover_cmd(
     Prints the chosen box (the knee of PRIM's peeling trajectory, or --threshold, or --box)
     and CART's densest leaves; writes discovery.json, report.html and report.md.
     """
+    from rich.console import Console
+
+    from steppe._progress import print_errors
     from steppe.discovery.api import default_out, discover
     from steppe.discovery.report import DISCOVERY
+    from steppe.results.folders import OUT_HINT, check_replaceable, resolve_out
 
     try:
         if out is not None:  # refuse a folder that is not steppe's before any work

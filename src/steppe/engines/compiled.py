@@ -1,5 +1,9 @@
 """The compiled engine as an :class:`~steppe.engines.base.Engine`: each replication's loop
-in machine code, generated per scenario structure (:mod:`steppe.engines.kernel`)."""
+in machine code, generated per scenario structure (:mod:`steppe.engines.kernel`).
+
+The kernel package, and Numba with it, is imported by the methods, on first use: importing
+the registry of engines does not import Numba (issue 18).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,8 @@ from typing import Literal
 
 import numpy as np
 
-from steppe.engines import kernel
 from steppe.engines.common import Fixed
 from steppe.engines.des import Lineages
-from steppe.engines.kernel.evidence import simulate_kernel_conditioned, warm_up_evidence
 from steppe.evidence.plan import EvidencePlan
 from steppe.model.scenario import Scenario
 
@@ -37,6 +39,8 @@ class CompiledEngine:
     def unsupported(self, scenario: Scenario) -> str | None:
         """``"Numba is not installed"``, or what the kernel generator declines (see
         :func:`steppe.engines.kernel.unsupported`), else ``None``."""
+        from steppe.engines import kernel
+
         if not kernel.available():
             return "Numba is not installed"
         return kernel.unsupported(scenario)
@@ -45,6 +49,8 @@ class CompiledEngine:
         """Whether ``scenario``'s kernel (and, if it has evidence, its evidence kernel) is
         loaded in this process or cached on this machine (see
         :func:`steppe.engines.kernel.ready`)."""
+        from steppe.engines import kernel
+
         if scenario.evidence and not kernel.ready(scenario, evidence=True):
             return False
         return kernel.ready(scenario)
@@ -53,6 +59,9 @@ class CompiledEngine:
         """Compile ``scenario``'s kernel, or load it from the cache (once per scenario
         object); it also serves the scenarios ``scenario`` hosts. With evidence, its
         evidence kernel too (one per scenario structure, whatever the plan)."""
+        from steppe.engines import kernel
+        from steppe.engines.kernel.evidence import warm_up_evidence
+
         kernel.warm_up(scenario)
         if scenario.evidence:
             warm_up_evidence(scenario)
@@ -72,6 +81,8 @@ class CompiledEngine:
         :func:`~steppe.engines.kernel.simulate_kernel`). Replication ``i`` draws from its own
         streams, the same numbers as in the reference engine (``docs/engine.md`` section 5).
         """
+        from steppe.engines import kernel
+
         return kernel.simulate_kernel(scenario, seed=seed, start=start, n=n, fixed=fixed, host=host)
 
     def simulate_conditioned(
@@ -88,4 +99,6 @@ class CompiledEngine:
         <steppe.engines.base.Engine.simulate_conditioned>`: the evidence kernel
         (:mod:`steppe.engines.kernel.evidence`) gives the reference engine's samples and
         log-weights bit for bit."""
+        from steppe.engines.kernel.evidence import simulate_kernel_conditioned
+
         return simulate_kernel_conditioned(scenario, plan, lineages, seed=seed, start=start, n=n)

@@ -15,9 +15,16 @@ kernel, and once a kernel is compiled it serves runs of every size.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal
 
 from steppe.engines.base import Engine
+from steppe.engines.choices import (
+    AUTO,
+    AUTO_COMPILED_FROM,
+    CHOICES,
+    RETIRED,
+    EngineChoice,
+    check_choice,
+)
 from steppe.engines.compiled import CompiledEngine
 from steppe.engines.reference import SimpyEngine
 from steppe.errors import EngineError, ScenarioError
@@ -35,40 +42,10 @@ __all__ = [
     "resolve_engine",
 ]
 
-#: What ``engine=`` and ``--engine`` accept.
-EngineChoice = Literal["auto", "simpy", "compiled"]
-AUTO = "auto"
 _REFERENCE, _FAST = "simpy", "compiled"
 
 #: Every engine, by name: the reference first. A dict so that tests can swap an entry.
 ENGINES: Mapping[str, Engine] = {e.name: e for e in (SimpyEngine(), CompiledEngine())}
-#: The values of ``engine=`` / ``--engine``: ``auto`` and every engine's name.
-CHOICES: tuple[str, ...] = (AUTO, *ENGINES)
-#: ``auto`` runs at least this many replications (in total: all the points of a sweep; per
-#: scenario for a comparison) on the compiled engine even if its kernel must be compiled
-#: first: compiling a new scenario structure (5-30 s) is then a small part of the run, which
-#: would take SimPy about 10 s per 10,000 replications of the baseline.
-AUTO_COMPILED_FROM = 10_000
-#: Engines that steppe no longer has, with what to say to whoever asks for one.
-RETIRED: Mapping[str, str] = {
-    "vector": "the NumPy 'vector' engine was retired in steppe 0.2 (issue 14): use --engine "
-    "compiled (the fast engine) or --engine simpy (the reference); see docs/engine.md",
-}
-
-
-def check_choice(choice: str) -> None:
-    """Refuse a ``choice`` that is neither ``auto`` nor an engine's name.
-
-    Raises
-    ------
-    EngineError
-        For a retired engine (saying what to use instead) or an unknown name (listing the
-        choices).
-    """
-    if choice in RETIRED:
-        raise EngineError(RETIRED[choice])
-    if choice not in CHOICES:
-        raise EngineError(f"unknown engine {choice!r}; expected one of {', '.join(CHOICES)}")
 
 
 def get_engine(name: str) -> Engine:

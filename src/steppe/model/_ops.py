@@ -1,7 +1,9 @@
 """Operation tables of the expression language, in scalar and vector modes.
 
 Both tables implement the same IEEE-754 semantics (see :mod:`steppe.model.expr`): the scalar
-one with Python floats and :mod:`math`, the vector one with NumPy ufuncs.
+one with Python floats and :mod:`math`, the vector one with NumPy ufuncs. The vector table
+is built, and NumPy imported, when it is first used (``VECTOR``, PEP 562): validating a
+scenario evaluates its constant expressions in scalar mode only (issue 18).
 """
 
 from __future__ import annotations
@@ -9,8 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from typing import Any
-
-import numpy as np
 
 
 def _sdiv(a: float, b: float) -> float:
@@ -73,6 +73,8 @@ def _sround(f: Callable[[float], int]) -> Callable[[float], float]:
 
 
 def _vpow(a: Any, b: Any) -> Any:
+    import numpy as np
+
     if np.ndim(b) == 0 and b == 0.5:
         # numpy computes x ** 0.5 as sqrt(x), so (-inf) ** 0.5 would be nan and
         # (-0.0) ** 0.5 would be -0.0; IEEE pow (and the scalar mode) give inf and 0.0.
@@ -81,6 +83,8 @@ def _vpow(a: Any, b: Any) -> Any:
 
 
 def _vcmp(f: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    import numpy as np
+
     def go(a: Any, b: Any) -> Any:
         return np.asarray(f(a, b), dtype=np.float64)
 
@@ -117,32 +121,45 @@ SCALAR: dict[str, Callable[..., Any]] = {
     "pos_count": lambda c: 1.0 if c > 0 else 0.0,
 }
 
-VECTOR: dict[str, Callable[..., Any]] = {
-    "+": np.add,
-    "-": np.subtract,
-    "*": np.multiply,
-    "/": np.divide,
-    "**": _vpow,
-    "<": _vcmp(np.less),
-    "<=": _vcmp(np.less_equal),
-    ">": _vcmp(np.greater),
-    ">=": _vcmp(np.greater_equal),
-    "==": _vcmp(np.equal),
-    "!=": _vcmp(np.not_equal),
-    "neg": np.negative,
-    "pos": np.positive,
-    "not": lambda a: np.asarray(np.equal(a, 0), dtype=np.float64),
-    "truth": lambda a: np.asarray(np.not_equal(a, 0), dtype=np.float64),
-    "and": lambda a, b: np.asarray(np.not_equal(a, 0) & np.not_equal(b, 0), dtype=np.float64),
-    "or": lambda a, b: np.asarray(np.not_equal(a, 0) | np.not_equal(b, 0), dtype=np.float64),
-    "if": lambda c, a, b: np.where(np.not_equal(c, 0), a(), b()),
-    "min": np.minimum,
-    "max": np.maximum,
-    "exp": np.exp,
-    "log": np.log,
-    "sqrt": np.sqrt,
-    "abs": np.abs,
-    "floor": np.floor,
-    "ceil": np.ceil,
-    "pos_count": lambda c: np.asarray(np.greater(c, 0), dtype=np.float64),
-}
+
+def _vector() -> dict[str, Callable[..., Any]]:
+    """The vector table (NumPy ufuncs)."""
+    import numpy as np
+
+    return {
+        "+": np.add,
+        "-": np.subtract,
+        "*": np.multiply,
+        "/": np.divide,
+        "**": _vpow,
+        "<": _vcmp(np.less),
+        "<=": _vcmp(np.less_equal),
+        ">": _vcmp(np.greater),
+        ">=": _vcmp(np.greater_equal),
+        "==": _vcmp(np.equal),
+        "!=": _vcmp(np.not_equal),
+        "neg": np.negative,
+        "pos": np.positive,
+        "not": lambda a: np.asarray(np.equal(a, 0), dtype=np.float64),
+        "truth": lambda a: np.asarray(np.not_equal(a, 0), dtype=np.float64),
+        "and": lambda a, b: np.asarray(np.not_equal(a, 0) & np.not_equal(b, 0), dtype=np.float64),
+        "or": lambda a, b: np.asarray(np.not_equal(a, 0) | np.not_equal(b, 0), dtype=np.float64),
+        "if": lambda c, a, b: np.where(np.not_equal(c, 0), a(), b()),
+        "min": np.minimum,
+        "max": np.maximum,
+        "exp": np.exp,
+        "log": np.log,
+        "sqrt": np.sqrt,
+        "abs": np.abs,
+        "floor": np.floor,
+        "ceil": np.ceil,
+        "pos_count": lambda c: np.asarray(np.greater(c, 0), dtype=np.float64),
+    }
+
+
+def __getattr__(name: str) -> Any:
+    """``VECTOR``, the vector table, built on first use and kept (PEP 562)."""
+    if name == "VECTOR":
+        table = globals()["VECTOR"] = _vector()
+        return table
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -29,13 +29,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Protocol
 
 from steppe.errors import PathPart, ScenarioError, format_path
 from steppe.model.base import suggest
 from steppe.model.correlation_spec import CorrelationMatrixSpec, CorrelationsSpec, PairSpec
+
+if TYPE_CHECKING:
+    import numpy as np  # imported by the functions that compute: validating needs none
 
 __all__ = [
     "PSD_TOLERANCE",
@@ -91,6 +92,8 @@ class Correlation:
 
     def matrix(self) -> np.ndarray:
         """``target`` as an array."""
+        import numpy as np
+
         return np.array(self.target, dtype=np.float64)
 
     def describe(self) -> dict[str, Any]:
@@ -108,6 +111,8 @@ def score_matrix(target: np.ndarray) -> np.ndarray:
     """The Pearson correlation of normal scores whose Spearman correlation is ``target``:
     ``2 sin(pi r / 6)`` entry by entry (exact for a bivariate normal; Pearson, 1907),
     made positive semi-definite again if the map broke it (:func:`nearest_correlation`)."""
+    import numpy as np
+
     scores = 2.0 * np.sin(np.pi * target / 6.0)
     np.fill_diagonal(scores, 1.0)
     if float(np.linalg.eigvalsh(scores)[0]) < -PSD_TOLERANCE:
@@ -122,6 +127,8 @@ def nearest_correlation(a: np.ndarray, *, tol: float = 1e-12, max_iter: int = 10
 
     Returns a symmetric matrix with unit diagonal whose eigenvalues are non-negative (to
     rounding)."""
+    import numpy as np
+
     y = np.array(a, dtype=np.float64)
     ds = np.zeros_like(y)
     for _ in range(max_iter):
@@ -188,6 +195,8 @@ def build_correlation(
     active = [n for n in names if any(v != 0.0 and n in k for k, (v, _) in given.items())]
     if len(active) < 2:
         return None
+    import numpy as np  # here: a scenario without correlations is validated without NumPy
+
     m = np.eye(len(active))
     pos = {n: i for i, n in enumerate(active)}
     for (a, b), (v, _) in given.items():

@@ -10,18 +10,23 @@ percentiles fix the parameters: normal, lognormal, uniform, gamma and Weibull.
 
 ``truncate: [lo, hi]`` (optional, continuous families) restricts a distribution to
 ``[lo, hi]`` by inversion on the restricted range: ``ppf(F(lo) + u (F(hi) - F(lo)))``.
+
+SciPy and NumPy are imported inside the methods that need them (a frozen law, a ``ppf``, a
+draw, a gamma's ``ci90``), not by this module: validating a scenario whose distributions
+need no SciPy check does not pay for importing ``scipy.stats`` (issue 18).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple
 
-import numpy as np
 from pydantic import Field, PrivateAttr, model_validator
-from scipy import optimize, special, stats
 
 from steppe.model.base import Strict
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "Beta",
@@ -39,7 +44,7 @@ __all__ = [
     "Weibull",
 ]
 
-Z95 = float(stats.norm.ppf(0.95))  # 1.6448536...
+Z95 = 1.6448536269514722  # float(scipy.stats.norm.ppf(0.95)), pinned by tests/test_distributions.py
 Pair = tuple[float, float]
 
 
@@ -88,6 +93,8 @@ class DistributionBase(Strict):
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Map uniform numbers in (0, 1) to draws, applying ``truncate`` if given."""
+        import numpy as np
+
         if self.truncate is not None:
             lo, hi = self.truncate
             flo, fhi = self.kept()
@@ -105,6 +112,8 @@ class DistributionBase(Strict):
         Used for quantities drawn anew during a run (durations); parameters are drawn by
         inversion with :meth:`ppf` instead, to keep common random numbers aligned.
         """
+        import numpy as np
+
         if self.truncate is not None:
             return self.ppf(_open_uniform(rng, size))
         return np.asarray(self._draw(rng, size), dtype=np.float64)
@@ -126,14 +135,30 @@ class DistributionBase(Strict):
             lo, hi = self.truncate
             if not lo < hi:
                 raise ValueError(f"truncate must be [lo, hi] with lo < hi, found [{lo}, {hi}]")
-            dist = self.frozen()
-            if not dist.cdf(hi) - dist.cdf(lo) > 1e-12:
+            mass = self._closed_mass(lo, hi)
+            if mass is None or not mass >= 1e-9:  # near the limit, SciPy's CDF decides
+                dist = self.frozen()
+                mass = float(dist.cdf(hi) - dist.cdf(lo))
+            if not mass > 1e-12:
                 raise ValueError(f"truncate [{lo}, {hi}] leaves no probability mass")
         return self
+
+    def _closed_mass(self, lo: float, hi: float) -> float | None:
+        """``F(hi) - F(lo)`` of the untruncated law with the ``math`` module, for the
+        families with a closed-form CDF (``None`` for the others): checking a truncation
+        then needs no SciPy. Only the check uses it; draws use SciPy's CDF (:meth:`kept`)."""
+        return None
+
+
+def _phi(z: float) -> float:
+    """The standard normal CDF (accurate in both tails)."""
+    return 0.5 * math.erfc(-z / math.sqrt(2.0))
 
 
 def _open_uniform(rng: np.random.Generator, size: int) -> np.ndarray:
     """Uniforms in the open interval (0, 1)."""
+    import numpy as np
+
     u = rng.random(size)
     return np.where(u == 0.0, 2.0**-54, u)
 
@@ -174,15 +199,23 @@ class Normal(DistributionBase):
         return self.mean, self.sd
 
     def frozen(self) -> Any:
+        from scipy import stats
+
         mean, sd = self.params()
         return stats.norm(loc=mean, scale=sd)
 
     def _ppf(self, u: np.ndarray) -> Any:
+        from scipy import special
+
         mean, sd = self.params()
         return mean + sd * special.ndtri(u)
 
     def sampler(self) -> Sampler:
         return Sampler("normal", self.params())
+
+    def _closed_mass(self, lo: float, hi: float) -> float | None:
+        mean, sd = self.params()
+        return _phi((hi - mean) / sd) - _phi((lo - mean) / sd)
 
     @model_validator(mode="after")
     def _check(self) -> Normal:
@@ -209,15 +242,28 @@ class Lognormal(DistributionBase):
         return mu, self.sigma
 
     def frozen(self) -> Any:
+        from scipy import stats
+
         mu, sigma = self.params()
         return stats.lognorm(s=sigma, scale=math.exp(mu))
 
     def _ppf(self, u: np.ndarray) -> Any:
+        import numpy as np
+        from scipy import special
+
         mu, sigma = self.params()
         return np.exp(mu + sigma * special.ndtri(u))
 
     def sampler(self) -> Sampler:
         return Sampler("lognormal", self.params())
+
+    def _closed_mass(self, lo: float, hi: float) -> float | None:
+        mu, sigma = self.params()
+
+        def cdf(x: float) -> float:
+            return _phi((math.log(x) - mu) / sigma) if x > 0 else 0.0
+
+        return cdf(hi) - cdf(lo)
 
     @model_validator(mode="after")
     def _check(self) -> Lognormal:
@@ -245,6 +291,8 @@ class Uniform(DistributionBase):
         return self.low, self.high
 
     def frozen(self) -> Any:
+        from scipy import stats
+
         low, high = self.params()
         return stats.uniform(loc=low, scale=high - low)
 
@@ -271,11 +319,15 @@ class Triangular(DistributionBase):
     max: float
 
     def frozen(self) -> Any:
+        from scipy import stats
+
         width = self.max - self.min
         return stats.triang(c=(self.mode - self.min) / width, loc=self.min, scale=width)
 
     def _ppf(self, u: np.ndarray) -> Any:
         # scipy.stats.triang's inverse CDF with the same arithmetic (same numbers)
+        import numpy as np
+
         width = self.max - self.min
         c = (self.mode - self.min) / width
         return np.where(u < c, np.sqrt(c * u), 1 - np.sqrt((1 - c) * (1 - u))) * width + self.min
@@ -301,6 +353,8 @@ class Pert(Triangular):
     lambda_: Annotated[float, Field(gt=0, alias="lambda")] = 4.0
 
     def frozen(self) -> Any:
+        from scipy import stats
+
         width = self.max - self.min
         a = 1 + self.lambda_ * (self.mode - self.min) / width
         b = 1 + self.lambda_ * (self.max - self.mode) / width
@@ -326,6 +380,8 @@ class Beta(DistributionBase):
     high: float = 1.0
 
     def frozen(self) -> Any:
+        from scipy import stats
+
         return stats.beta(self.alpha, self.beta, loc=self.low, scale=self.high - self.low)
 
     def sampler(self) -> Sampler:
@@ -348,6 +404,8 @@ class Gamma(DistributionBase):
 
     def params(self) -> Pair:
         if self.ci90 is not None:
+            from scipy import optimize, stats
+
             lo, hi = _ci90(self.ci90, positive=True)
             ratio = hi / lo
 
@@ -364,6 +422,8 @@ class Gamma(DistributionBase):
         return self.shape, self.scale
 
     def frozen(self) -> Any:
+        from scipy import stats
+
         k, theta = self.params()
         return stats.gamma(k, scale=theta)
 
@@ -395,6 +455,8 @@ class Weibull(DistributionBase):
         return self.shape, self.scale
 
     def frozen(self) -> Any:
+        from scipy import stats
+
         k, lam = self.params()
         return stats.weibull_min(k, scale=lam)
 
@@ -417,6 +479,8 @@ class Exponential(DistributionBase):
     mean: Annotated[float, Field(gt=0)] | None = None
 
     def frozen(self) -> Any:
+        from scipy import stats
+
         mean = self.mean if self.mean is not None else 1.0 / (self.rate or 1.0)
         return stats.expon(scale=mean)
 
@@ -439,6 +503,8 @@ class Choice(DistributionBase):
     weights: list[Annotated[float, Field(ge=0)]] | None = None
 
     def probabilities(self) -> np.ndarray:
+        import numpy as np
+
         w = np.ones(len(self.values)) if self.weights is None else np.asarray(self.weights)
         return np.asarray(w / w.sum(), dtype=np.float64)
 
@@ -446,6 +512,8 @@ class Choice(DistributionBase):
         return self.ppf(_open_uniform(rng, size))
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
+        import numpy as np
+
         cdf = np.cumsum(self.probabilities())
         cdf[-1] = 1.0
         idx = np.searchsorted(cdf, u, side="right")

@@ -31,7 +31,8 @@ from difflib import get_close_matches
 from typing import Any, Literal
 
 from steppe.errors import ExpressionError, PathPart
-from steppe.model._ops import SCALAR, VECTOR
+from steppe.model import _ops
+from steppe.model._ops import SCALAR
 
 __all__ = [
     "MATH_FUNCTIONS",
@@ -346,7 +347,7 @@ class Hoist:
 
     def evaluators(self, mode: Mode) -> list[Evaluator]:
         """One closure per lifted sub-tree, reading the namespace field ``p`` only."""
-        ops = SCALAR if mode == "scalar" else VECTOR
+        ops = SCALAR if mode == "scalar" else _ops.VECTOR
         return [_build(ir, ops) for ir in self.items]
 
 
@@ -402,7 +403,7 @@ def compile_expression(
     ir = _fold(ir, expression)
     if hoist is not None:
         ir = hoist.lift(ir)
-    ops = SCALAR if mode == "scalar" else VECTOR
+    ops = SCALAR if mode == "scalar" else _ops.VECTOR
     fn = _build(ir, ops)
     constant = float(ir[1]) if ir[0] == "const" else None
     return Compiled(expression=expression, mode=mode, fn=fn, constant=constant, ir=ir)

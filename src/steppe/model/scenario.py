@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Literal
 
 from steppe.errors import ExpressionError, PathPart, ScenarioError, format_path
 from steppe.model.base import suggest
@@ -44,6 +43,9 @@ from steppe.model.schema import (
     ValueOutcome,
 )
 from steppe.model.timeline import Timeline
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "DurationModel",
@@ -201,7 +203,6 @@ class Scenario:
     spec: ScenarioSpec
     timeline: Timeline
     step: float
-    ticks: np.ndarray = field(repr=False)
     params: tuple[ParamModel, ...]
     param_order: tuple[int, ...]
     events: tuple[EventModel, ...]
@@ -233,6 +234,15 @@ class Scenario:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @functools.cached_property
+    def ticks(self) -> np.ndarray:
+        """The times of the series' steps in model years: ``step, 2 step, ...`` up to the
+        horizon. Computed when an engine first asks (NumPy is not needed to validate)."""
+        import numpy as np
+
+        n_ticks = math.floor(self.timeline.t_horizon / self.step + 1e-9)
+        return np.arange(1, n_ticks + 1, dtype=np.float64) * self.step
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # Compiled closures do not pickle: rebuild from the spec in the receiving process.
@@ -447,8 +457,6 @@ def _build(
 ) -> Scenario:
     tl = Timeline(spec.start, spec.horizon)
     step = STEPS[spec.step]
-    n_ticks = math.floor(tl.t_horizon / step + 1e-9)
-    ticks = np.arange(1, n_ticks + 1, dtype=np.float64) * step
 
     # One namespace for actors, parameters, events, projects and series.
     owner: dict[str, str] = {}
@@ -626,7 +634,6 @@ def _build(
         spec=spec,
         timeline=tl,
         step=step,
-        ticks=ticks,
         params=tuple(params),
         param_order=param_order,
         events=tuple(events),

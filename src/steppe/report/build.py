@@ -4,7 +4,8 @@
 folder: the figures first (a new ``figures/`` folder built aside and swapped in), then
 ``report.md`` and ``report.html``, each replaced atomically, so a reader never sees a
 half-written file. :func:`write_report` regenerates a result folder's report from its
-``summary.json`` and ``manifest.json`` alone (``steppe report RESULT_DIR``).
+``summary.json`` and ``manifest.json`` alone (``steppe report RESULT_DIR``), its figures
+drawn in worker processes while it builds the rest (:mod:`steppe.report.parallel`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from steppe.errors import ResultError
 from steppe.report.document import Document
 from steppe.report.html import render_html
 from steppe.report.markdown import render_markdown
+from steppe.report.parallel import drawing
 from steppe.report.run_report import run_document
 from steppe.report.watch import watch_section
 from steppe.results.folders import MARKER, folder_kind
@@ -83,6 +85,8 @@ def write_report(result_dir: Path, *, html: bool = True) -> Path:
     for key in ("scenario", "outcomes", "replications", "seed", "horizon"):
         if key not in summary:
             raise ResultError(f"{result_dir / 'summary.json'}: no {key!r}; not a steppe summary")
-    watch = watch_section(result_dir)  # None without indicators.parquet
-    write_document(result_dir, run_document(summary, manifest, watch=watch), html=html)
+    with drawing(summary) as figures:  # drawn in worker processes meanwhile
+        watch = watch_section(result_dir)  # None without indicators.parquet
+        doc = run_document(summary, manifest, figures(), watch=watch)
+    write_document(result_dir, doc, html=html)
     return result_dir / MARKDOWN

@@ -22,11 +22,13 @@ import numpy as np
 from steppe.report._plot import (
     PALETTE,
     Figure,
+    Margins,
     date_axis,
     dates,
     grid,
     new_figure,
     style,
+    text_width,
     to_png,
 )
 
@@ -40,6 +42,12 @@ __all__ = [
 ]
 
 _PANEL_W, _PANEL_H = 3.3, 2.4
+# Fixed layouts (no layout engine, see steppe.report._plot.Margins), in inches: a single
+# chart; small multiples under a figure title (each panel has its own title and tick
+# labels; histograms have x labels too).
+_CHART = Margins(left=0.85, right=0.3, top=0.35, bottom=0.55)
+_PANELS = Margins(left=0.75, right=0.3, top=0.65, bottom=0.4, across=0.85, down=0.65)
+_PANELS_XLABEL = Margins(left=0.75, right=0.3, top=0.65, bottom=0.6, across=0.85, down=0.8)
 
 
 def _label(name: str, o: dict[str, Any], horizon: str) -> str:
@@ -63,14 +71,16 @@ def probability_chart(summary: dict[str, Any]) -> Figure | None:
     rows = probability_rows(summary)
     if not rows:
         return None
-    fig = new_figure(8.0, 0.8 + 0.27 * len(rows))
+    labels = [r[0] for r in rows]
+    margins = Margins(left=text_width(labels, 7) + 0.2, right=0.25, top=0.35, bottom=0.5)
+    fig = new_figure(8.0, 0.8 + 0.27 * len(rows), margins=margins)
     ax = fig.add_subplot()
     y = np.arange(len(rows))[::-1]
     p = np.array([r[1] for r in rows])
     lo = np.array([r[2][0] for r in rows])
     hi = np.array([r[2][1] for r in rows])
     ax.errorbar(p, y, xerr=[p - lo, hi - p], fmt="o", color=PALETTE[0], ms=4, capsize=2)
-    ax.set_yticks(y, [r[0] for r in rows], fontsize=7)
+    ax.set_yticks(y, labels, fontsize=7)
     style(
         ax,
         xlim=(0, 1),
@@ -88,15 +98,18 @@ def probability_chart(summary: dict[str, Any]) -> Figure | None:
     )
 
 
-def fan_charts(summary: dict[str, Any]) -> list[Figure]:
-    """One fan chart per traced series: median, 50% and 90% bands, targets dashed."""
+def fan_charts(summary: dict[str, Any], *, only: str | None = None) -> list[Figure]:
+    """One fan chart per traced series (or of the series ``only``): median, 50% and 90%
+    bands, targets dashed."""
     traces = summary.get("traces") or {}
     out = []
     for i, (name, tr) in enumerate(traces.get("series", {}).items()):
+        if only is not None and name != only:
+            continue
         x = dates(tr["dates"])
         q = {k: np.array(v, dtype=float) for k, v in tr["quantiles"].items()}
         colour = PALETTE[i % len(PALETTE)]
-        fig = new_figure(6.4, 3.4)
+        fig = new_figure(6.4, 3.4, margins=_CHART)
         ax = fig.add_subplot()
         ax.fill_between(x, q["0.05"], q["0.95"], color=colour, alpha=0.18, label="90% of runs")
         ax.fill_between(x, q["0.25"], q["0.75"], color=colour, alpha=0.38, label="50% of runs")
@@ -141,8 +154,9 @@ def upper(values: Any) -> float:
     return 1.0 if top > 0.6 else max(0.05, math.ceil(top * 1.15 / 0.05) * 0.05)
 
 
-def event_curves(summary: dict[str, Any]) -> list[Figure]:
-    """P(by date) of every event and P(completed by date) of every project, with bands."""
+def event_curves(summary: dict[str, Any], *, only: str | None = None) -> list[Figure]:
+    """P(by date) of every event and P(completed by date) of every project, with bands
+    (``only="event"`` or ``"project"``: that figure alone)."""
     traces = summary.get("traces") or {}
     out = []
     groups = (
@@ -150,13 +164,20 @@ def event_curves(summary: dict[str, Any]) -> list[Figure]:
         ("project", "projects", "Projects: P(completed by date)", "completed"),
     )
     for kind, stem, heading, what in groups:
+        if only is not None and kind != only:
+            continue
         items = {k: v for k, v in traces.get("events", {}).items() if v["kind"] == kind}
         shown = {k: v for k, v in items.items() if v["p_by"][0] < 1.0}
         before = sorted(set(items) - set(shown))
         if not shown:
             continue
-        fig = new_figure(_PANEL_W * min(3, len(shown)), 0.5 + _PANEL_H * math.ceil(len(shown) / 3))
-        for ax, (name, ev) in zip(grid(fig, len(shown)), shown.items(), strict=True):
+        fig = new_figure(
+            _PANEL_W * min(3, len(shown)),
+            0.5 + _PANEL_H * math.ceil(len(shown) / 3),
+            margins=_PANELS,
+        )
+        panels = grid(fig, len(shown), margins=_PANELS)
+        for ax, (name, ev) in zip(panels, shown.items(), strict=True):
             x = dates(ev["dates"])
             lo, hi = ev["ci95"]["low"], ev["ci95"]["high"]
             ax.fill_between(x, lo, hi, color=PALETTE[0], alpha=0.3, lw=0)
@@ -188,8 +209,10 @@ def time_to_curves(summary: dict[str, Any]) -> Figure | None:
     items = {k: o for k, o in summary["outcomes"].items() if o["kind"] == "time_to_event"}
     if not items:
         return None
-    fig = new_figure(_PANEL_W * min(3, len(items)), 0.5 + _PANEL_H * math.ceil(len(items) / 3))
-    for ax, (name, o) in zip(grid(fig, len(items)), items.items(), strict=True):
+    fig = new_figure(
+        _PANEL_W * min(3, len(items)), 0.5 + _PANEL_H * math.ceil(len(items) / 3), margins=_PANELS
+    )
+    for ax, (name, o) in zip(grid(fig, len(items), margins=_PANELS), items.items(), strict=True):
         x = dates(list(o["p_by"]))
         p = np.array(list(o["p_by"].values()), dtype=float)
         ci = np.array(list(o["p_by_ci95"].values()), dtype=float)
@@ -222,8 +245,14 @@ def histograms(summary: dict[str, Any]) -> Figure | None:
     items = {k: h for k, h in hists.items() if k in summary["outcomes"]}
     if not items:
         return None
-    fig = new_figure(_PANEL_W * min(3, len(items)), 0.5 + _PANEL_H * math.ceil(len(items) / 3))
-    for ax, (name, h) in zip(grid(fig, len(items)), items.items(), strict=True):
+    fig = new_figure(
+        _PANEL_W * min(3, len(items)),
+        0.5 + _PANEL_H * math.ceil(len(items) / 3),
+        margins=_PANELS_XLABEL,
+    )
+    for ax, (name, h) in zip(
+        grid(fig, len(items), margins=_PANELS_XLABEL), items.items(), strict=True
+    ):
         o = summary["outcomes"][name]
         edges = np.array(h["edges"], dtype=float)
         share = np.array(h["counts"], dtype=float) / max(1, h["n"])
@@ -255,14 +284,38 @@ def histograms(summary: dict[str, Any]) -> Figure | None:
 
 
 def run_figures(summary: dict[str, Any]) -> list[Figure]:
-    """Every figure of a run's report, in report order."""
-    out: list[Figure] = []
-    prob = probability_chart(summary)
-    if prob is not None:
-        out.append(prob)
-    out += fan_charts(summary)
-    out += event_curves(summary)
-    for fig in (time_to_curves(summary), histograms(summary)):
-        if fig is not None:
-            out.append(fig)
-    return out
+    """Every figure of a run's report, in report order, drawn in this process (see
+    :func:`drawing` for drawing them in worker processes)."""
+    return [fig for job in figure_jobs(summary) for fig in draw_job(summary, job)]
+
+
+#: A part of a report's figures that one process draws: ``(kind, key)``.
+Job = tuple[str, str | None]
+
+
+def figure_jobs(summary: dict[str, Any]) -> list[Job]:
+    """The figures of a run's report as jobs, in report order (:func:`draw_job` draws one)."""
+    traces = summary.get("traces") or {}
+    return [
+        ("probabilities", None),
+        *(("series", name) for name in traces.get("series", {})),
+        ("events", "event"),
+        ("events", "project"),
+        ("time_to", None),
+        ("histograms", None),
+    ]
+
+
+def draw_job(summary: dict[str, Any], job: Job) -> list[Figure]:
+    """The figures of ``job`` (none if the summary has nothing for it)."""
+    kind, key = job
+    if kind == "series":
+        return fan_charts(summary, only=key)
+    if kind == "events":
+        return event_curves(summary, only=key)
+    single = {
+        "probabilities": probability_chart,
+        "time_to": time_to_curves,
+        "histograms": histograms,
+    }[kind](summary)
+    return [single] if single is not None else []

@@ -1,7 +1,8 @@
 """``steppe score RESULT... --resolutions FILE``: registered on the ``steppe`` command group.
 
 Errors print as ``FILE:LINE:COL: error: YAML.PATH: message`` on stderr with exit status 2,
-and nothing is written. matplotlib is imported only when the report is written.
+and nothing is written. matplotlib is imported only when the report is written, the
+scoring and rich only when the command runs (issue 18).
 """
 
 from __future__ import annotations
@@ -10,15 +11,14 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from steppe._progress import print_errors
 from steppe.errors import ScenarioError, SteppeError
-from steppe.results.folders import OUT_HINT, check_replaceable, resolve_out
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 __all__ = ["score_cmd", "score_tables"]
 
@@ -45,6 +45,9 @@ def _base_rates(items: Sequence[str]) -> dict[str, float]:
 
 def score_tables(summary: dict[str, object]) -> list[Table]:
     """Rich tables of a score summary: the scores per result, skill, and per question."""
+    from rich.markup import escape
+    from rich.table import Table
+
     from steppe.scoring.report import question_rows, score_rows, skill_rows
 
     tables = []
@@ -123,6 +126,10 @@ def score_cmd(
     value questions, skill against references, and the cost of each question. Writes
     score.json, report.html and report.md into the score folder.
     """
+    from rich.console import Console
+
+    from steppe._progress import print_errors
+    from steppe.results.folders import OUT_HINT, check_replaceable, resolve_out
     from steppe.scoring.report import SCORE, default_out
     from steppe.scoring.score import score
 

@@ -13,10 +13,15 @@
 See ``docs/sweeps.md``.
 """
 
-from steppe.sweeps.designs import Design, make_design
-from steppe.sweeps.executors import DaskExecutor, Executor, ProcessExecutor, SerialExecutor
-from steppe.sweeps.gsa import SensitivityResult, sensitivity
-from steppe.sweeps.runner import sweep
+from typing import TYPE_CHECKING
+
+from steppe._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from steppe.sweeps.designs import Design, make_design
+    from steppe.sweeps.executors import DaskExecutor, Executor, ProcessExecutor, SerialExecutor
+    from steppe.sweeps.gsa import SensitivityResult, sensitivity
+    from steppe.sweeps.runner import sweep
 
 __all__ = [
     "DaskExecutor",
@@ -29,3 +34,20 @@ __all__ = [
     "sensitivity",
     "sweep",
 ]
+
+# Lazily (PEP 562): ``steppe sweep``'s module imports this package at start-up.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "Design": "steppe.sweeps.designs",
+        "make_design": "steppe.sweeps.designs",
+        **dict.fromkeys(
+            ("DaskExecutor", "Executor", "ProcessExecutor", "SerialExecutor"),
+            "steppe.sweeps.executors",
+        ),
+        "SensitivityResult": "steppe.sweeps.gsa",
+        "sensitivity": "steppe.sweeps.gsa",
+        "sweep": "steppe.sweeps.runner",
+    },
+    globals(),
+)

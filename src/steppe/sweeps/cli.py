@@ -2,6 +2,8 @@
 
 Registered on the ``steppe`` command group by :mod:`steppe.cli`. Errors print as
 ``WHERE: error: PATH: message`` on stderr with exit status 2, as for ``steppe run``.
+The sweep machinery (pandas, SciPy, the engines) and rich are imported when the command
+runs, not with the module (``steppe --help`` imports none of them, issue 18).
 """
 
 from __future__ import annotations
@@ -11,23 +13,23 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from steppe._options import engine_option
-from steppe._progress import print_errors, progress_bar
-from steppe.engines import EngineChoice
 from steppe.errors import ScenarioError, SteppeError
-from steppe.load import load
-from steppe.sweeps.designs import DESIGNS, DesignKind, Range, make_design
-from steppe.sweeps.executors import DaskExecutor, Executor
-from steppe.sweeps.gsa import METHODS, Method, SensitivityResult, analyse
-from steppe.sweeps.points import select_outcomes
-from steppe.sweeps.report import build_manifest, write_outputs
-from steppe.sweeps.runner import SweepRun, check_vary, run_design
+from steppe.sweeps._names import DESIGNS, METHODS
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from steppe.engines import EngineChoice
+    from steppe.sweeps._names import DesignKind, Method
+    from steppe.sweeps.designs import Range
+    from steppe.sweeps.executors import Executor
+    from steppe.sweeps.gsa import SensitivityResult
+    from steppe.sweeps.runner import SweepRun
 
 __all__ = ["parse_vary", "sweep_cmd"]
 
@@ -52,6 +54,8 @@ def _float(text: str, name: str, what: str) -> float:
 
 def parse_vary(items: tuple[str, ...]) -> dict[str, Range]:
     """``NAME=LO:HI[:N]`` (a range, optionally with grid levels) or ``NAME=V1,V2,...``."""
+    from steppe.sweeps.designs import Range
+
     if not items:
         raise _err("give at least one --vary NAME=LO:HI[:N]")
     out: dict[str, Range] = {}
@@ -84,6 +88,8 @@ def parse_vary(items: tuple[str, ...]) -> dict[str, Range]:
 
 
 def _summary_table(swept: SweepRun, outcomes: list[str]) -> Table:
+    from rich.table import Table
+
     t = Table(
         title=f"{swept.scenario.name}: {len(swept.table)} points ({swept.key['design']}), "
         f"{swept.key['replications']:,} replications each, seed {swept.key['seed']}",
@@ -105,6 +111,8 @@ def _summary_table(swept: SweepRun, outcomes: list[str]) -> Table:
 
 def _sens_table(sens: SensitivityResult) -> Table:
     """One row per outcome and parameter; intervals in brackets (95% bootstrap)."""
+    from rich.table import Table
+
     t = Table(
         title=f"sensitivity ({sens.method}), {len(sens.points)} evaluations",
         title_justify="left",
@@ -222,6 +230,17 @@ def sweep_cmd(
     quiet: bool,
 ) -> None:
     """Run SCENARIO over a design of parameter values; write tables, charts and a report."""
+    from rich.console import Console
+
+    from steppe._progress import print_errors, progress_bar
+    from steppe.load import load
+    from steppe.sweeps.designs import make_design
+    from steppe.sweeps.executors import DaskExecutor
+    from steppe.sweeps.gsa import analyse
+    from steppe.sweeps.points import select_outcomes
+    from steppe.sweeps.report import build_manifest, write_outputs
+    from steppe.sweeps.runner import check_vary, run_design
+
     folder = out
     try:
         ranges = parse_vary(vary)
@@ -253,8 +272,8 @@ def sweep_cmd(
             where = f"dask local cluster of {dask_local}"
         else:
             where = f"local processes: {workers or 'all cores'}"
-        kind = cast(DesignKind, design or "grid")
-        eng = cast(EngineChoice, engine)
+        kind = cast("DesignKind", design or "grid")
+        eng = cast("EngineChoice", engine)
         size = n if n is not None else DEFAULT_N[f"method:{method}" if method else kind]
         d = len(ranges)
         if method is None:
@@ -287,7 +306,7 @@ def sweep_cmd(
                     sc,
                     params={k: (r.low, r.high) for k, r in ranges.items()},
                     outcomes=chosen,
-                    method=cast(Method, method),
+                    method=cast("Method", method),
                     n=size,
                     seed=s,
                     replications=replications,

@@ -23,13 +23,13 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, TypeAlias
+from typing import TypeAlias
 
 import numpy as np
-from scipy.stats import qmc
 
 from steppe import streams
 from steppe.errors import ScenarioError
+from steppe.sweeps._names import DESIGNS, DesignKind
 
 __all__ = [
     "DESIGNS",
@@ -42,8 +42,6 @@ __all__ = [
     "normalize_vary",
 ]
 
-DesignKind = Literal["grid", "lhs", "sobol"]
-DESIGNS: tuple[DesignKind, ...] = ("grid", "lhs", "sobol")
 
 #: A varied parameter: a range ``(low, high)`` or a list of values.
 VarySpec: TypeAlias = tuple[float, float] | Sequence[float]
@@ -181,6 +179,8 @@ def normalize_vary(vary: Mapping[str, VarySpec | Range]) -> dict[str, Range]:
 
 
 def _unit_sample(kind: DesignKind, d: int, n: int, seed: int) -> np.ndarray:
+    from scipy.stats import qmc  # here: scipy.stats takes a while to import (issue 18)
+
     rng = streams.rng(seed, streams.DESIGN)
     if kind == "lhs":
         return np.asarray(qmc.LatinHypercube(d, rng=rng).random(n))

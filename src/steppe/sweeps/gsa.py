@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,14 +31,13 @@ from steppe.engines import EngineChoice
 from steppe.errors import ScenarioError, SimulationError
 from steppe.load import load
 from steppe.model.scenario import Scenario
+from steppe.sweeps._names import METHODS, Method
 from steppe.sweeps.designs import Range, explicit_design, normalize_vary
 from steppe.sweeps.executors import Executor
 from steppe.sweeps.runner import Progress, SweepRun, check_vary, run_design
 
 __all__ = ["METHODS", "SensitivityResult", "analyse", "sensitivity"]
 
-Method = Literal["sobol", "morris"]
-METHODS: tuple[Method, ...] = ("sobol", "morris")
 SOBOL_COLUMNS = ("S1", "S1_low", "S1_high", "S1_conf", "ST", "ST_low", "ST_high", "ST_conf")
 MORRIS_COLUMNS = ("mu", "mu_star", "mu_star_conf", "sigma")
 
