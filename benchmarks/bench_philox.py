@@ -1,5 +1,4 @@
-"""Draws per second of the Numba random streams (``steppe.engines.kernel._philox`` and
-``_pcg``).
+"""Draws per second of the Numba Philox streams (``steppe.engines.kernel._philox``).
 
 Run from the repository root::
 
@@ -10,10 +9,8 @@ It prints millions of draws per second, the median and the best of ``--repeat`` 
 (each round takes every measurement once, so a drift of the machine's speed touches all of
 them alike; ``ns/draw`` and the ratio to Numba's PCG64 are of the medians):
 
-1. ``fill_normals`` (``_pcg``, the series' noise): rows of ``--width`` standard normals of
-   ``--streams`` streams, one call per replication, each row from a PCG64 stream seeded by
-   one Philox block; and the same rows drawn from Philox alone (the stream in local
-   variables, as the series' noise was drawn before), as a yardstick;
+1. ``fill_normals``: rows of ``--width`` standard normals of ``--streams`` streams, one call
+   per replication (the stream in local variables);
 2. ``std_normal`` and ``std_exponential`` one call per draw, the streams in an array state,
    called in turn (stream 0, 1, ..., 0, 1, ...) as draws scattered through a simulation
    are; the caller compiled as the generated kernels are (``_nrt=False``: no reference
@@ -40,7 +37,6 @@ from typing import Any
 import numba
 import numpy as np
 
-import steppe.engines.kernel._pcg as pcg
 import steppe.engines.kernel._philox as philox
 
 _kernel: Any = numba.njit(_nrt=False, error_model="numpy")  # as the generated kernels
@@ -50,37 +46,7 @@ _kernel: Any = numba.njit(_nrt=False, error_model="numpy")  # as the generated k
 def _fill(keys: np.ndarray, out: np.ndarray, reps: int) -> float:
     acc = 0.0
     for rep in range(reps):
-        pcg.fill_normals(keys, rep, out)
-        acc += out[0, 0]
-    return acc
-
-
-@_kernel
-def _fill_philox(keys: np.ndarray, out: np.ndarray, reps: int) -> float:
-    """The rows of :func:`_fill` drawn from Philox alone (local state), as NumPy's
-    ``Generator(Philox(key, counter=[0, rep, 0, 0])).standard_normal`` gives them."""
-    acc = 0.0
-    u0 = np.uint64(0)
-    for rep in range(reps):
-        c1 = np.uint64(rep)
-        for s in range(out.shape[0]):
-            k0, k1 = np.uint64(keys[s, 0]), np.uint64(keys[s, 1])
-            ctr, pos = u0, np.intp(4)
-            b0 = b1 = b2 = b3 = u0
-            for i in range(out.shape[1]):
-                r, ctr, pos, b0, b1, b2, b3 = philox._local_word(
-                    ctr, pos, b0, b1, b2, b3, k0, k1, c1, u0
-                )
-                idx = np.intp(r & np.uint64(0xFF))
-                rabs = (r >> np.uint64(9)) & np.uint64(0x000FFFFFFFFFFFFF)
-                if rabs < philox.ki_double[idx]:  # the ziggurat's fast path, inline
-                    x = float(rabs) * philox.wi_double[idx]
-                    out[s, i] = -x if r & np.uint64(0x100) else x
-                else:
-                    x, ctr, pos, b0, b1, b2, b3 = philox._normal_tail(
-                        r, ctr, pos, b0, b1, b2, b3, k0, k1, c1, u0
-                    )
-                    out[s, i] = x
+        philox.fill_normals(keys, rep, out)
         acc += out[0, 0]
     return acc
 
@@ -139,12 +105,8 @@ def measurements(n: int, streams: int, width: int) -> dict[str, tuple[Callable[[
     phil = np.random.Generator(np.random.Philox(1))
     buf = np.empty(n)  # NumPy's fill into memory already touched: no page faults timed
     return {
-        "fill_normals (PCG64 seeded by Philox)": (
+        "fill_normals (local state)": (
             lambda: _fill(keys, out, reps_fill),
-            reps_fill * streams * width,
-        ),
-        "the same rows from Philox alone": (
-            lambda: _fill_philox(keys, out, reps_fill),
             reps_fill * streams * width,
         ),
         "std_normal, one call per draw": (lambda: _normals(st, per_stream, reps), per_call),
@@ -168,9 +130,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=5_000_000, help="draws per measurement")
     parser.add_argument("--repeat", type=int, default=5, help="rounds (the median is printed)")
     parser.add_argument("--streams", type=int, default=4, help="streams of the array state")
-    parser.add_argument(
-        "--width", type=int, default=84, help="normals per fill_normals row (baseline: 84 ticks)"
-    )
+    parser.add_argument("--width", type=int, default=256, help="normals per fill_normals row")
     args = parser.parse_args()
 
     todo = measurements(args.n, args.streams, args.width)

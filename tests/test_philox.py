@@ -362,19 +362,47 @@ def test_restart_draws_the_streams_of_a_generation() -> None:
         assert np.array_equal(raw, expected.view(np.uint64))
 
 
+# -- fill_normals --------------------------------------------------------------------------
+
+
+def test_fill_normals_rows_are_numpys_standard_normals() -> None:
+    keys = np.array(KEYS, dtype=np.uint64)
+    out = np.empty((len(keys), 60_000))
+    for rep in (0, 2**40, 2**63 - 1):
+        philox.fill_normals(keys, rep, out)
+        for s, key in enumerate(KEYS):
+            expected = generator(key, rep).standard_normal(out.shape[1])
+            assert np.array_equal(out[s].view(np.uint64), expected.view(np.uint64))
+    assert np.count_nonzero(np.abs(out) >= ziggurat_nor_r) > 10  # the tail was taken
+
+
+def test_fill_normals_of_a_generation() -> None:
+    keys = np.array(KEYS, dtype=np.uint64)
+    out = np.empty((len(keys), 20_000))
+    philox.fill_normals_of(keys, 5, 2, out)
+    for s, key in enumerate(KEYS):
+        bits = np.random.Philox(key=np.array(key, dtype=np.uint64), counter=[0, 5, 2, 0])
+        expected = np.random.Generator(bits).standard_normal(out.shape[1])
+        assert np.array_equal(out[s].view(np.uint64), expected.view(np.uint64))
+
+
+def test_fill_normals_with_no_columns_or_rows() -> None:
+    philox.fill_normals(np.zeros((2, 2), dtype=np.uint64), 0, np.empty((2, 0)))
+    philox.fill_normals(np.zeros((0, 2), dtype=np.uint64), 0, np.empty((0, 5)))
+
+
 # -- Numba's cache -------------------------------------------------------------------------
 
 _CACHED = textwrap.dedent(
     """\
     import numpy as np
-    import steppe.engines.kernel._pcg as pcg
     import steppe.engines.kernel._philox as philox
 
     st = philox.new_streams(np.ones((1, 2), dtype=np.uint64))
-    pcg.fill_normals(st[:, :2], 3, np.empty((1, 8)))
+    philox.fill_normals(st[:, :2], 3, np.empty((1, 8)))
     philox.gamma(st, 0, 3, 2.5, 1.0)
     philox._block(*st[0, :5])
-    fns = [pcg.fill_normals, philox.gamma, philox._block]
+    fns = [philox.fill_normals, philox.gamma, philox._block]
     print(sum(len(f.stats.cache_hits) for f in fns), sum(len(f.stats.cache_misses) for f in fns))
     """
 )

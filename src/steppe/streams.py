@@ -15,9 +15,7 @@ root                    word  streams under it
                               a project's cancellation clock, a series' noise), keyed by the
                               source's name: ``(1, *sha256_words(name))``; replication ``i``
                               reads the Philox stream with counter ``[0, i, 0, 0]``
-                              (:func:`dynamics_keys`, :func:`source_generator`); a
-                              series' noise is a PCG64 stream seeded by that stream's
-                              first block (:func:`noise_generator`)
+                              (:func:`dynamics_keys`, :func:`source_generator`)
 ``DESIGN``              2     a sweep's design (Latin hypercube, scrambled Sobol')
 ``SENSITIVITY_SAMPLE``  3     the global sensitivity sampler (Saltelli / Morris)
 ``SENSITIVITY_BOOT``    4     the bootstrap of the sensitivity analysis
@@ -56,7 +54,6 @@ __all__ = [
     "SENSITIVITY_SAMPLE",
     "block_generator",
     "dynamics_keys",
-    "noise_generator",
     "parameter_uniforms",
     "pit_uniform",
     "resampling_uniform",
@@ -148,24 +145,3 @@ def source_generator(key: np.ndarray, replication: int, generation: int = 0) -> 
     streams (``docs/engine.md`` section 10); 0 otherwise."""
     counter = np.array([0, replication, generation, 0], dtype=np.uint64)
     return np.random.Generator(np.random.Philox(key=key, counter=counter))
-
-
-def noise_generator(key: np.ndarray, replication: int, generation: int = 0) -> np.random.Generator:
-    """The generator of a series' noise in one replication: NumPy's ``PCG64`` whose state is
-    ``w1 * 2**64 + w0`` and increment ``(w3 * 2**64 + w2) | 1``, where ``w0 .. w3`` are the
-    first four words of :func:`source_generator` (``key``, ``replication``, ``generation``).
-
-    A series draws one normal per tick; PCG64 makes them at about 1.6 times the rate of
-    Philox, and one Philox block per series and replication keeps the stream addressable by
-    the series' name and the replication (the compiled engine computes the same numbers,
-    :mod:`steppe.engines.kernel._pcg`)."""
-    gen = source_generator(key, replication, generation)
-    w = [int(x) for x in gen.bit_generator.random_raw(4)]
-    bits = np.random.PCG64()
-    bits.state = {
-        "bit_generator": "PCG64",
-        "state": {"state": (w[1] << 64) | w[0], "inc": (w[3] << 64) | w[2] | 1},
-        "has_uint32": 0,
-        "uinteger": 0,
-    }
-    return np.random.Generator(bits)

@@ -48,7 +48,7 @@ from steppe.engines.common import (
 from steppe.errors import SimulationError
 from steppe.evidence.plan import EvidencePlan, SeriesCheck, Window
 from steppe.model.scenario import CompiledModel, Scenario, SeriesModel
-from steppe.streams import dynamics_keys, noise_generator, source_generator
+from steppe.streams import dynamics_keys, source_generator
 
 __all__ = ["Lineages", "simulate_des", "simulate_des_conditioned", "window_slots"]
 
@@ -564,8 +564,7 @@ class _Replication:
         z = self.noise.get(index)
         if z is None:
             source = self.src.noise[index]
-            gen = noise_generator(self.keys[source], self.counter, self.generation)
-            z = self.noise[index] = gen.standard_normal(len(self.sc.ticks))
+            z = self.noise[index] = self.gen(source).standard_normal(len(self.sc.ticks))
         return z
 
     def occur(self, index: int) -> None:
